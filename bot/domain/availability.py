@@ -1,0 +1,296 @@
+"""A tutor's availability: weekly windows, days off and booking settings.
+
+Windows are Paris wall-clock times (a Tuesday 14:00–17:00 window stays 14:00–17:00 across the
+daylight-saving changes). They must lie inside the tutoring hours, Monday to Friday 08:00–19:00,
+on a 15-minute grid, and must not overlap each other (touching is fine: 9h–12h and 12h–14h).
+
+Tutors type windows in French ("mardi 14h-17h", "lun 9h30 12h"); :func:`parse_windows` turns such
+text into windows or raises :class:`AvailabilityError` carrying a code. The French explanation of
+each code lives in the templates, never here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from enum import StrEnum
+
+from bot.domain.calendar import WORKDAY_END, WORKDAY_START, WORKING_WEEKDAYS
+
+GRANULARITY_MINUTES = 15
+
+
+class AvailabilityErrorCode(StrEnum):
+    UNPARSABLE = "unparsable"  # nothing recognisable as "day start-end"
+    UNKNOWN_WORD = "unknown_word"  # a word that is neither a day name nor "de", "à", "et"…
+    MISSING_DAY = "missing_day"  # times without a day
+    MISSING_TIME = "missing_time"  # a day without a start and an end (or an odd number of times)
+    BAD_TIME = "bad_time"  # 25h, 14h75
+    WEEKEND = "weekend"  # Saturday or Sunday
+    OUTSIDE_HOURS = "outside_hours"  # not inside 08:00–19:00
+    START_NOT_BEFORE_END = "start_not_before_end"
+    GRANULARITY = "granularity"  # not on a quarter hour
+    OVERLAP = "overlap"  # overlaps another window of the same tutor
+    BAD_DAY_OFF = "bad_day_off"  # a day-off range ending before it starts
+    BAD_SETTING = "bad_setting"
+
+
+class AvailabilityError(ValueError):
+    """A rejected window, day off or setting. ``code`` selects the French message template;
+    ``details`` holds the values it may quote: ``fragment`` (the user's text), ``word``,
+    ``window`` / ``other`` (:class:`WeeklyWindow`), ``setting``."""
+
+    def __init__(self, code: AvailabilityErrorCode, **details: object) -> None:
+        super().__init__(f"{code.value}: {details}" if details else code.value)
+        self.code = code
+        self.details: Mapping[str, object] = details
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+@dataclass(frozen=True, order=True)
+class WeeklyWindow:
+    """Every ``weekday`` (Monday=0) from ``start`` to ``end``, Paris wall-clock time."""
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.weekday not in range(7):
+            raise ValueError(f"weekday must be 0..6, got {self.weekday!r}")
+        if self.weekday not in WORKING_WEEKDAYS:
+            raise AvailabilityError(AvailabilityErrorCode.WEEKEND, window=self)
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("window times are Paris wall-clock times and must be naive")
+        if self.start >= self.end:
+            raise AvailabilityError(AvailabilityErrorCode.START_NOT_BEFORE_END, window=self)
+        if self.start < WORKDAY_START or self.end > WORKDAY_END:
+            raise AvailabilityError(AvailabilityErrorCode.OUTSIDE_HOURS, window=self)
+        for moment in (self.start, self.end):
+            if moment.second or moment.microsecond or moment.minute % GRANULARITY_MINUTES:
+                raise AvailabilityError(AvailabilityErrorCode.GRANULARITY, window=self)
+
+    def __str__(self) -> str:  # for logs and error details, not for users
+        return f"{self.weekday}:{self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(minutes=_minutes(self.end) - _minutes(self.start))
+
+    def overlaps(self, other: WeeklyWindow) -> bool:
+        return self.weekday == other.weekday and self.start < other.end and other.start < self.end
+
+
+def check_no_overlap(window: WeeklyWindow, others: Iterable[WeeklyWindow]) -> None:
+    """Raise OVERLAP if ``window`` overlaps one of ``others`` (an identical window is an overlap)."""
+    for other in others:
+        if window.overlaps(other):
+            raise AvailabilityError(AvailabilityErrorCode.OVERLAP, window=window, other=other)
+
+
+def add_windows(existing: Sequence[WeeklyWindow], new: Iterable[WeeklyWindow]) -> tuple[WeeklyWindow, ...]:
+    """The tutor's windows after adding ``new``, sorted; all or nothing (raises on any overlap)."""
+    result = list(existing)
+    for window in new:
+        check_no_overlap(window, result)
+        result.append(window)
+    return tuple(sorted(result))
+
+
+def merged_windows(windows: Iterable[WeeklyWindow]) -> dict[int, list[tuple[time, time]]]:
+    """Windows per weekday, sorted, with touching windows joined (9h–12h + 12h–14h = 9h–14h)."""
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for window in sorted(windows):
+        spans = by_day.setdefault(window.weekday, [])
+        if spans and spans[-1][1] >= window.start:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], window.end))
+        else:
+            spans.append((window.start, window.end))
+    return by_day
+
+
+# -- days off ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class DayOff:
+    """The tutor is away from ``first`` to ``last`` (Paris dates, both included)."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, day_off=self)
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+def days_off_between(days_off: Iterable[DayOff], start: date, end: date) -> frozenset[date]:
+    """Every date of ``start``..``end`` covered by a day off."""
+    covered: set[date] = set()
+    for off in days_off:
+        day, last = max(off.first, start), min(off.last, end)
+        while day <= last:
+            covered.add(day)
+            day += timedelta(days=1)
+    return frozenset(covered)
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingSettings:
+    """A tutor's booking rules.
+
+    ``buffer`` defaults to 0: slots start on a half-hour grid (``slot_step``), so any buffer of
+    less than 30 minutes would silently cost a whole half-hour slot after every meeting, in a
+    budget of only two hours per auditeur; a tutor who wants breathing room sets 15 or 30 minutes.
+    ``horizon`` counts whole Paris days from today: with 8 weeks, on a Monday one can book up to
+    and including the Monday eight weeks later.
+    """
+
+    min_notice: timedelta = timedelta(hours=24)
+    horizon: timedelta = timedelta(weeks=8)
+    buffer: timedelta = timedelta(0)
+    durations: tuple[timedelta, ...] = (timedelta(minutes=30), timedelta(minutes=60))
+    first_meeting: timedelta = timedelta(minutes=30)
+    slot_step: timedelta = timedelta(minutes=30)
+
+    def __post_init__(self) -> None:
+        quarter = timedelta(minutes=GRANULARITY_MINUTES)
+
+        def reject(name: str) -> None:
+            value = getattr(self, name)
+            raise AvailabilityError(AvailabilityErrorCode.BAD_SETTING, setting=name, value=value)
+
+        if self.min_notice < timedelta(0):
+            reject("min_notice")
+        if self.horizon < timedelta(days=1) or self.horizon % timedelta(days=1):
+            reject("horizon")
+        if not timedelta(0) <= self.buffer <= timedelta(hours=2) or self.buffer % timedelta(minutes=5):
+            reject("buffer")
+        if not self.durations or any(d <= timedelta(0) or d % quarter for d in self.durations):
+            reject("durations")
+        if self.first_meeting not in self.durations:
+            reject("first_meeting")
+        if self.slot_step <= timedelta(0) or self.slot_step % quarter:
+            reject("slot_step")
+        object.__setattr__(self, "durations", tuple(sorted(set(self.durations))))
+
+
+# -- parsing French input ------------------------------------------------------------------------
+
+_DAY_NAMES: dict[str, int] = {}
+for _index, _names in enumerate(
+    (
+        ("lundi", "lun", "lu"),
+        ("mardi", "mar", "ma"),
+        ("mercredi", "mer", "me"),
+        ("jeudi", "jeu", "je"),
+        ("vendredi", "ven", "ve"),
+        ("samedi", "sam", "sa"),
+        ("dimanche", "dim", "di"),
+    )
+):
+    for _name in _names:
+        _DAY_NAMES[_name] = _index
+        _DAY_NAMES[_name + "s"] = _index  # "les mardis"
+
+_FILLER_WORDS = frozenset({"de", "a", "et", "le", "les", "du", "au", "jusqu", "entre", "h", "tous"})
+_RANGE_WORDS = frozenset({"-", "au", "a"})  # "lundi-mercredi", "du lundi au mercredi"
+_TIME = re.compile(r"(?<![\d])(\d{1,2})\s*(?:(?:h|:)(\d{2})?)?(?![\d])")
+_ENTRY_SEPARATORS = re.compile(r"[\n;]+")
+
+
+def _normalise(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    ascii_text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.sub(r"[\u2010-\u2015\u2212]", "-", ascii_text).replace("'", " ").replace("\u2019", " ")
+
+
+def _parse_time(hours: str, minutes: str | None, fragment: str) -> time:
+    hour, minute = int(hours), int(minutes or 0)
+    if hour == 24 and minute == 0:  # "24h" is a real time of day, just far outside 08:00–19:00
+        raise AvailabilityError(AvailabilityErrorCode.OUTSIDE_HOURS, fragment=fragment)
+    if hour > 23 or minute > 59:
+        raise AvailabilityError(AvailabilityErrorCode.BAD_TIME, fragment=fragment)
+    return time(hour, minute)
+
+
+def _parse_days(words: list[str], fragment: str) -> list[int]:
+    days: list[int] = []
+    pending_range = False
+    for word in words:
+        if word in _DAY_NAMES:
+            day = _DAY_NAMES[word]
+            if pending_range:
+                if day <= days[-1]:  # "vendredi au lundi": no wrapping around the weekend
+                    raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=fragment)
+                days.extend(range(days[-1] + 1, day + 1))
+            else:
+                days.append(day)
+            pending_range = False
+        elif word in _RANGE_WORDS and days:
+            pending_range = True
+        elif word in _FILLER_WORDS or word in {",", "/", "-"}:
+            continue
+        else:
+            raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=word)
+    return list(dict.fromkeys(days))
+
+
+def parse_window_entry(entry: str) -> list[WeeklyWindow]:
+    """One entry: day name(s) then start/end pairs — "mardi 14h-17h", "lun 9h30 12h",
+    "jeudi 9h-12h 14h-16h", "du lundi au mercredi de 9h à 12h"."""
+    fragment = entry.strip()
+    text = _normalise(fragment)
+    matches = list(_TIME.finditer(text))
+    if not matches:
+        if not text.strip():
+            raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=fragment)
+        raise AvailabilityError(AvailabilityErrorCode.MISSING_TIME, fragment=fragment)
+    day_part, tail = text[: matches[0].start()], text[matches[-1].end():]
+    between = "".join(text[a.end(): b.start()] for a, b in zip(matches, matches[1:]))
+    leftovers = re.findall(r"[a-z]+", between + " " + tail)
+    if any(word not in _FILLER_WORDS for word in leftovers):
+        bad = next(word for word in leftovers if word not in _FILLER_WORDS)
+        raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=bad)
+    days = _parse_days(re.findall(r"[a-z]+|[-,/]", day_part), fragment)
+    if not days:
+        raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)
+    times = [_parse_time(m.group(1), m.group(2), fragment) for m in matches]
+    if len(times) % 2:
+        raise AvailabilityError(AvailabilityErrorCode.MISSING_TIME, fragment=fragment)
+    windows: list[WeeklyWindow] = []
+    for day in days:
+        for start, end in zip(times[::2], times[1::2]):
+            try:
+                windows.append(WeeklyWindow(day, start, end))
+            except AvailabilityError as exc:
+                raise AvailabilityError(exc.code, fragment=fragment, **exc.details) from None
+    return windows
+
+
+def parse_windows(text: str, existing: Sequence[WeeklyWindow] = ()) -> list[WeeklyWindow]:
+    """Parse one or more entries (separated by new lines or ";") into new windows.
+
+    The new windows are checked against each other and against ``existing``; the first problem
+    raises :class:`AvailabilityError`, so nothing is half-saved.
+    """
+    entries = [entry for entry in _ENTRY_SEPARATORS.split(text) if entry.strip()]
+    if not entries:
+        raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=text.strip())
+    parsed: list[WeeklyWindow] = []
+    for entry in entries:
+        parsed.extend(parse_window_entry(entry))
+    add_windows(existing, parsed)
+    return sorted(parsed)

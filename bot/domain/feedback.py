@@ -1,0 +1,476 @@
+"""Offline, deterministic feedback on the notes of one section of the report.
+
+Each check is a small function registered in ``CHECKS`` under the id used by
+``prompts/report/sections.toml``; it reads the auditeur's notes and returns remarks that quote the
+words they are about. The French wording of the remarks and hints lives in
+``prompts/report/feedback.toml``: the coach asks and hints, it never writes the report.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from bot.domain.report import Catalogue, CatalogueError, Section
+from bot.paths import PROMPTS_DIR
+
+QUOTE_MAX_CHARS = 140
+SHORT_RATIO = 0.3  # below this share of the target words, the notes are too thin
+LONG_RATIO = 1.0  # above the target words, the part will not fit the page budget
+PAIRING_WINDOW = 2  # sentences after a difficulty where its answer may come
+MAX_REMARKS_PER_CHECK = 3
+LLM_CHECK_ID = "llm"
+
+
+@dataclass(frozen=True)
+class Remark:
+    """One observation on the notes, for one grid criterion, quoting the auditeur when it can."""
+
+    check_id: str
+    criterion_id: str
+    quote: str | None
+    params: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"check_id": self.check_id, "criterion_id": self.criterion_id, "quote": self.quote, "params": self.params}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Remark:
+        return cls(data["check_id"], data["criterion_id"], data.get("quote"), dict(data.get("params", {})))
+
+
+@dataclass(frozen=True)
+class RenderedRemark:
+    """A remark in French, ready for a template: what is observed, the hint question, the criterion."""
+
+    check_id: str
+    criterion_id: str
+    criterion_label: str
+    text: str
+    hint: str
+    quote: str | None
+
+
+# --- reading the notes -------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    return text.replace("’", "'").replace("\u00a0", " ").lower()
+
+
+def split_sentences(notes: list[str]) -> list[str]:
+    sentences: list[str] = []
+    for note in notes:
+        for piece in _SENTENCE_END.split(note):
+            piece = piece.strip(" -•*\t")
+            if _WORD.search(piece):
+                sentences.append(piece)
+    return sentences
+
+
+def count_words(notes: list[str]) -> int:
+    # "j'ai" counts as two words, as a word processor would count "j'" and "ai" roughly
+    return sum(len(re.findall(r"[^\W_]+", normalise(note))) for note in notes)
+
+
+def quote_of(sentence: str) -> str:
+    sentence = sentence.strip()
+    if len(sentence) <= QUOTE_MAX_CHARS:
+        return sentence
+    cut = sentence[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def _pattern(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?:(?<=')|(?!\w))")
+
+
+_MONTHS = r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre"
+_DAYS = r"lundi|mardi|mercredi|jeudi|vendredi|samedi"
+DATE = re.compile(
+    rf"(?<![\w])(?:{_MONTHS}|{_DAYS})(?![\w])|(?<!\d)(?:19|20)\d{{2}}(?!\d)|(?<!\d)\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?(?!\d)"
+)
+FIGURE = re.compile(
+    r"(?<![\d/])(?!(?:19|20)\d{2}(?!\d))\d+(?:[,.]\d+)?(?![\d/])"
+    r"|(?<![\w])(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cinquante|cent"
+    r"|dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)s?(?![\w])"
+)
+ACTOR = _pattern(
+    r"stagiaires?", r"apprenan(?:t|te|ts|tes)", r"auditeur(?:s|rice|rices)?", r"format(?:eur|eurs|rice|rices)",
+    r"salariés?", r"équipes?", r"direct(?:eur|rice|ion)", r"responsables?", r"managers?", r"collègues?",
+    r"tut(?:eur|eurs|rice|rices)", r"clients?", r"commanditaires?", r"financeurs?", r"opco", r"france travail",
+    r"pôle emploi", r"partenaires?", r"conseill(?:er|ers|ère|ères)", r"jury", r"participant(?:e|s|es)?",
+    r"bénéficiaires?", r"drh", r"rh", r"m\.", r"mme", r"madame", r"monsieur", r"intervenant(?:e|s|es)?",
+    r"coordinat(?:eur|rice|eurs|rices)", r"enseignant(?:e|s|es)?", r"élus?", r"agents?", r"jeunes", r"demandeurs d'emploi",
+)
+TOOL = _pattern(
+    r"moodle", r"teams", r"zoom", r"excel", r"word", r"powerpoint", r"klaxoon", r"wooclap", r"genially", r"canva",
+    r"lms", r"enf", r"questionnaires?", r"grilles?", r"tableaux? de bord", r"logiciels?", r"plateformes?",
+    r"outils?", r"méthodes?", r"référentiels?", r"qualiopi", r"gantt", r"rétroplanning", r"addie", r"cartes? mentales?",
+    r"quiz", r"e-learning", r"classes? virtuelles?", r"visio(?:conférence)?", r"tableurs?", r"fiches?",
+    r"trames?", r"scénarios? pédagogiques?", r"entretiens?", r"ateliers?", r"jeux? de rôle", r"études? de cas",
+)
+ACRONYM = re.compile(r"(?<![\w])[A-Z][A-Z0-9]{1,}(?![\w])")
+
+FIRST_PERSON = re.compile(r"(?<![\w'])(?:je|j'|moi|me|m'|mon|ma|mes)(?![\w])|(?<![\w'])[jm]'(?=\w)")
+COLLECTIVE = _pattern(r"nous", r"on", r"notre", r"nos", r"l'équipe a", r"l'équipe avait")
+
+DIFFICULTY = _pattern(
+    r"difficultés?", r"difficiles?", r"problèmes?", r"obstacles?", r"freins?", r"résistances?", r"réticen\w*",
+    r"retards?", r"conflits?", r"manque\w*", r"absences?", r"échecs?", r"tensions?", r"imprévus?", r"erreurs?",
+    r"abandons?", r"démotiv\w*", r"désengag\w*", r"compliqu\w*", r"n'arrivai\w*", r"peinai\w*", r"décrochage",
+)
+RESPONSE = _pattern(
+    r"pour y remédier", r"pour y répondre", r"pour y faire face", r"en réponse", r"solutions?", r"remédi\w*",
+    r"j'ai donc", r"j'ai alors", r"alors j'ai", r"nous avons donc", r"nous avons alors", r"j'ai décidé",
+    r"j'ai proposé", r"j'ai mis en place", r"mis en place", r"j'ai (?:ré)?organisé", r"j'ai adapté", r"adapt\w*",
+    r"ajust\w*", r"contourn\w*", r"répondu", r"j'ai sollicité", r"grâce à", r"ce qui a permis", r"face à", r"face aux?",
+    r"j'ai réagi", r"j'ai revu", r"j'ai repensé", r"j'ai négocié", r"j'ai relancé", r"j'ai instauré", r"résolu\w*",
+)
+CAPACITY = _pattern(
+    r"capables? de", r"capacités? à", r"capacités? de", r"en mesure de", r"je sais", r"savoir \w+", r"j'ai appris à",
+    r"je peux", r"je parviens à", r"je suis désormais", r"je maîtrise", r"maîtriser", r"je sais désormais",
+)
+COMPETENCE_MENTION = _pattern(r"compétences?", r"savoir-faire", r"savoirs?")
+EXAMPLE = _pattern(
+    r"par exemple", r"ainsi", r"lorsque", r"lorsqu'", r"lors d[eu']", r"lors des", r"quand", r"comme le montre",
+    r"en témoigne", r"notamment", r"c'est le cas", r"l'illustre", r"je l'ai fait", r"j'ai dû", r"pendant",
+    r"au cours d[eu']", r"à l'occasion d[eu']",
+)
+RESOLVED = _pattern(
+    r"résolu\w*", r"j'ai compris", r"j'ai trouvé", r"la réponse", r"répondu", r"tranch\w*", r"éclair\w*",
+    r"clarifi\w*", r"m'a permis de comprendre", r"aujourd'hui je sais", r"je sais désormais", r"désormais je sais",
+)
+UNRESOLVED_PHRASE = re.compile(r"(?:non|pas|jamais)\s+(?:encore\s+)?(?:été\s+)?résolu\w*|pas\s+(?:encore\s+)?trouvé|pas\s+de\s+réponse|sans\s+réponse")
+OPEN = _pattern(
+    r"restent? ouvertes?", r"ouvertes?", r"sans réponse", r"je me demande", r"je m'interroge", r"toujours pas",
+    r"non résolu\w*", r"pas encore résolu\w*", r"en suspens", r"reste à", r"je ne sais pas", r"interrogations?",
+    r"n'ai pas encore", r"je cherche encore", r"reste entière", r"pas tranché\w*",
+)
+NARRATIVE = _pattern(
+    r"puis", r"ensuite", r"après", r"d'abord", r"le lendemain", r"la semaine suivante", r"ce jour-là", r"le matin",
+    r"l'après-midi", r"le soir", r"au début", r"à la fin", r"enfin",
+)
+ANALYTIC = _pattern(
+    r"parce qu(?:e|')", r"car", r"donc", r"c'est pourquoi", r"ce qui montre", r"cela montre", r"je constate",
+    r"j'ai compris", r"je comprends", r"en effet", r"pourquoi", r"permis de", r"en revanche", r"cependant",
+    r"toutefois", r"selon", r"au regard d[eu']", r"il me semble", r"je pense", r"j'en conclus", r"j'en retiens",
+    r"explique\w*", r"analys\w*", r"recul", r"leçons?", r"concepts?", r"théori\w*", r"modèles?", r"auteurs?",
+    r"signifie", r"révèle", r"tient à", r"s'explique", r"dans la mesure où", r"ce qui", r"cela",
+)
+ANNEX = _pattern(r"annexes?")
+PRODUCTION = _pattern(
+    r"supports?", r"fiches?", r"grilles?", r"plannings?", r"programmes?", r"questionnaires?", r"comptes?[ -]rendus?",
+    r"tableaux?", r"documents?", r"livrets?", r"guides?", r"diaporamas?", r"présentations?", r"quiz", r"modules?",
+    r"cahiers? des charges", r"conventions?", r"trames?", r"déroulés?", r"scénarios?", r"rétroplannings?",
+    r"bilans?", r"synthèses?", r"référentiels?", r"plans? de formation", r"outils?", r"attestations?", r"évaluations?",
+)
+CREATION = _pattern(
+    r"conçu\w*", r"réalisé\w*", r"rédigé\w*", r"créé\w*", r"élaboré\w*", r"produit\w*", r"construit\w*",
+    r"préparé\w*", r"mis au point", r"fabriqué\w*", r"formalisé\w*", r"écrit\w*", r"développé\w*", r"je conçois",
+    r"je rédige", r"je crée", r"j'élabore", r"je réalise",
+)
+ARGUMENT = _pattern(
+    r"parce qu(?:e|')", r"car", r"puisque", r"c'est pourquoi", r"raisons?", r"intérêts?", r"intéress\w*",
+    r"motiv\w*", r"enjeux?", r"représentati\w*", r"significati\w*", r"illustre\w*", r"j'ai choisi", r"choisi\w* (?:cette|ce)",
+)
+PLAN_ANNOUNCE = _pattern(
+    r"d'abord", r"dans un premier temps", r"premi(?:er|ère) partie", r"deuxième partie", r"seconde partie",
+    r"ensuite", r"puis", r"enfin", r"plan", r"je présenterai", r"je décrirai", r"j'analyserai", r"je commencerai",
+    r"je terminerai", r"je vais", r"parties?",
+)
+PERSPECTIVE = _pattern(
+    r"perspectives?", r"avenir", r"demain", r"prochaine?s?", r"je souhaite", r"j'envisage", r"projets?",
+    r"poursuivre", r"évoluer", r"je compte", r"je voudrais", r"suite de mon parcours", r"à terme", r"désormais",
+)
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """The notes of a section, split and normalised once for all checks."""
+
+    section: Section
+    report_type: str
+    catalogue: Catalogue
+    notes: tuple[str, ...]
+    sentences: tuple[str, ...]
+    lowered: tuple[str, ...]
+
+    @classmethod
+    def of(cls, section: Section, notes: list[str], report_type: str, catalogue: Catalogue) -> SectionText:
+        sentences = split_sentences(notes)
+        return cls(section, report_type, catalogue, tuple(notes), tuple(sentences), tuple(normalise(s) for s in sentences))
+
+    @property
+    def all_text(self) -> str:
+        return "\n".join(self.lowered)
+
+    def sentences_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        return [i for i, text in enumerate(self.lowered) if pattern.search(text)]
+
+    def longest_sentence(self, indexes: list[int] | None = None) -> str | None:
+        pool = range(len(self.sentences)) if indexes is None else indexes
+        best = max(pool, key=lambda i: len(self.sentences[i]), default=None)
+        return None if best is None else quote_of(self.sentences[best])
+
+    def first_sentence(self, indexes: list[int] | None = None) -> str | None:
+        pool = list(range(len(self.sentences))) if indexes is None else indexes
+        return quote_of(self.sentences[pool[0]]) if pool else None
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+CheckResult = list[tuple[str | None, dict]]  # (quote, params) for each remark
+Check = Callable[[SectionText], CheckResult]
+
+
+def check_length(text: SectionText) -> CheckResult:
+    target = text.catalogue.target_words(text.report_type, text.section.id)
+    if target <= 0:
+        return []
+    words = count_words(list(text.notes))
+    pages = text.catalogue.report_type(text.report_type).pages_for(text.section.id)
+    params = {"words": words, "target": target, "pages": f"{pages:g}".replace(".", ",")}
+    if words < SHORT_RATIO * target:
+        return [(None, {**params, "variant": "short"})]
+    if words > LONG_RATIO * target:
+        return [(None, {**params, "variant": "long"})]
+    return []
+
+
+def detail_kinds(sentence_lowered: str, original: str) -> set[str]:
+    kinds = set()
+    if DATE.search(sentence_lowered):
+        kinds.add("date")
+    if FIGURE.search(sentence_lowered):
+        kinds.add("figure")
+    if ACTOR.search(sentence_lowered):
+        kinds.add("actor")
+    if TOOL.search(sentence_lowered) or ACRONYM.search(original):
+        kinds.add("tool")
+    return kinds
+
+
+def check_concrete_detail(text: SectionText) -> CheckResult:
+    per_sentence = [detail_kinds(low, orig) for low, orig in zip(text.lowered, text.sentences)]
+    found = set().union(*per_sentence) if per_sentence else set()
+    missing = [kind for kind in ("date", "figure", "actor", "tool") if kind not in found]
+    if len(missing) < 2:
+        return []
+    vague = [i for i, kinds in enumerate(per_sentence) if not kinds]
+    return [(text.longest_sentence(vague) if vague else None, {"missing_kinds": missing})]
+
+
+def check_first_person(text: SectionText) -> CheckResult:
+    singular = text.sentences_matching(FIRST_PERSON)
+    collective = text.sentences_matching(COLLECTIVE)
+    if not singular:
+        return [(text.first_sentence(collective) or text.longest_sentence(), {"variant": "absent"})]
+    only_collective = [i for i in collective if i not in singular]
+    if len(collective) >= 2 and len(only_collective) > len(singular):
+        return [(text.first_sentence(only_collective), {"variant": "collective"})]
+    return []
+
+
+def check_difficulty_present(text: SectionText) -> CheckResult:
+    if text.sentences_matching(DIFFICULTY):
+        return []
+    return [(text.longest_sentence(), {})]
+
+
+def check_difficulty_answered(text: SectionText) -> CheckResult:
+    answers = set(text.sentences_matching(RESPONSE))
+    results: CheckResult = []
+    for i in text.sentences_matching(DIFFICULTY):
+        window = range(i, min(i + PAIRING_WINDOW + 1, len(text.sentences)))
+        if not answers.intersection(window):
+            results.append((quote_of(text.sentences[i]), {}))
+    return results
+
+
+def check_competence_capacity(text: SectionText) -> CheckResult:
+    if text.sentences_matching(CAPACITY):
+        return []
+    mentions = text.sentences_matching(COMPETENCE_MENTION)
+    return [(text.first_sentence(mentions) or text.longest_sentence(), {})]
+
+
+def _has_example(text: SectionText, index: int) -> bool:
+    lowered, original = text.lowered[index], text.sentences[index]
+    return bool(EXAMPLE.search(lowered) or DATE.search(lowered) or FIGURE.search(lowered) or ACRONYM.search(original))
+
+
+def check_competence_example(text: SectionText) -> CheckResult:
+    results: CheckResult = []
+    for i in text.sentences_matching(CAPACITY):
+        following = range(i, min(i + 2, len(text.sentences)))
+        if not any(_has_example(text, j) for j in following):
+            results.append((quote_of(text.sentences[i]), {}))
+    return results
+
+
+def check_questions_resolved(text: SectionText) -> CheckResult:
+    for lowered in text.lowered:
+        if RESOLVED.search(UNRESOLVED_PHRASE.sub(" ", lowered)):
+            return []
+    return [(text.first_sentence(text.sentences_matching(OPEN)) or text.longest_sentence(), {})]
+
+
+def check_questions_open(text: SectionText) -> CheckResult:
+    open_ones = [i for i, s in enumerate(text.lowered) if OPEN.search(s) or UNRESOLVED_PHRASE.search(s) or s.endswith("?")]
+    if open_ones:
+        return []
+    return [(text.longest_sentence(), {})]
+
+
+def check_analysis_not_narration(text: SectionText) -> CheckResult:
+    analytic = set(text.sentences_matching(ANALYTIC))
+    narrative = [i for i in range(len(text.lowered)) if i not in analytic and (NARRATIVE.search(text.lowered[i]) or DATE.search(text.lowered[i]))]
+    if narrative and (not analytic or len(narrative) > 2 * len(analytic)):
+        return [(text.first_sentence(narrative), {})]
+    return []
+
+
+def check_annex_referenced(text: SectionText) -> CheckResult:
+    if ANNEX.search(text.all_text):
+        return []
+    made = [i for i in text.sentences_matching(PRODUCTION) if CREATION.search(text.lowered[i])]
+    return [(text.first_sentence(made), {})] if made else []
+
+
+def check_annex_listed(text: SectionText) -> CheckResult:
+    if text.sentences_matching(PRODUCTION):
+        return []
+    return [(text.longest_sentence(), {})]
+
+
+def _presence_check(pattern: re.Pattern[str]) -> Check:
+    def check(text: SectionText) -> CheckResult:
+        return [] if text.sentences_matching(pattern) else [(text.longest_sentence(), {})]
+
+    return check
+
+
+CHECKS: dict[str, Check] = {
+    "length": check_length,
+    "concrete_detail": check_concrete_detail,
+    "first_person": check_first_person,
+    "difficulty_present": check_difficulty_present,
+    "difficulty_answered": check_difficulty_answered,
+    "competence_capacity": check_competence_capacity,
+    "competence_example": check_competence_example,
+    "questions_resolved": check_questions_resolved,
+    "questions_open": check_questions_open,
+    "analysis_not_narration": check_analysis_not_narration,
+    "annex_referenced": check_annex_referenced,
+    "annex_listed": check_annex_listed,
+    "choice_argued": _presence_check(ARGUMENT),
+    "intro_announces_plan": _presence_check(PLAN_ANNOUNCE),
+    "conclusion_perspective": _presence_check(PERSPECTIVE),
+}
+EMPTY_CHECK_ID = "empty"  # handled by review_section: an empty section gets this remark only
+
+
+# --- wording ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackWording:
+    kinds: dict[str, str]
+    checks: dict[str, dict]
+
+    def criteria_of(self, check_id: str) -> tuple[str, ...]:
+        return tuple(self.checks.get(check_id, {}).get("criterion", ()))
+
+
+def load_feedback_wording(prompts_dir: Path = PROMPTS_DIR) -> FeedbackWording:
+    path = prompts_dir / "report" / "feedback.toml"
+    try:
+        with path.open("rb") as handle:
+            doc = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from exc
+    return FeedbackWording(kinds=dict(doc.get("kinds", {})), checks=dict(doc.get("checks", {})))
+
+
+@lru_cache(maxsize=1)
+def default_feedback_wording() -> FeedbackWording:
+    return load_feedback_wording()
+
+
+def criterion_for(check_id: str, section_id: str, catalogue: Catalogue, wording: FeedbackWording) -> str:
+    """The grid criterion a remark of this check serves in this section."""
+    assessed = [c.id for c in catalogue.grid.criteria_for(section_id)] if catalogue.grid else []
+    candidates = wording.criteria_of(check_id)
+    for criterion_id in candidates:
+        if criterion_id in assessed:
+            return criterion_id
+    if candidates:
+        return candidates[0]
+    return assessed[0] if assessed else "forme"
+
+
+def review_section(
+    section_id: str,
+    notes: list[str],
+    report_type: str,
+    catalogue: Catalogue,
+    wording: FeedbackWording | None = None,
+) -> list[Remark]:
+    """Run the checks of the section on the notes, in the order the section lists them."""
+    wording = wording or default_feedback_wording()
+    section = catalogue.section(section_id)
+    text = SectionText.of(section, notes, report_type, catalogue)
+    if not text.sentences:
+        return [Remark(EMPTY_CHECK_ID, criterion_for(EMPTY_CHECK_ID, section_id, catalogue, wording), None, {})]
+    remarks: list[Remark] = []
+    for check_id in section.checks:
+        if check_id == EMPTY_CHECK_ID:
+            continue
+        criterion_id = criterion_for(check_id, section_id, catalogue, wording)
+        for quote, params in CHECKS[check_id](text)[:MAX_REMARKS_PER_CHECK]:
+            remarks.append(Remark(check_id, criterion_id, quote, params))
+    return remarks
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _pick(value: str | dict, variant: str | None) -> str:
+    if isinstance(value, dict):
+        return value.get(variant or "", next(iter(value.values()), ""))
+    return value
+
+
+def render_remark(remark: Remark, catalogue: Catalogue, wording: FeedbackWording | None = None) -> RenderedRemark:
+    """The French wording of a remark, with its placeholders filled and its criterion label."""
+    wording = wording or default_feedback_wording()
+    spec = wording.checks.get(remark.check_id, {})
+    variant = remark.params.get("variant")
+    values = _KeepMissing(remark.params)
+    values["quote"] = remark.quote or ""
+    if "missing_kinds" in remark.params:
+        values["missing"] = ", ".join(wording.kinds.get(k, k) for k in remark.params["missing_kinds"])
+    label = remark.criterion_id
+    if catalogue.grid is not None:
+        try:
+            label = catalogue.grid.criterion(remark.criterion_id).label
+        except KeyError:
+            pass
+    return RenderedRemark(
+        check_id=remark.check_id,
+        criterion_id=remark.criterion_id,
+        criterion_label=label,
+        text=_pick(spec.get("remark", ""), variant).format_map(values),
+        hint=_pick(spec.get("hint", ""), variant).format_map(values),
+        quote=remark.quote,
+    )

@@ -1,0 +1,1 @@
+"""Services with I/O around the domain (optional language model, ...)."""

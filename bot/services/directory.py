@@ -1,0 +1,129 @@
+"""Looking people up, provisioning configured staff, and recording who blocked the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.domain.people import EnrolmentView, PersonView, ReportType, Role
+from bot.storage.db import Database
+from bot.storage.models import AuditEvent, Enrolment, Person, utcnow
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(
+        id=person.id,
+        role=Role(person.role),
+        display_name=person.display_name,
+        telegram_user_id=person.telegram_user_id,
+        email=person.email,
+        blocked=person.blocked_bot_at is not None,
+    )
+
+
+def enrolment_view(enrolment: Enrolment) -> EnrolmentView:
+    return EnrolmentView(
+        id=enrolment.id,
+        auditeur=person_view(enrolment.auditeur),
+        tutor=person_view(enrolment.tutor),
+        certification=enrolment.certification,
+        report_type=ReportType(enrolment.report_type),
+        semester=enrolment.semester,
+        enrolled_at=enrolment.enrolled_at,
+    )
+
+
+@dataclass(frozen=True)
+class TelegramIdentity:
+    user_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part).strip() or str(self.user_id)
+
+
+class Directory:
+    def __init__(self, db: Database, staff_telegram_ids: Iterable[int]) -> None:
+        self._db = db
+        self._staff_ids = frozenset(staff_telegram_ids)
+
+    def identify(self, identity: TelegramIdentity) -> PersonView | None:
+        """The person bound to this Telegram account; configured staff are provisioned on first contact."""
+        with self._db.read() as session:
+            person = session.scalar(select(Person).where(Person.telegram_user_id == identity.user_id))
+            if person is not None and person.active:
+                if person.role == Role.STAFF and identity.user_id not in self._staff_ids:
+                    return None  # removed from STAFF_TELEGRAM_IDS: no longer staff
+                return person_view(person)
+        if identity.user_id in self._staff_ids:
+            return self._provision_staff(identity)
+        return None
+
+    def _provision_staff(self, identity: TelegramIdentity) -> PersonView:
+        with self._db.transaction() as session:
+            person = session.scalar(select(Person).where(Person.telegram_user_id == identity.user_id))
+            if person is None:
+                person = Person(
+                    role=Role.STAFF,
+                    display_name=identity.full_name[:200],
+                    telegram_user_id=identity.user_id,
+                    telegram_username=identity.username,
+                    bound_at=utcnow(),
+                )
+                session.add(person)
+                session.flush()
+                session.add(AuditEvent(actor_id=person.id, subject_id=person.id, action="staff.provisioned"))
+            return person_view(person)
+
+    def get(self, person_id: int) -> PersonView | None:
+        with self._db.read() as session:
+            person = session.get(Person, person_id)
+            return person_view(person) if person else None
+
+    def tutors(self) -> list[PersonView]:
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(Person).where(Person.role == Role.TUTOR, Person.active.is_(True)).order_by(Person.display_name)
+            )
+            return [person_view(p) for p in rows]
+
+    def active_enrolment(self, auditeur_id: int) -> EnrolmentView | None:
+        with self._db.read() as session:
+            enrolment = session.scalar(
+                select(Enrolment).where(Enrolment.auditeur_id == auditeur_id, Enrolment.status == "active")
+            )
+            return enrolment_view(enrolment) if enrolment else None
+
+    def auditeurs_of(self, tutor_id: int) -> list[EnrolmentView]:
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(Enrolment)
+                .where(Enrolment.tutor_id == tutor_id, Enrolment.status == "active")
+                .order_by(Enrolment.enrolled_at)
+            )
+            return [enrolment_view(e) for e in rows]
+
+    def bound_people(self) -> list[PersonView]:
+        with self._db.read() as session:
+            rows = session.scalars(select(Person).where(Person.telegram_user_id.is_not(None), Person.active.is_(True)))
+            return [person_view(p) for p in rows]
+
+    def set_blocked(self, telegram_user_id: int, blocked: bool) -> PersonView | None:
+        """Record that a person blocked (or unblocked) the bot, from a my_chat_member update or a 403."""
+        with self._db.transaction() as session:
+            person = session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+            if person is None:
+                return None
+            was_blocked = person.blocked_bot_at is not None
+            if blocked and not was_blocked:
+                person.blocked_bot_at = utcnow()
+                session.add(AuditEvent(subject_id=person.id, action="telegram.blocked_bot"))
+            elif not blocked and was_blocked:
+                person.blocked_bot_at = None
+                session.add(AuditEvent(subject_id=person.id, action="telegram.unblocked_bot"))
+            return person_view(person)

@@ -1,0 +1,300 @@
+"""Inviting tutors, enrolling auditeurs and binding Telegram accounts with one-time codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.invitations import (
+    RedeemError,
+    RedeemProblem,
+    ThrottlePolicy,
+    ThrottleState,
+    check_redeemable,
+    hash_code,
+    new_code,
+    normalise_code,
+)
+from bot.domain.people import EnrolmentView, InvitationIssued, PersonView, ReportType, Role
+from bot.domain.permissions import require_staff
+from bot.domain.semesters import Semester
+from bot.services.directory import enrolment_view, person_view
+from bot.storage.db import Database
+from bot.storage.models import AuditEvent, Consent, Enrolment, Invitation, Person, SignInThrottle, utcnow
+
+NAME_MAX_LENGTH = 120
+CERTIFICATION_MAX_LENGTH = 200
+
+
+class EnrolmentError(ValueError):
+    """Bad staff input; `code` selects the French message."""
+
+    def __init__(self, code: str, **details) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class PendingBinding:
+    """A valid code, waiting for the person to accept the data-protection notice."""
+
+    invitation_id: int
+    person: PersonView
+
+
+@dataclass(frozen=True)
+class BoundPerson:
+    person: PersonView
+    enrolment: EnrolmentView | None
+
+
+def clean_name(raw: str, *, max_length: int = NAME_MAX_LENGTH, code: str = "name") -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise EnrolmentError(f"{code}_missing")
+    if len(name) > max_length:
+        raise EnrolmentError(f"{code}_too_long", max_length=max_length)
+    return name
+
+
+class Onboarding:
+    def __init__(self, db: Database, *, invitation_ttl: timedelta, throttle: ThrottlePolicy | None = None) -> None:
+        self._db = db
+        self._ttl = invitation_ttl
+        self._throttle = throttle or ThrottlePolicy()
+
+    # --- staff side -------------------------------------------------------------------------
+
+    def invite_tutor(self, actor: PersonView, name: str, *, email: str | None = None) -> InvitationIssued:
+        require_staff(actor, "invite a tutor")
+        name = clean_name(name)
+        with self._db.transaction() as session:
+            person = Person(role=Role.TUTOR, display_name=name, email=email)
+            session.add(person)
+            session.flush()
+            code = self._issue(session, person, actor)
+            session.add(AuditEvent(actor_id=_actor_id(actor), subject_id=person.id, action="tutor.invited"))
+            return InvitationIssued(person=person_view(person), code=code, expires_at=self._expiry(session, code))
+
+    def enrol_auditeur(
+        self,
+        actor: PersonView,
+        *,
+        name: str,
+        tutor: str | int,
+        report_type: str,
+        semester: str,
+        certification: str,
+        email: str | None = None,
+    ) -> InvitationIssued:
+        require_staff(actor, "enrol an auditeur")
+        name = clean_name(name)
+        certification = clean_name(certification, max_length=CERTIFICATION_MAX_LENGTH, code="certification")
+        try:
+            report = ReportType(report_type)
+        except ValueError:
+            raise EnrolmentError("report_type_invalid") from None
+        try:
+            semester_code = Semester.parse(semester).code
+        except ValueError:
+            raise EnrolmentError("semester_invalid", value=semester) from None
+
+        with self._db.transaction() as session:
+            tutor_person = self._find_tutor(session, tutor)
+            person = Person(role=Role.AUDITEUR, display_name=name, email=email)
+            session.add(person)
+            session.flush()
+            enrolment = Enrolment(
+                auditeur_id=person.id,
+                tutor_id=tutor_person.id,
+                certification=certification,
+                report_type=report,
+                semester=semester_code,
+                created_by_id=_actor_id(actor),
+            )
+            session.add(enrolment)
+            code = self._issue(session, person, actor)
+            session.add(
+                AuditEvent(
+                    actor_id=_actor_id(actor),
+                    subject_id=person.id,
+                    action="auditeur.enrolled",
+                    details={"tutor_id": tutor_person.id, "report_type": report.value, "semester": semester_code},
+                )
+            )
+            session.flush()
+            session.refresh(enrolment)
+            return InvitationIssued(
+                person=person_view(person),
+                code=code,
+                expires_at=self._expiry(session, code),
+                enrolment=enrolment_view(enrolment),
+            )
+
+    def reissue(self, actor: PersonView, person_id: int) -> InvitationIssued:
+        """A fresh code for someone who lost theirs or let it expire (older unused codes stop working)."""
+        require_staff(actor, "reissue an invitation")
+        now = utcnow()
+        with self._db.transaction() as session:
+            person = session.get(Person, person_id)
+            if person is None or person.role == Role.STAFF:
+                raise EnrolmentError("person_unknown")
+            if person.telegram_user_id is not None:
+                raise EnrolmentError("person_already_bound")
+            session.execute(
+                update(Invitation)
+                .where(Invitation.person_id == person.id, Invitation.used_at.is_(None), Invitation.expires_at > now)
+                .values(expires_at=now)
+            )
+            code = self._issue(session, person, actor)
+            session.add(AuditEvent(actor_id=_actor_id(actor), subject_id=person.id, action="invitation.reissued"))
+            return InvitationIssued(person=person_view(person), code=code, expires_at=self._expiry(session, code))
+
+    def _find_tutor(self, session, tutor: str | int) -> Person:
+        query = select(Person).where(Person.role == Role.TUTOR, Person.active.is_(True))
+        if isinstance(tutor, int) or str(tutor).isdigit():
+            found = session.scalars(query.where(Person.id == int(tutor))).all()
+        else:
+            wanted = " ".join(str(tutor).split()).casefold()
+            found = [p for p in session.scalars(query) if wanted in p.display_name.casefold()]
+        if not found:
+            raise EnrolmentError("tutor_unknown", value=str(tutor))
+        if len(found) > 1:
+            raise EnrolmentError("tutor_ambiguous", value=str(tutor), candidates=[p.display_name for p in found])
+        return found[0]
+
+    def _issue(self, session, person: Person, actor: PersonView) -> str:
+        for _ in range(5):
+            code = new_code()
+            invitation = Invitation(
+                code_hash=hash_code(code),
+                person_id=person.id,
+                created_by_id=_actor_id(actor),
+                expires_at=utcnow() + self._ttl,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(invitation)
+                return code
+            except IntegrityError:  # pragma: no cover - a 60-bit collision
+                continue
+        raise RuntimeError("could not generate a unique invitation code")
+
+    def invitation_expiry(self, invitation_id: int) -> datetime | None:
+        with self._db.read() as session:
+            return session.scalar(select(Invitation.expires_at).where(Invitation.id == invitation_id))
+
+    @staticmethod
+    def _expiry(session, code: str) -> datetime:
+        return session.scalar(select(Invitation.expires_at).where(Invitation.code_hash == hash_code(code)))
+
+    # --- the invited person's side ----------------------------------------------------------
+
+    def check_code(self, telegram_user_id: int, raw_code: str, *, now: datetime | None = None) -> PendingBinding:
+        """Validate a code typed or passed by deep link. Wrong codes count towards the throttle."""
+        now = now or utcnow()
+        failure: RedeemError | None = None
+        with self._db.transaction() as session:
+            throttle = session.get(SignInThrottle, telegram_user_id)
+            state = _throttle_state(throttle, now)
+            if (wait := state.remaining_lock(now)) is not None:
+                raise RedeemError(RedeemProblem.THROTTLED, retry_after=wait)
+            already = session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+            if already is not None:
+                raise RedeemError(RedeemProblem.ALREADY_BOUND)
+
+            code = normalise_code(raw_code)
+            invitation = (
+                session.scalar(select(Invitation).where(Invitation.code_hash == hash_code(code))) if code else None
+            )
+            if invitation is None:
+                # Recorded and committed before the error is raised: wrong guesses must count.
+                new_state = state.after_failure(now, self._throttle)
+                _save_throttle(session, throttle, telegram_user_id, new_state)
+                if (wait := new_state.remaining_lock(now)) is not None:
+                    failure = RedeemError(RedeemProblem.THROTTLED, retry_after=wait)
+                else:
+                    failure = RedeemError(RedeemProblem.MALFORMED if code is None else RedeemProblem.UNKNOWN)
+            else:
+                check_redeemable(used_at=invitation.used_at, expires_at=invitation.expires_at, now=now)
+                if invitation.person.telegram_user_id is not None:
+                    raise RedeemError(RedeemProblem.USED)
+                pending = PendingBinding(invitation_id=invitation.id, person=person_view(invitation.person))
+        if failure is not None:
+            raise failure
+        return pending
+
+    def redeem(
+        self,
+        telegram_user_id: int,
+        invitation_id: int,
+        *,
+        notice_version: str,
+        telegram_username: str | None = None,
+        now: datetime | None = None,
+    ) -> BoundPerson:
+        """Consume the code and bind the account, atomically: two accounts racing for one code, one wins."""
+        now = now or utcnow()
+        with self._db.transaction() as session:
+            if session.scalar(select(Person.id).where(Person.telegram_user_id == telegram_user_id)) is not None:
+                raise RedeemError(RedeemProblem.ALREADY_BOUND)
+            invitation = session.get(Invitation, invitation_id)
+            if invitation is None:
+                raise RedeemError(RedeemProblem.UNKNOWN)
+            check_redeemable(used_at=invitation.used_at, expires_at=invitation.expires_at, now=now)
+            claimed = session.execute(
+                update(Invitation)
+                .where(Invitation.id == invitation_id, Invitation.used_at.is_(None), Invitation.expires_at > now)
+                .values(used_at=now, used_by_telegram_id=telegram_user_id)
+            ).rowcount
+            if claimed != 1:
+                raise RedeemError(RedeemProblem.USED)
+            bound = session.execute(
+                update(Person)
+                .where(Person.id == invitation.person_id, Person.telegram_user_id.is_(None))
+                .values(telegram_user_id=telegram_user_id, telegram_username=telegram_username, bound_at=now)
+            ).rowcount
+            if bound != 1:
+                raise RedeemError(RedeemProblem.USED)
+            session.add(
+                Consent(
+                    person_id=invitation.person_id,
+                    notice_version=notice_version,
+                    accepted_at=now,
+                    telegram_user_id=telegram_user_id,
+                )
+            )
+            session.add(AuditEvent(subject_id=invitation.person_id, action="telegram.bound"))
+            throttle = session.get(SignInThrottle, telegram_user_id)
+            if throttle is not None:
+                session.delete(throttle)
+            session.flush()
+            person = session.get(Person, invitation.person_id)
+            session.refresh(person)
+            enrolment = session.scalar(
+                select(Enrolment).where(Enrolment.auditeur_id == person.id, Enrolment.status == "active")
+            )
+            return BoundPerson(person=person_view(person), enrolment=enrolment_view(enrolment) if enrolment else None)
+
+
+def _actor_id(actor: PersonView) -> int | None:
+    return actor.id if actor.id > 0 else None
+
+
+def _throttle_state(row: SignInThrottle | None, now: datetime) -> ThrottleState:
+    if row is None:
+        return ThrottleState.fresh(now)
+    return ThrottleState(row.failures, row.window_started_at, row.locked_until)
+
+
+def _save_throttle(session, row: SignInThrottle | None, telegram_user_id: int, state: ThrottleState) -> None:
+    if row is None:
+        row = SignInThrottle(telegram_user_id=telegram_user_id, failures=0, window_started_at=state.window_started_at)
+        session.add(row)
+    row.failures = state.failures
+    row.window_started_at = state.window_started_at
+    row.locked_until = state.locked_until

@@ -1,0 +1,148 @@
+"""French text from templates: Jinja2 for messages (Telegram HTML, autoescaped), TOML for short labels."""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.paths import TEMPLATES_DIR
+
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+
+_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_FR_MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+
+class Renderer:
+    """Renders `templates/**` with the project's filters; `label()` reads `templates/labels.toml`."""
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR, *, timezone: ZoneInfo | None = None) -> None:
+        self.templates_dir = templates_dir
+        self.timezone = timezone or ZoneInfo("Europe/Paris")
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates_dir)),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["fr_date"] = self.fr_date
+        self.env.filters["fr_datetime"] = self.fr_datetime
+        self.env.filters["fr_time"] = self.fr_time
+        self.env.filters["fr_number"] = fr_number
+        self.env.globals["label"] = self.label
+
+    def render(self, template: str, /, **context) -> str:
+        return self.env.get_template(template).render(**context).strip()
+
+    @cached_property
+    def _labels(self) -> dict:
+        with (self.templates_dir / "labels.toml").open("rb") as handle:
+            return tomllib.load(handle)
+
+    def label(self, key: str, **params) -> str:
+        """A short label (button, command description) by dotted key, e.g. `buttons.accept`."""
+        node = self._labels
+        for part in key.split("."):
+            node = node[part]
+        return node.format(**params) if params else node
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.timezone)
+
+    def fr_date(self, value, *, weekday: bool = True) -> str:
+        day = value.astimezone(self.timezone).date() if isinstance(value, datetime) else value
+        text = f"{day.day if day.day != 1 else '1er'} {_FR_MONTHS[day.month - 1]} {day.year}"
+        return f"{_FR_WEEKDAYS[day.weekday()]} {text}" if weekday else text
+
+    def fr_time(self, value: datetime) -> str:
+        local = value.astimezone(self.timezone)
+        return f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h"
+
+    def fr_datetime(self, value: datetime) -> str:
+        return f"{self.fr_date(value)} à {self.fr_time(value)}"
+
+
+def fr_number(value: float, digits: int = 0) -> str:
+    text = f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+_ENTITY_OR_TAG = re.compile(r"&[#a-zA-Z0-9]+;|<[^>]*>")
+_TAG = re.compile(r"<(/?)([a-zA-Z]+)[^>]*>")
+
+
+def _safe_cut(text: str, limit: int) -> int:
+    """The largest cut position <= limit that does not fall inside an entity or a tag."""
+    cut = limit
+    for match in _ENTITY_OR_TAG.finditer(text, 0, limit + 16):
+        if match.start() < cut < match.end():
+            cut = match.start()
+    return max(cut, 1)
+
+
+def _open_tags(text: str) -> list[str]:
+    """The HTML tags left open at the end of `text` (full opening tags, outermost first)."""
+    stack: list[tuple[str, str]] = []
+    for match in _TAG.finditer(text):
+        closing, name = match.group(1), match.group(2).lower()
+        if closing:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index][0] == name:
+                    del stack[index:]
+                    break
+        else:
+            stack.append((name, match.group(0)))
+    return [tag for _, tag in stack]
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split Telegram HTML into chunks of at most `limit` characters.
+
+    Prefers paragraph breaks, then line breaks, then spaces; never cuts an entity or a tag, and
+    closes/reopens tags left open across a cut so every chunk is valid HTML on its own.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    reopen = ""
+    budget = limit - 64  # room for re-opened and closing tags
+    while rest:
+        candidate = reopen + rest
+        if len(candidate) <= limit:
+            chunks.append(candidate)
+            break
+        window = candidate[: budget + 1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            position = window.rfind(separator, len(reopen) + 1)
+            if position > len(reopen) + budget // 3:
+                cut = position
+                break
+        if cut == -1:
+            cut = _safe_cut(candidate, budget)
+        else:
+            cut = _safe_cut(candidate, cut)
+        head = candidate[:cut].rstrip()
+        still_open = _open_tags(head)
+        closing = "".join(f"</{_TAG.match(tag).group(2)}>" for tag in reversed(still_open))
+        chunks.append(head + closing)
+        reopen = "".join(still_open)
+        rest = candidate[cut:].lstrip()
+    return chunks
+
+
+def plain_text(html_text: str) -> str:
+    """Telegram HTML to plain text (the demo and logs print this)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))

@@ -1,0 +1,43 @@
+"""The real python-telegram-bot application, over HTTP, against the loopback Bot API emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.demo import AUDITEUR_ID, STAFF_ID, TUTOR_ID, DemoCast, seed
+from bot.emulator.driver import BotDriver
+from bot.emulator.server import BotApiEmulator
+from bot.storage.db import Database
+from tests.conftest import base_settings
+
+__all__ = ["AUDITEUR_ID", "STAFF_ID", "TUTOR_ID"]
+
+
+@pytest.fixture
+def emulator():
+    with BotApiEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def e2e_database_url(sqlite_url) -> str:
+    """End-to-end tests run on SQLite; tests that must also run on PostgreSQL use `database_url`."""
+    return sqlite_url
+
+
+@pytest.fixture
+async def bot(emulator, e2e_database_url):
+    settings = BotDriver.settings_for(emulator, base_settings(TELEGRAM_BOT_USERNAME=emulator.bot.username))
+    settings = settings.with_overrides(database_url=e2e_database_url)
+    driver = BotDriver(emulator, settings, Database(e2e_database_url))
+    await driver.start()
+    yield driver
+    await driver.stop()
+
+
+@pytest.fixture
+async def cast(bot) -> DemoCast:
+    """Staff, a tutor and an auditeur, bound to simulated Telegram users (the demo's cast)."""
+    import asyncio
+
+    return await asyncio.to_thread(seed, bot.services, bot.emulator)

@@ -1,0 +1,378 @@
+"""PDF draft review: what an auditeur is told about the draft they sent (domain layer only)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import tomllib
+from functools import lru_cache
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from jinja2 import Environment, FileSystemLoader
+
+from bot.domain import pdf_sandbox
+from bot.domain.pdf_review import (
+    NEXT_STEP_CODES,
+    PROBLEM_CODES,
+    PdfReview,
+    compare_reviews,
+    default_heading_matcher,
+    review_pdf,
+    sniff_format,
+)
+from bot.domain.report import SECTION_IDS, default_catalogue
+from bot.paths import PROMPTS_DIR, TEMPLATES_DIR
+from tests import pdf_factory as factory
+
+CATALOGUE = default_catalogue()
+ALLOWED_TAGS = {"b", "i", "code", "pre", "a"}
+
+
+@lru_cache(maxsize=None)
+def pdf(name: str, *args) -> bytes:
+    return getattr(factory, name)(*args)
+
+
+def review(data: bytes, type_id: str = "ua") -> PdfReview:
+    return review_pdf(data, CATALOGUE.report_type(type_id), CATALOGUE)
+
+
+# --- good and flawed drafts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_id", ["ua", "stage"])
+@pytest.mark.parametrize("bookmarks", [True, False])
+def test_good_draft_has_every_section_and_fits_the_limit(type_id, bookmarks):
+    result = review(factory.good_draft(type_id, bookmarks=bookmarks), type_id)
+
+    assert result.problem is None
+    assert result.sections_found == SECTION_IDS
+    assert result.sections_missing == ()
+    assert result.sections_in_order
+    assert result.annexes and result.annex_count == 2
+    limit = CATALOGUE.report_type(type_id).page_limit
+    assert result.page_limit == limit
+    assert limit - 2 <= result.body_pages <= limit and not result.over_limit
+    # annex pages exist but are not counted against the limit
+    assert result.pages > result.body_pages
+    assert 350 * result.body_pages <= result.words <= 600 * result.body_pages
+    assert result.headings_source == ("outline+text" if bookmarks else "text")
+
+
+def test_good_draft_next_steps_are_the_final_polish():
+    assert review(pdf("good_draft", "ua")).next_steps == ("proofread", "ask_tutor_feedback", "assemble_deposit")
+
+
+def test_good_draft_without_bookmarks_is_told_to_use_heading_styles():
+    steps = review(factory.good_draft("ua", bookmarks=False)).next_steps
+    assert steps[0] == "use_heading_styles" and len(steps) == 3
+
+
+@pytest.mark.parametrize("type_id", ["ua", "stage"])
+def test_flawed_draft_is_over_the_limit_with_missing_sections_and_no_annexes(type_id):
+    result = review(factory.flawed_draft(type_id), type_id)
+
+    assert result.problem is None
+    assert result.over_limit and result.body_pages > result.page_limit
+    assert result.body_pages == result.pages  # no annexes: every page counts
+    assert result.sections_missing == ("choix", "questions", "conclusion", "annexes")
+    assert "choix" not in result.sections_found and "introduction" in result.sections_found
+    assert not result.annexes and result.annex_count == 0
+    assert result.next_steps == ("reduce_pages", "add_section:choix", "add_section:questions")
+
+
+def test_outline_alone_finds_headings_even_when_text_is_unstyled():
+    # Same content, only bookmarks carry the section titles: unnumbered, unstyled text lines would
+    # not count, the outline does.
+    spec = factory.DraftSpec(numbering=False, bookmarks=True)
+    result = review(factory.report_draft(spec))
+    assert result.sections_found == SECTION_IDS
+
+
+def test_table_of_contents_does_not_count_as_sections():
+    present = ("introduction", "contexte", "role", "actes")
+    spec = factory.DraftSpec(sections=present, table_of_contents=SECTION_IDS[:-1], bookmarks=False, annex_titles=())
+    result = review(factory.report_draft(spec))
+    assert result.sections_found == present
+    assert "choix" in result.sections_missing and "conclusion" in result.sections_missing
+
+
+def test_same_bytes_give_the_same_review_and_hash():
+    data = pdf("good_draft", "ua")
+    first, second = review(data), review(data)
+    assert first == second and len(first.sha256) == 64
+
+
+# --- problems ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problem", "detected_format"),
+    [
+        ("scanned_pdf", "no_text", None),
+        ("encrypted_pdf", "encrypted", None),
+        ("truncated_pdf", "corrupted", None),
+        ("garbled_pdf", "corrupted", None),
+        ("docx_renamed", "not_pdf", "word"),
+        ("plain_text_file", "not_pdf", "text"),
+        ("png_image", "not_pdf", "image"),
+        ("decompression_bomb", "too_complex", None),
+        ("oversized_pdf", "too_large", None),
+    ],
+)
+def test_each_unusable_file_gets_its_problem(name, problem, detected_format):
+    result = review(pdf(name))
+    assert result.problem == problem
+    assert result.detected_format == detected_format
+    assert result.next_steps == () and result.sections_found == () and not result.over_limit
+
+
+def test_scanned_pdf_still_reports_its_page_count():
+    assert review(pdf("scanned_pdf")).pages == 3
+
+
+def test_pdf_with_only_an_owner_password_is_reviewed():
+    result = review(factory.owner_only_encrypted_pdf())
+    assert result.problem is None and result.sections_missing == ()
+
+
+def test_bomb_is_rejected_quickly_in_process():
+    started = time.perf_counter()
+    assert review(pdf("decompression_bomb")).problem == "too_complex"
+    assert time.perf_counter() - started < 2.0
+
+
+def test_sniff_format_recognises_what_people_send_instead_of_a_pdf():
+    assert sniff_format(pdf("good_draft", "ua")) == "pdf"
+    assert sniff_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100)) == "word"  # Word 97-2003
+    assert sniff_format(b"\xff\xd8\xff\xe0" + bytes(100)) == "image"
+    assert sniff_format(bytes(range(256))) == "unknown"
+
+
+# --- headings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "section_id"),
+    [
+        ("1. Introduction", "introduction"),
+        ("I - Le choix de la pratique", "choix"),
+        ("II. Présentation de la pratique choisie", "choix"),
+        ("2.3 Les difficultés rencontrées", "difficultes"),
+        ("IV) COMPÉTENCES DÉVELOPPÉES", "competences"),
+        ("A. Contexte de reference", "contexte"),
+        ("Partie 2 : Ma mission", "role"),
+        ("3 – Mon rôle dans le projet", "role"),
+        ("Les actes et moments professionnels", "actes"),
+        ("Questions méthodologiques et théoriques", "questions"),
+        ("Conclusion générale", "conclusion"),
+        ("Annexe 3 : grille d'entretien", "annexes"),
+    ],
+)
+def test_heading_variants_are_recognised(line, section_id):
+    assert default_heading_matcher().match(line)[0] == section_id
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Rapport d'activité de l'unité d'activité (UA)",
+        "Camille Martin, auditrice",
+        "Le dispositif s'adressait à un public d'adultes en reconversion, aux parcours très variés, que j'ai suivis",
+        "Bibliographie",
+        "",
+    ],
+)
+def test_other_lines_are_not_headings(line):
+    assert default_heading_matcher().match(line)[0] is None
+
+
+def test_every_section_has_heading_variants():
+    with (PROMPTS_DIR / "report" / "headings.toml").open("rb") as handle:
+        variants = tomllib.load(handle)["variants"]
+    assert set(variants) == set(SECTION_IDS)
+    # the official title of each section is itself recognised
+    for section in CATALOGUE.sections:
+        assert default_heading_matcher().match(section.title)[0] == section.id
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    section=st.sampled_from(CATALOGUE.sections),
+    prefix=st.sampled_from(["", "1. ", "2.3 ", "IV - ", "B) ", "Partie 3 : ", "  7 -  "]),
+    upper=st.booleans(),
+)
+def test_numbering_and_case_do_not_hide_a_heading(section, prefix, upper):
+    title = section.title.upper() if upper else section.title
+    section_id, numbered, _ = default_heading_matcher().match(prefix + title)
+    assert section_id == section.id
+    assert numbered == bool(prefix.strip())
+
+
+# --- JSON and comparison ----------------------------------------------------------------------
+
+
+def test_json_has_the_documented_fields_and_round_trips():
+    result = review(pdf("flawed_draft", "ua"))
+    data = json.loads(json.dumps(result.to_json()))
+    for key in ("pages", "page_limit", "over_limit", "words", "sections_found", "sections_missing", "annexes", "problem"):
+        assert key in data
+    assert data["problem"] is None and data["over_limit"] is True
+    assert data["sections_missing"] == ["choix", "questions", "conclusion", "annexes"]
+    assert PdfReview.from_json(data) == result
+
+
+def test_problem_codes_in_json_are_the_documented_ones():
+    assert set(PROBLEM_CODES) == {"encrypted", "corrupted", "not_pdf", "no_text", "too_large", "too_complex"}
+    assert review(pdf("docx_renamed")).to_json()["problem"] == "not_pdf"
+
+
+def test_comparison_of_a_flawed_then_good_version():
+    before, after = review(pdf("flawed_draft", "ua")), review(pdf("good_draft", "ua"))
+    comparison = compare_reviews(before, after)
+    assert comparison.sections_gained == ("choix", "questions", "conclusion", "annexes")
+    assert comparison.sections_lost == ()
+    assert comparison.was_over_limit and not comparison.is_over_limit
+    assert comparison.pages_delta == after.body_pages - before.body_pages < 0
+    assert not comparison.same_file
+
+    backwards = compare_reviews(after, before)
+    assert backwards.sections_lost == ("choix", "questions", "conclusion", "annexes")
+    assert compare_reviews(after, after).same_file
+
+
+def test_comparison_refuses_reviews_with_a_problem():
+    with pytest.raises(ValueError):
+        compare_reviews(review(pdf("scanned_pdf")), review(pdf("good_draft", "ua")))
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+ENV = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
+
+
+def step_wording() -> dict[str, str]:
+    with (TEMPLATES_DIR / "review" / "next_steps.toml").open("rb") as handle:
+        return tomllib.load(handle)["steps"]
+
+
+def render_report(result: PdfReview, comparison=None) -> str:
+    return ENV.get_template("review/report.html").render(
+        review=result,
+        report_type=CATALOGUE.report_type(result.report_type),
+        catalogue=CATALOGUE,
+        steps=step_wording(),
+        comparison=comparison,
+    )
+
+
+def assert_telegram_html(text: str) -> None:
+    tags = set(re.findall(r"</?([a-zA-Z]+)", text))
+    assert tags <= ALLOWED_TAGS, tags
+
+
+def test_every_next_step_code_has_french_wording():
+    wording = step_wording()
+    assert set(NEXT_STEP_CODES) == set(wording)
+    assert all(len(text) > 20 for text in wording.values())
+
+
+def test_report_message_of_a_flawed_draft():
+    result = review(pdf("flawed_draft", "ua"))
+    text = render_report(result)
+    assert_telegram_html(text)
+    assert f"{result.body_pages} pages" in text and "au-delà de la limite de 8 pages" in text
+    assert "moins de 8 pages" in text
+    missing_line = next(line for line in text.splitlines() if "Parties manquantes" in line)
+    assert "Choix de la pratique" in missing_line and "Conclusion" in missing_line
+    assert "Introduction" not in missing_line
+    assert "aucune trouvée" in text
+    wording = step_wording()
+    for index, code in enumerate(result.next_steps, start=1):
+        assert f"{index}. {wording[code]}".replace("'", "&#39;") in text
+    assert "version précédente" not in text
+
+
+def test_report_message_of_a_good_draft_after_a_flawed_one():
+    before, after = review(pdf("flawed_draft", "ua")), review(pdf("good_draft", "ua"))
+    text = render_report(after, compare_reviews(before, after))
+    assert_telegram_html(text)
+    assert "Parties manquantes" not in text and "Toutes les parties attendues sont présentes" in text
+    assert "au-delà" not in text
+    assert "version précédente" in text and "Nouvelles parties" in text and "Parties disparues" not in text
+    assert f"Pages : {before.body_pages} → {after.body_pages}" in text
+    assert "revenu(e) dans la limite" in text
+    assert "Annexes : présentes (2)" in text
+
+
+@pytest.mark.parametrize("code", PROBLEM_CODES)
+def test_each_problem_has_a_message_saying_what_to_send(code):
+    text = ENV.get_template(f"review/problem_{code}.html").render(detected_format=None, size_mb=21.0, limit_mb=20)
+    assert_telegram_html(text)
+    assert "<b>" in text and "PDF" in text and len(text) > 120
+
+
+def test_word_file_message_explains_the_export():
+    text = ENV.get_template("review/problem_not_pdf.html").render(detected_format="word")
+    assert "document Word" in text and "Enregistrer sous &gt; PDF" in text
+    image = ENV.get_template("review/problem_not_pdf.html").render(detected_format="image")
+    assert "une image" in image and "document Word" not in image
+
+
+# --- isolation --------------------------------------------------------------------------------
+
+
+def test_isolated_review_matches_the_in_process_review():
+    data = pdf("good_draft", "stage")
+    assert pdf_sandbox.review_pdf_isolated_sync(data, "stage") == review(data, "stage")
+
+
+def test_bomb_is_rejected_by_the_isolated_runner_within_two_seconds():
+    started = time.perf_counter()
+    result = pdf_sandbox.review_pdf_isolated_sync(pdf("decompression_bomb"), "ua")
+    assert result.problem == "too_complex"
+    assert time.perf_counter() - started < 2.0
+
+
+def test_timeout_gives_too_complex():
+    result = pdf_sandbox.review_pdf_isolated_sync(pdf("good_draft", "stage"), "stage", timeout=0.005)
+    assert result.problem == "too_complex" and result.page_limit == 15
+
+
+def test_child_over_its_memory_cap_is_reported_as_memory():
+    assert pdf_sandbox.run_isolated(bytearray, (500 * 2**20,), memory_mb=300).status == "memory"
+    assert pdf_sandbox.run_isolated(len, (bytearray(10 * 2**20),), memory_mb=300).value == 10 * 2**20
+
+
+def test_child_that_hangs_is_killed_at_the_timeout():
+    outcome = pdf_sandbox.run_isolated(time.sleep, (30,), timeout=0.5)
+    assert outcome.status == "timeout" and outcome.seconds < 3
+
+
+def test_child_that_crashes_is_reported_as_crash():
+    import os
+
+    assert pdf_sandbox.run_isolated(os.abort, ()).status == "crash"
+
+
+@pytest.mark.parametrize("status", ["memory", "crash", "timeout"])
+def test_any_failed_child_gives_too_complex(monkeypatch, status):
+    monkeypatch.setattr(pdf_sandbox, "run_isolated", lambda *a, **k: pdf_sandbox.ChildOutcome(status=status))
+    result = pdf_sandbox.review_pdf_isolated_sync(pdf("good_draft", "ua"), "ua")
+    assert result.problem == "too_complex" and result.size_bytes == len(pdf("good_draft", "ua"))
+
+
+def test_too_large_is_refused_without_starting_a_child(monkeypatch):
+    def no_child(*args, **kwargs):
+        raise AssertionError("no child process for a file over the size limit")
+
+    monkeypatch.setattr(pdf_sandbox, "run_isolated", no_child)
+    assert pdf_sandbox.review_pdf_isolated_sync(pdf("oversized_pdf"), "ua").problem == "too_large"
+
+
+async def test_async_review_runs_off_the_event_loop():
+    result = await pdf_sandbox.review_pdf_isolated(pdf("flawed_draft", "ua"), "ua")
+    assert result.over_limit and result.sections_missing[0] == "choix"

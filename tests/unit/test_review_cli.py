@@ -1,0 +1,77 @@
+"""`coachbot review FILE --type ua|stage [--json]` as tutors and staff use it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from bot.commands import review as review_command
+from tests import pdf_factory as factory
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="coachbot")
+    review_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["review", *argv])
+    return review_command.run(args)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("drafts")
+    paths = {}
+    for name, data in {
+        "flawed.pdf": factory.flawed_draft("ua"),
+        "good.pdf": factory.good_draft("stage"),
+        "word.pdf": factory.docx_renamed(),
+        "scan.pdf": factory.scanned_pdf(),
+    }.items():
+        paths[name] = folder / name
+        paths[name].write_bytes(data)
+    return paths
+
+
+def test_json_of_a_flawed_draft(files, capsys):
+    assert run(str(files["flawed.pdf"]), "--type", "ua", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["problem"] is None
+    assert data["page_limit"] == 8 and data["over_limit"] is True and data["pages"] > 8
+    assert data["sections_missing"] == ["choix", "questions", "conclusion", "annexes"]
+    assert "introduction" in data["sections_found"] and data["annexes"] is False
+    assert data["words"] > 1000 and len(data["next_steps"]) == 3
+
+
+def test_text_output_of_a_good_stage_report(files, capsys):
+    assert run(str(files["good.pdf"]), "--type", "stage") == 0
+    out = capsys.readouterr().out
+    assert "Rapport de stage" in out and "/ 15" in out and "DÉPASSEMENT" not in out
+    assert "Parties manquantes : aucune" in out
+    assert "Annexes : oui (2)" in out
+    assert "&#39;" not in out and "<b>" not in out
+
+
+def test_a_word_file_exits_1_with_the_export_advice(files, capsys):
+    assert run(str(files["word.pdf"]), "--type", "ua") == 1
+    out = capsys.readouterr().out
+    assert "not_pdf" in out and "document Word" in out and "Fichier > Enregistrer sous > PDF" in out
+    assert "<i>" not in out and "&gt;" not in out
+
+
+def test_a_scan_exits_1_and_json_names_the_problem(files, capsys):
+    assert run(str(files["scan.pdf"]), "--type", "ua", "--json") == 1
+    assert json.loads(capsys.readouterr().out)["problem"] == "no_text"
+
+
+def test_missing_file_is_a_usage_error(tmp_path, capsys):
+    assert run(str(tmp_path / "absent.pdf"), "--type", "ua") == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_type_is_required_and_checked(files):
+    with pytest.raises(SystemExit) as missing:
+        run(str(files["good.pdf"]))
+    with pytest.raises(SystemExit) as wrong:
+        run(str(files["good.pdf"]), "--type", "these")
+    assert missing.value.code == 2 and wrong.value.code == 2
