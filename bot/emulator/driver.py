@@ -60,21 +60,30 @@ class BotDriver:
         self.application: Application | None = None
 
     @classmethod
-    def settings_for(cls, emulator: BotApiEmulator, base: Settings) -> Settings:
+    def settings_for(cls, emulator: BotApiEmulator, base: Settings, *, webhook=None) -> Settings:
         return base.with_overrides(
             bot_token=emulator.token,
             api_base_url=emulator.base_url,
             api_file_url=emulator.base_file_url,
-            webhook=None,
+            webhook=webhook,
         )
 
     async def start(self) -> BotDriver:
         self.application = build_application(self.settings, db=self.db)
         await self.application.initialize()
+        if self.application.post_init:  # run_polling/run_webhook do this in production
+            await self.application.post_init(self.application)
         await self.application.start()
-        await self.application.updater.start_polling(
-            poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-        )
+        hook = self.settings.webhook
+        if hook is None:
+            await self.application.updater.start_polling(
+                poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            )
+        else:  # the same wiring as `coachbot run` with WEBHOOK_URL set
+            await self.application.updater.start_webhook(
+                listen=hook.listen, port=hook.port, url_path=hook.path, webhook_url=hook.url,
+                secret_token=hook.secret_token, allowed_updates=Update.ALL_TYPES,
+            )
         return self
 
     async def stop(self) -> None:
@@ -86,6 +95,8 @@ class BotDriver:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
         self.application = None
 
     async def restart(self) -> None:
