@@ -25,6 +25,10 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.domain import capabilities
 from bot.handlers import common, errors, membership, onboarding, staff
+from bot.handlers import drafts as draft_handlers
+from bot.handlers import coach
+from bot.handlers import booking, reminders
+from bot.domain import pdf_sandbox
 from bot.services.container import Services
 from bot.storage.db import Database
 from bot.telegram.commands import publish_commands_for, publish_default_commands
@@ -41,12 +45,21 @@ def _command_callbacks() -> dict[str, common.CommandCallback]:
     """Every slash command the bot understands (besides /start), by name."""
     return {
         "menu": common.menu,
+        "rapport": coach.report_command,
+        "plan": coach.plan_command,
+        "experience": coach.experience_command,
+        "ressources": coach.resources_command,
         "aide": common.help_command,
         "accessibilite": common.accessibility,
         "annuler": common.cancel,
         "inscrire": staff.enrol_command,
         "inviter": staff.invite_command,
         "equipe": staff.team_command,
+        "brouillons": draft_handlers.drafts_command,
+        "depot": draft_handlers.depot_command,
+        "rdv": booking.rdv_command,
+        "mesrdv": booking.mesrdv_command,
+        "dispos": booking.dispos_command,
     }
 
 
@@ -54,13 +67,22 @@ def _callback_handlers() -> list[tuple[str, object]]:
     """Inline buttons, by callback-data namespace."""
     return [
         ("consent", onboarding.consent_button),
+        ("dispo", booking.dispo_button),
+        ("rdv", booking.rdv_button),
+        ("mrdv", booking.mrdv_button),
         ("enrol", staff.enrol_button),
         ("menu", common.menu_button),
+        ("coach", coach.coach_button),
+        ("exp", coach.experience_button),
+        ("res", coach.resources_button),
+        ("drafts", draft_handlers.drafts_button),
+        ("depot", draft_handlers.depot_button),
     ]
 
 
 def build_application(settings: Settings, *, db: Database | None = None) -> Application:
     install_redaction([settings.require_token()])
+    _configure_pdf_sandbox()
     db = db or Database(settings.database_url)
     services = Services.build(settings, db)
     renderer = Renderer(timezone=settings.timezone)
@@ -86,6 +108,19 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     application.bot_data["processor"] = processor
     _register_handlers(application)
     return application
+
+
+def _configure_pdf_sandbox() -> None:
+    """Preload the CLI in the forkserver that runs PDF reviews (see ``pdf_sandbox``).
+
+    Started as the ``coachbot`` console script, ``__main__`` is a path that every sandboxed child
+    re-runs before its target; it imports ``bot.cli``: preloaded once in the server, that re-run
+    costs nothing. Under ``python -m`` (bot, pytest) nothing is re-run. Only the first call counts.
+    """
+    try:
+        pdf_sandbox.configure_forkserver_preload(("bot.cli",))
+    except RuntimeError:
+        pass  # the forkserver already runs (a second application in the same process: tests)
 
 
 def _register_handlers(application: Application) -> None:
@@ -115,6 +150,7 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     renderer: Renderer = application.bot_data["renderer"]
     await publish_default_commands(application.bot, renderer)
+    reminders.start_job(application)  # durable reminders: one dispatch pass every settings.reminder_interval
     application.bot_data["startup_task"] = asyncio.create_task(_publish_all_commands(application, services, renderer))
 
 

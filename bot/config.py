@@ -70,6 +70,7 @@ class Settings:
     school_holiday_zone: str
     llm: LlmSettings | None
     log_level: str
+    reminder_interval: timedelta = timedelta(seconds=30)  # how often due reminders are sent
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -230,4 +231,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
         school_holiday_zone=zone,
         llm=_parse_llm(env),
         log_level=log_level,
+        reminder_interval=timedelta(seconds=_parse_int(env, "REMINDER_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)),
     )

@@ -53,6 +53,15 @@ STAFF_ID, TUTOR_ID, AUDITEUR_ID = 1001, 2001, 3001
 DEMO_SEEDERS: list[Callable[[Services, DemoCast], None]] = []
 
 
+def _seed_booking(services: Services, cast: DemoCast) -> None:
+    from bot.services.booking import seed_demo_availability
+
+    seed_demo_availability(services, cast)
+
+
+DEMO_SEEDERS.append(_seed_booking)
+
+
 def seed(services: Services, emulator: BotApiEmulator) -> DemoCast:
     """The demo's people, created through the same services (invite, enrol, redeem) as real ones."""
     onboarding = services.onboarding

@@ -126,8 +126,14 @@ def build_plan_markdown(
     templates_dir: Path = TEMPLATES_DIR,
 ) -> str:
     labels = load_labels(templates_dir)
-    env = Environment(loader=FileSystemLoader(templates_dir), autoescape=False, undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=False,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["md"] = escape_markdown
     entries = [
         {

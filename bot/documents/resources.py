@@ -10,6 +10,7 @@ from pathlib import Path
 
 from docx import Document
 
+from bot.documents.plan import load_labels
 from bot.domain.report import Catalogue, CatalogueError, Criterion
 from bot.paths import PROMPTS_DIR, TEMPLATES_DIR
 
@@ -74,6 +75,7 @@ def grid_criteria(catalogue: Catalogue) -> list[Criterion]:
 
 def build_resources_docx(resources: Resources, catalogue: Catalogue, templates_dir: Path = TEMPLATES_DIR) -> bytes:
     """One document with every page of the resources space, the grid and the expected outline."""
+    separator = load_labels(templates_dir)["resources"]["criterion_separator"]
     document = Document(str(templates_dir / "plan" / "plan_base.docx"))
     document.core_properties.title = resources.document_title
     document.add_paragraph(resources.document_title, style="Title")
@@ -87,7 +89,7 @@ def build_resources_docx(resources: Resources, catalogue: Catalogue, templates_d
             for criterion in grid_criteria(catalogue):
                 paragraph = document.add_paragraph(style="List Bullet")
                 paragraph.add_run(criterion.label).bold = True
-                paragraph.add_run(f" : {criterion.description}")
+                paragraph.add_run(separator + criterion.description)
         if page.outro:
             document.add_paragraph(page.outro, style=NOTE_STYLE)
     if resources.outline_title:

@@ -55,8 +55,8 @@ class _Part:
     reader: PdfReader
 
 
-def clean_title(title: str, number: int) -> str:
-    """One line, at most ``MAX_TITLE_CHARS`` characters; "Annexe N" alone when empty."""
+def clean_title(title: str) -> str:
+    """One line of at most ``MAX_TITLE_CHARS`` characters (empty stays empty)."""
     text = " ".join((title or "").split())
     if len(text) > MAX_TITLE_CHARS:
         text = text[: MAX_TITLE_CHARS - 1].rstrip() + "…"
@@ -64,7 +64,8 @@ def clean_title(title: str, number: int) -> str:
 
 
 def annex_bookmark(number: int, title: str) -> str:
-    text = clean_title(title, number)
+    """"Annexe 2 — Grille d'évaluation", or "Annexe 2" alone when the title is empty."""
+    text = clean_title(title)
     return ANNEX_BOOKMARK.format(number=number, title=text) if text else f"Annexe {number}"
 
 

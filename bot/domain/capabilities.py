@@ -16,6 +16,15 @@ AUDITEUR = frozenset({Role.AUDITEUR})
 # command -> roles that have it (order matters: it is the order of Telegram's command list)
 COMMANDS: dict[str, frozenset[Role]] = {
     "menu": ALL,
+    "rapport": AUDITEUR,
+    "plan": AUDITEUR,
+    "experience": AUDITEUR,
+    "ressources": AUDITEUR | TUTOR,
+    "brouillons": ALL,
+    "depot": AUDITEUR,
+    "rdv": AUDITEUR,
+    "mesrdv": AUDITEUR | TUTOR,
+    "dispos": TUTOR,
     "inscrire": STAFF,
     "inviter": STAFF,
     "equipe": STAFF,

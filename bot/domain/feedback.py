@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +37,12 @@ class Remark:
     params: dict = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict:
-        return {"check_id": self.check_id, "criterion_id": self.criterion_id, "quote": self.quote, "params": self.params}
+        return {
+            "check_id": self.check_id,
+            "criterion_id": self.criterion_id,
+            "quote": self.quote,
+            "params": self.params,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Remark:
@@ -103,19 +109,80 @@ FIGURE = re.compile(
     r"|dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)s?(?![\w])"
 )
 ACTOR = _pattern(
-    r"stagiaires?", r"apprenan(?:t|te|ts|tes)", r"auditeur(?:s|rice|rices)?", r"format(?:eur|eurs|rice|rices)",
-    r"salariés?", r"équipes?", r"direct(?:eur|rice|ion)", r"responsables?", r"managers?", r"collègues?",
-    r"tut(?:eur|eurs|rice|rices)", r"clients?", r"commanditaires?", r"financeurs?", r"opco", r"france travail",
-    r"pôle emploi", r"partenaires?", r"conseill(?:er|ers|ère|ères)", r"jury", r"participant(?:e|s|es)?",
-    r"bénéficiaires?", r"drh", r"rh", r"m\.", r"mme", r"madame", r"monsieur", r"intervenant(?:e|s|es)?",
-    r"coordinat(?:eur|rice|eurs|rices)", r"enseignant(?:e|s|es)?", r"élus?", r"agents?", r"jeunes", r"demandeurs d'emploi",
+    r"stagiaires?",
+    r"apprenan(?:t|te|ts|tes)",
+    r"auditeur(?:s|rice|rices)?",
+    r"format(?:eur|eurs|rice|rices)",
+    r"salariés?",
+    r"équipes?",
+    r"direct(?:eur|rice|ion)",
+    r"responsables?",
+    r"managers?",
+    r"collègues?",
+    r"tut(?:eur|eurs|rice|rices)",
+    r"clients?",
+    r"commanditaires?",
+    r"financeurs?",
+    r"opco",
+    r"france travail",
+    r"pôle emploi",
+    r"partenaires?",
+    r"conseill(?:er|ers|ère|ères)",
+    r"jury",
+    r"participant(?:e|s|es)?",
+    r"bénéficiaires?",
+    r"drh",
+    r"rh",
+    r"m\.",
+    r"mme",
+    r"madame",
+    r"monsieur",
+    r"intervenant(?:e|s|es)?",
+    r"coordinat(?:eur|rice|eurs|rices)",
+    r"enseignant(?:e|s|es)?",
+    r"élus?",
+    r"agents?",
+    r"jeunes",
+    r"demandeurs d'emploi",
 )
 TOOL = _pattern(
-    r"moodle", r"teams", r"zoom", r"excel", r"word", r"powerpoint", r"klaxoon", r"wooclap", r"genially", r"canva",
-    r"lms", r"enf", r"questionnaires?", r"grilles?", r"tableaux? de bord", r"logiciels?", r"plateformes?",
-    r"outils?", r"méthodes?", r"référentiels?", r"qualiopi", r"gantt", r"rétroplanning", r"addie", r"cartes? mentales?",
-    r"quiz", r"e-learning", r"classes? virtuelles?", r"visio(?:conférence)?", r"tableurs?", r"fiches?",
-    r"trames?", r"scénarios? pédagogiques?", r"entretiens?", r"ateliers?", r"jeux? de rôle", r"études? de cas",
+    r"moodle",
+    r"teams",
+    r"zoom",
+    r"excel",
+    r"word",
+    r"powerpoint",
+    r"klaxoon",
+    r"wooclap",
+    r"genially",
+    r"canva",
+    r"lms",
+    r"enf",
+    r"questionnaires?",
+    r"grilles?",
+    r"tableaux? de bord",
+    r"logiciels?",
+    r"plateformes?",
+    r"outils?",
+    r"méthodes?",
+    r"référentiels?",
+    r"qualiopi",
+    r"gantt",
+    r"rétroplanning",
+    r"addie",
+    r"cartes? mentales?",
+    r"quiz",
+    r"e-learning",
+    r"classes? virtuelles?",
+    r"visio(?:conférence)?",
+    r"tableurs?",
+    r"fiches?",
+    r"trames?",
+    r"scénarios? pédagogiques?",
+    r"entretiens?",
+    r"ateliers?",
+    r"jeux? de rôle",
+    r"études? de cas",
 )
 ACRONYM = re.compile(r"(?<![\w])[A-Z][A-Z0-9]{1,}(?![\w])")
 
@@ -123,72 +190,287 @@ FIRST_PERSON = re.compile(r"(?<![\w'])(?:je|j'|moi|me|m'|mon|ma|mes)(?![\w])|(?<
 COLLECTIVE = _pattern(r"nous", r"on", r"notre", r"nos", r"l'équipe a", r"l'équipe avait")
 
 DIFFICULTY = _pattern(
-    r"difficultés?", r"difficiles?", r"problèmes?", r"obstacles?", r"freins?", r"résistances?", r"réticen\w*",
-    r"retards?", r"conflits?", r"manque\w*", r"absences?", r"échecs?", r"tensions?", r"imprévus?", r"erreurs?",
-    r"abandons?", r"démotiv\w*", r"désengag\w*", r"compliqu\w*", r"n'arrivai\w*", r"peinai\w*", r"décrochage",
+    r"difficultés?",
+    r"difficiles?",
+    r"problèmes?",
+    r"obstacles?",
+    r"freins?",
+    r"résistances?",
+    r"réticen\w*",
+    r"retards?",
+    r"conflits?",
+    r"manque\w*",
+    r"absences?",
+    r"échecs?",
+    r"tensions?",
+    r"imprévus?",
+    r"erreurs?",
+    r"abandons?",
+    r"démotiv\w*",
+    r"désengag\w*",
+    r"compliqu\w*",
+    r"n'arrivai\w*",
+    r"peinai\w*",
+    r"décrochage",
 )
 RESPONSE = _pattern(
-    r"pour y remédier", r"pour y répondre", r"pour y faire face", r"en réponse", r"solutions?", r"remédi\w*",
-    r"j'ai donc", r"j'ai alors", r"alors j'ai", r"nous avons donc", r"nous avons alors", r"j'ai décidé",
-    r"j'ai proposé", r"j'ai mis en place", r"mis en place", r"j'ai (?:ré)?organisé", r"j'ai adapté", r"adapt\w*",
-    r"ajust\w*", r"contourn\w*", r"répondu", r"j'ai sollicité", r"grâce à", r"ce qui a permis", r"face à", r"face aux?",
-    r"j'ai réagi", r"j'ai revu", r"j'ai repensé", r"j'ai négocié", r"j'ai relancé", r"j'ai instauré", r"résolu\w*",
+    r"pour y remédier",
+    r"pour y répondre",
+    r"pour y faire face",
+    r"en réponse",
+    r"solutions?",
+    r"remédi\w*",
+    r"j'ai donc",
+    r"j'ai alors",
+    r"alors j'ai",
+    r"nous avons donc",
+    r"nous avons alors",
+    r"j'ai décidé",
+    r"j'ai proposé",
+    r"j'ai mis en place",
+    r"mis en place",
+    r"j'ai (?:ré)?organisé",
+    r"j'ai adapté",
+    r"adapt\w*",
+    r"ajust\w*",
+    r"contourn\w*",
+    r"répondu",
+    r"j'ai sollicité",
+    r"grâce à",
+    r"ce qui a permis",
+    r"face à",
+    r"face aux?",
+    r"j'ai réagi",
+    r"j'ai revu",
+    r"j'ai repensé",
+    r"j'ai négocié",
+    r"j'ai relancé",
+    r"j'ai instauré",
+    r"résolu\w*",
 )
 CAPACITY = _pattern(
-    r"capables? de", r"capacités? à", r"capacités? de", r"en mesure de", r"je sais", r"savoir \w+", r"j'ai appris à",
-    r"je peux", r"je parviens à", r"je suis désormais", r"je maîtrise", r"maîtriser", r"je sais désormais",
+    r"capables? de",
+    r"capacités? à",
+    r"capacités? de",
+    r"en mesure de",
+    r"je sais",
+    r"savoir \w+",
+    r"j'ai appris à",
+    r"je peux",
+    r"je parviens à",
+    r"je suis désormais",
+    r"je maîtrise",
+    r"maîtriser",
+    r"je sais désormais",
 )
 COMPETENCE_MENTION = _pattern(r"compétences?", r"savoir-faire", r"savoirs?")
 EXAMPLE = _pattern(
-    r"par exemple", r"ainsi", r"lorsque", r"lorsqu'", r"lors d[eu']", r"lors des", r"quand", r"comme le montre",
-    r"en témoigne", r"notamment", r"c'est le cas", r"l'illustre", r"je l'ai fait", r"j'ai dû", r"pendant",
-    r"au cours d[eu']", r"à l'occasion d[eu']",
+    r"par exemple",
+    r"ainsi",
+    r"lorsque",
+    r"lorsqu'",
+    r"lors d[eu']",
+    r"lors des",
+    r"quand",
+    r"comme le montre",
+    r"en témoigne",
+    r"notamment",
+    r"c'est le cas",
+    r"l'illustre",
+    r"je l'ai fait",
+    r"j'ai dû",
+    r"pendant",
+    r"au cours d[eu']",
+    r"à l'occasion d[eu']",
 )
 RESOLVED = _pattern(
-    r"résolu\w*", r"j'ai compris", r"j'ai trouvé", r"la réponse", r"répondu", r"tranch\w*", r"éclair\w*",
-    r"clarifi\w*", r"m'a permis de comprendre", r"aujourd'hui je sais", r"je sais désormais", r"désormais je sais",
+    r"résolu\w*",
+    r"j'ai compris",
+    r"j'ai trouvé",
+    r"la réponse",
+    r"répondu",
+    r"tranch\w*",
+    r"éclair\w*",
+    r"clarifi\w*",
+    r"m'a permis de comprendre",
+    r"aujourd'hui je sais",
+    r"je sais désormais",
+    r"désormais je sais",
 )
-UNRESOLVED_PHRASE = re.compile(r"(?:non|pas|jamais)\s+(?:encore\s+)?(?:été\s+)?résolu\w*|pas\s+(?:encore\s+)?trouvé|pas\s+de\s+réponse|sans\s+réponse")
+UNRESOLVED_PHRASE = re.compile(
+    r"(?:non|pas|jamais)\s+(?:encore\s+)?(?:été\s+)?résolu\w*|pas\s+(?:encore\s+)?trouvé|pas\s+de\s+réponse|sans\s+réponse"
+)
 OPEN = _pattern(
-    r"restent? ouvertes?", r"ouvertes?", r"sans réponse", r"je me demande", r"je m'interroge", r"toujours pas",
-    r"non résolu\w*", r"pas encore résolu\w*", r"en suspens", r"reste à", r"je ne sais pas", r"interrogations?",
-    r"n'ai pas encore", r"je cherche encore", r"reste entière", r"pas tranché\w*",
+    r"restent? ouvertes?",
+    r"ouvertes?",
+    r"sans réponse",
+    r"je me demande",
+    r"je m'interroge",
+    r"toujours pas",
+    r"non résolu\w*",
+    r"pas encore résolu\w*",
+    r"en suspens",
+    r"reste à",
+    r"je ne sais pas",
+    r"interrogations?",
+    r"n'ai pas encore",
+    r"je cherche encore",
+    r"reste entière",
+    r"pas tranché\w*",
 )
 NARRATIVE = _pattern(
-    r"puis", r"ensuite", r"après", r"d'abord", r"le lendemain", r"la semaine suivante", r"ce jour-là", r"le matin",
-    r"l'après-midi", r"le soir", r"au début", r"à la fin", r"enfin",
+    r"puis",
+    r"ensuite",
+    r"après",
+    r"d'abord",
+    r"le lendemain",
+    r"la semaine suivante",
+    r"ce jour-là",
+    r"le matin",
+    r"l'après-midi",
+    r"le soir",
+    r"au début",
+    r"à la fin",
+    r"enfin",
 )
 ANALYTIC = _pattern(
-    r"parce qu(?:e|')", r"car", r"donc", r"c'est pourquoi", r"ce qui montre", r"cela montre", r"je constate",
-    r"j'ai compris", r"je comprends", r"en effet", r"pourquoi", r"permis de", r"en revanche", r"cependant",
-    r"toutefois", r"selon", r"au regard d[eu']", r"il me semble", r"je pense", r"j'en conclus", r"j'en retiens",
-    r"explique\w*", r"analys\w*", r"recul", r"leçons?", r"concepts?", r"théori\w*", r"modèles?", r"auteurs?",
-    r"signifie", r"révèle", r"tient à", r"s'explique", r"dans la mesure où", r"ce qui", r"cela",
+    r"parce qu(?:e|')",
+    r"car",
+    r"donc",
+    r"c'est pourquoi",
+    r"ce qui montre",
+    r"cela montre",
+    r"je constate",
+    r"j'ai compris",
+    r"je comprends",
+    r"en effet",
+    r"pourquoi",
+    r"permis de",
+    r"en revanche",
+    r"cependant",
+    r"toutefois",
+    r"selon",
+    r"au regard d[eu']",
+    r"il me semble",
+    r"je pense",
+    r"j'en conclus",
+    r"j'en retiens",
+    r"explique\w*",
+    r"analys\w*",
+    r"recul",
+    r"leçons?",
+    r"concepts?",
+    r"théori\w*",
+    r"modèles?",
+    r"auteurs?",
+    r"signifie",
+    r"révèle",
+    r"tient à",
+    r"s'explique",
+    r"dans la mesure où",
+    r"ce qui",
+    r"cela",
 )
 ANNEX = _pattern(r"annexes?")
 PRODUCTION = _pattern(
-    r"supports?", r"fiches?", r"grilles?", r"plannings?", r"programmes?", r"questionnaires?", r"comptes?[ -]rendus?",
-    r"tableaux?", r"documents?", r"livrets?", r"guides?", r"diaporamas?", r"présentations?", r"quiz", r"modules?",
-    r"cahiers? des charges", r"conventions?", r"trames?", r"déroulés?", r"scénarios?", r"rétroplannings?",
-    r"bilans?", r"synthèses?", r"référentiels?", r"plans? de formation", r"outils?", r"attestations?", r"évaluations?",
+    r"supports?",
+    r"fiches?",
+    r"grilles?",
+    r"plannings?",
+    r"programmes?",
+    r"questionnaires?",
+    r"comptes?[ -]rendus?",
+    r"tableaux?",
+    r"documents?",
+    r"livrets?",
+    r"guides?",
+    r"diaporamas?",
+    r"présentations?",
+    r"quiz",
+    r"modules?",
+    r"cahiers? des charges",
+    r"conventions?",
+    r"trames?",
+    r"déroulés?",
+    r"scénarios?",
+    r"rétroplannings?",
+    r"bilans?",
+    r"synthèses?",
+    r"référentiels?",
+    r"plans? de formation",
+    r"outils?",
+    r"attestations?",
+    r"évaluations?",
 )
 CREATION = _pattern(
-    r"conçu\w*", r"réalisé\w*", r"rédigé\w*", r"créé\w*", r"élaboré\w*", r"produit\w*", r"construit\w*",
-    r"préparé\w*", r"mis au point", r"fabriqué\w*", r"formalisé\w*", r"écrit\w*", r"développé\w*", r"je conçois",
-    r"je rédige", r"je crée", r"j'élabore", r"je réalise",
+    r"conçu\w*",
+    r"réalisé\w*",
+    r"rédigé\w*",
+    r"créé\w*",
+    r"élaboré\w*",
+    r"produit\w*",
+    r"construit\w*",
+    r"préparé\w*",
+    r"mis au point",
+    r"fabriqué\w*",
+    r"formalisé\w*",
+    r"écrit\w*",
+    r"développé\w*",
+    r"je conçois",
+    r"je rédige",
+    r"je crée",
+    r"j'élabore",
+    r"je réalise",
 )
 ARGUMENT = _pattern(
-    r"parce qu(?:e|')", r"car", r"puisque", r"c'est pourquoi", r"raisons?", r"intérêts?", r"intéress\w*",
-    r"motiv\w*", r"enjeux?", r"représentati\w*", r"significati\w*", r"illustre\w*", r"j'ai choisi", r"choisi\w* (?:cette|ce)",
+    r"parce qu(?:e|')",
+    r"car",
+    r"puisque",
+    r"c'est pourquoi",
+    r"raisons?",
+    r"intérêts?",
+    r"intéress\w*",
+    r"motiv\w*",
+    r"enjeux?",
+    r"représentati\w*",
+    r"significati\w*",
+    r"illustre\w*",
+    r"j'ai choisi",
+    r"choisi\w* (?:cette|ce)",
 )
 PLAN_ANNOUNCE = _pattern(
-    r"d'abord", r"dans un premier temps", r"premi(?:er|ère) partie", r"deuxième partie", r"seconde partie",
-    r"ensuite", r"puis", r"enfin", r"plan", r"je présenterai", r"je décrirai", r"j'analyserai", r"je commencerai",
-    r"je terminerai", r"je vais", r"parties?",
+    r"d'abord",
+    r"dans un premier temps",
+    r"premi(?:er|ère) partie",
+    r"deuxième partie",
+    r"seconde partie",
+    r"ensuite",
+    r"puis",
+    r"enfin",
+    r"plan",
+    r"je présenterai",
+    r"je décrirai",
+    r"j'analyserai",
+    r"je commencerai",
+    r"je terminerai",
+    r"je vais",
+    r"parties?",
 )
 PERSPECTIVE = _pattern(
-    r"perspectives?", r"avenir", r"demain", r"prochaine?s?", r"je souhaite", r"j'envisage", r"projets?",
-    r"poursuivre", r"évoluer", r"je compte", r"je voudrais", r"suite de mon parcours", r"à terme", r"désormais",
+    r"perspectives?",
+    r"avenir",
+    r"demain",
+    r"prochaine?s?",
+    r"je souhaite",
+    r"j'envisage",
+    r"projets?",
+    r"poursuivre",
+    r"évoluer",
+    r"je compte",
+    r"je voudrais",
+    r"suite de mon parcours",
+    r"à terme",
+    r"désormais",
 )
 
 
@@ -206,7 +488,9 @@ class SectionText:
     @classmethod
     def of(cls, section: Section, notes: list[str], report_type: str, catalogue: Catalogue) -> SectionText:
         sentences = split_sentences(notes)
-        return cls(section, report_type, catalogue, tuple(notes), tuple(sentences), tuple(normalise(s) for s in sentences))
+        return cls(
+            section, report_type, catalogue, tuple(notes), tuple(sentences), tuple(normalise(s) for s in sentences)
+        )
 
     @property
     def all_text(self) -> str:
@@ -259,7 +543,7 @@ def detail_kinds(sentence_lowered: str, original: str) -> set[str]:
 
 
 def check_concrete_detail(text: SectionText) -> CheckResult:
-    per_sentence = [detail_kinds(low, orig) for low, orig in zip(text.lowered, text.sentences)]
+    per_sentence = [detail_kinds(low, orig) for low, orig in zip(text.lowered, text.sentences, strict=True)]
     found = set().union(*per_sentence) if per_sentence else set()
     missing = [kind for kind in ("date", "figure", "actor", "tool") if kind not in found]
     if len(missing) < 2:
@@ -324,7 +608,9 @@ def check_questions_resolved(text: SectionText) -> CheckResult:
 
 
 def check_questions_open(text: SectionText) -> CheckResult:
-    open_ones = [i for i, s in enumerate(text.lowered) if OPEN.search(s) or UNRESOLVED_PHRASE.search(s) or s.endswith("?")]
+    open_ones = [
+        i for i, s in enumerate(text.lowered) if OPEN.search(s) or UNRESOLVED_PHRASE.search(s) or s.endswith("?")
+    ]
     if open_ones:
         return []
     return [(text.longest_sentence(), {})]
@@ -332,7 +618,11 @@ def check_questions_open(text: SectionText) -> CheckResult:
 
 def check_analysis_not_narration(text: SectionText) -> CheckResult:
     analytic = set(text.sentences_matching(ANALYTIC))
-    narrative = [i for i in range(len(text.lowered)) if i not in analytic and (NARRATIVE.search(text.lowered[i]) or DATE.search(text.lowered[i]))]
+    narrative = [
+        i
+        for i in range(len(text.lowered))
+        if i not in analytic and (NARRATIVE.search(text.lowered[i]) or DATE.search(text.lowered[i]))
+    ]
     if narrative and (not analytic or len(narrative) > 2 * len(analytic)):
         return [(text.first_sentence(narrative), {})]
     return []
@@ -462,10 +752,8 @@ def render_remark(remark: Remark, catalogue: Catalogue, wording: FeedbackWording
         values["missing"] = ", ".join(wording.kinds.get(k, k) for k in remark.params["missing_kinds"])
     label = remark.criterion_id
     if catalogue.grid is not None:
-        try:
+        with suppress(KeyError):
             label = catalogue.grid.criterion(remark.criterion_id).label
-        except KeyError:
-            pass
     return RenderedRemark(
         check_id=remark.check_id,
         criterion_id=remark.criterion_id,

@@ -18,7 +18,7 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -512,7 +512,7 @@ def _review_reader(
         annex_count=len(scan.annex_labels),
     )
     steps = next_steps(review, catalogue, has_outline=bool(outline))
-    return PdfReview(**{**asdict(review), "next_steps": steps, "sections_found": found, "sections_missing": missing})
+    return replace(review, next_steps=steps)
 
 
 def _scan_text_headings(pages_lines: list[list[_Line]], headings: HeadingMatcher, scan: _Scan) -> bool:

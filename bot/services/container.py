@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import Settings
+from bot.domain.calendar import HolidayCalendar
 from bot.domain.report import Catalogue, default_catalogue
+from bot.services.booking import BookingService
+from bot.services.coaching import Coaching
 from bot.services.conversations import Conversations
 from bot.services.directory import Directory
+from bot.services.drafts import Drafts
 from bot.services.onboarding import Onboarding
+from bot.services.reminders import ReminderStore
 from bot.storage.db import Database
+from bot.storage.models import utcnow
 
 
 @dataclass
@@ -20,14 +28,29 @@ class Services:
     onboarding: Onboarding
     conversations: Conversations
     catalogue: Catalogue
+    booking: BookingService
+    reminders: ReminderStore
+    drafts: Drafts
+    coaching: Coaching
+    clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Services:
-        return cls(
+        def now() -> datetime:  # late-bound: tests pin time by replacing services.clock
+            return services.clock()
+
+        calendar = HolidayCalendar(settings.alsace_moselle, school_zone=settings.school_holiday_zone)
+        services = cls(
             settings=settings,
             db=db,
             directory=Directory(db, settings.staff_telegram_ids),
             onboarding=Onboarding(db, invitation_ttl=settings.invitation_ttl),
             conversations=Conversations(db),
             catalogue=default_catalogue(),
+            booking=BookingService(db, calendar, clock=now),
+            reminders=ReminderStore(db, clock=now),
+            clock=utcnow,
+            drafts=Drafts(db),
+            coaching=Coaching(db, default_catalogue()),
         )
+        return services

@@ -19,10 +19,13 @@ from pathlib import Path
 import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.config import LlmSettings  # base_url (…/v1, /chat/completions is appended), model, api_key, timeout
 from bot.domain.coaching import AnsweredQuestion
 from bot.domain.feedback import LLM_CHECK_ID, Remark, normalise, review_section
 from bot.domain.report import Catalogue
 from bot.paths import PROMPTS_DIR
+
+__all__ = ["LlmSettings", "LlmFailure", "SectionFeedback", "section_feedback", "parse_llm_answer", "build_messages"]
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +37,11 @@ _QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”")
 # quotation marks, drafting offers, verdicts that belong to the tutor.
 _FIRST_PERSON = re.compile(r"(?<![\w'])(?:je|j'|mon|ma|mes)(?![\w])|(?<![\w'])j'(?=\w)")
 _DRAFTING = re.compile(
-    r"vous pourriez écrire|vous pouvez écrire|écrivez|proposition de (?:rédaction|texte|phrase)|reformul|voici (?:une|un|le|la)"
+    r"vous pourriez écrire|vous pouvez écrire|écrivez|proposition de (?:rédaction|texte|phrase)|reformul"
+    r"|voici (?:une|un|le|la)"
     r"|exemple de (?:phrase|paragraphe|rédaction)|par exemple\s*:"
 )
 _VERDICT = re.compile(r"(?<![\w])(?:non[- ])?validée?s?(?![\w])|\d+\s*/\s*20|(?<![\w])note (?:de|finale)(?![\w])")
-
-
-@dataclass(frozen=True)
-class LlmSettings:
-    base_url: str  # e.g. "https://api.example.org/v1" (the path /chat/completions is appended)
-    model: str
-    api_key: str | None
-    timeout: float = 20.0
 
 
 class LlmFailure(StrEnum):
@@ -70,8 +66,12 @@ class SectionFeedback:
 
 
 def _prompts_env(prompts_dir: Path) -> Environment:
-    return Environment(loader=FileSystemLoader(prompts_dir / "llm"), autoescape=False, undefined=StrictUndefined,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(prompts_dir / "llm"),
+        autoescape=False,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def build_messages(
@@ -84,15 +84,19 @@ def build_messages(
     section = catalogue.section(section_id)
     kind = catalogue.report_type(report_type)
     system = (prompts_dir / "llm" / "system_feedback.md").read_text(encoding="utf-8")
-    user = _prompts_env(prompts_dir).get_template("user_feedback.md").render(
-        report_label=kind.label,
-        limit_wording=kind.limit_wording,
-        section_title=section.title,
-        target_words=catalogue.target_words(report_type, section_id),
-        purpose=section.purpose,
-        good_answer=section.good_answer,
-        criteria=allowed_criteria(section_id, catalogue),
-        notes=[{"question": a.question.text, "answers": a.answers} for a in answered],
+    user = (
+        _prompts_env(prompts_dir)
+        .get_template("user_feedback.md")
+        .render(
+            report_label=kind.label,
+            limit_wording=kind.limit_wording,
+            section_title=section.title,
+            target_words=catalogue.target_words(report_type, section_id),
+            purpose=section.purpose,
+            good_answer=section.good_answer,
+            criteria=allowed_criteria(section_id, catalogue),
+            notes=[{"question": a.question.text, "answers": a.answers} for a in answered],
+        )
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -118,7 +122,7 @@ def parse_llm_answer(content: str, criteria_ids: set[str], notes: Sequence[str])
     except json.JSONDecodeError as exc:
         raise LlmAnswerRejected(LlmFailure.MALFORMED, f"not JSON: {exc}") from None
     if not isinstance(doc, dict) or set(doc) != {"remarks"} or not isinstance(doc["remarks"], list):
-        raise LlmAnswerRejected(LlmFailure.MALFORMED, "expected exactly {\"remarks\": [...]}")
+        raise LlmAnswerRejected(LlmFailure.MALFORMED, 'expected exactly {"remarks": [...]}')
     haystack = _squash("\n".join(notes))
     remarks: list[Remark] = []
     seen: set[str] = set()
@@ -136,7 +140,7 @@ def parse_llm_answer(content: str, criteria_ids: set[str], notes: Sequence[str])
         text = text.strip()
         _reject_rewriting(text)
         if quote is not None:
-            quote = quote.strip().strip("«»\"“” ")
+            quote = quote.strip().strip('«»"“” ')
             if not quote or _squash(quote) not in haystack:
                 raise LlmAnswerRejected(LlmFailure.REJECTED, "the quote is not the auditeur's words")
         remarks.append(Remark(LLM_CHECK_ID, criterion, quote or None, {"text": text}))
@@ -155,7 +159,9 @@ def _reject_rewriting(text: str) -> None:
         raise LlmAnswerRejected(LlmFailure.REJECTED, "the remark gives a verdict")
 
 
-async def ask_model(settings: LlmSettings, messages: list[dict[str, str]], client: httpx.AsyncClient | None = None) -> str:
+async def ask_model(
+    settings: LlmSettings, messages: list[dict[str, str]], client: httpx.AsyncClient | None = None
+) -> str:
     """POST to /chat/completions and return the content of the first choice."""
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     payload = {

@@ -60,7 +60,7 @@ class Messenger:
     async def send_document(
         self,
         chat_id: int,
-        content: bytes,
+        content: bytes | str,
         filename: str,
         *,
         caption_template: str | None = None,
@@ -73,7 +73,8 @@ class Messenger:
         try:
             return await self._bot.send_document(
                 chat_id,
-                InputFile(content, filename=filename),
+                # bytes are uploaded; a str is the file_id of a file Telegram already has (no re-upload)
+                InputFile(content, filename=filename) if isinstance(content, bytes) else content,
                 caption=caption,
                 parse_mode=ParseMode.HTML if caption else None,
             )

@@ -246,4 +246,7 @@ def test_any_sequence_of_actions_keeps_a_consistent_serialisable_state(sequence)
         assert len(session.notes()) == recorded
         if recorded:
             assert session.status is not SectionStatus.NOT_STARTED
-        assert ReportProgress.from_dict(json.loads(json.dumps(progress.to_dict())), catalogue).to_dict() == progress.to_dict()
+        assert (
+            ReportProgress.from_dict(json.loads(json.dumps(progress.to_dict())), catalogue).to_dict()
+            == progress.to_dict()
+        )

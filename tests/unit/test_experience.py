@@ -54,7 +54,10 @@ def test_questions_asked_in_order_and_only_when_relevant():
 def test_in_field_asks_years_in_specialty_not_entry_during_training():
     assert relevant_question_ids({"functions": "yes"}) == ("functions", "years_total", "years_specialty")
     assert relevant_question_ids({"functions": "no", "activities": "yes"}) == (
-        "functions", "activities", "years_total", "years_specialty",
+        "functions",
+        "activities",
+        "years_total",
+        "years_specialty",
     )
 
 

@@ -140,7 +140,10 @@ def test_concrete_detail_fires_on_vague_notes_and_quotes_them(catalogue):
 
 
 def test_concrete_detail_silent_with_dates_figures_actors_tools(catalogue):
-    notes = ["Organisme de 40 salariés à Nantes.", "Dispositif lancé en septembre 2023 pour 25 demandeurs d'emploi, suivi sur Moodle."]
+    notes = [
+        "Organisme de 40 salariés à Nantes.",
+        "Dispositif lancé en septembre 2023 pour 25 demandeurs d'emploi, suivi sur Moodle.",
+    ]
     assert remarks_of(catalogue, "contexte", notes, "concrete_detail") == []
 
 
@@ -163,7 +166,12 @@ def test_first_person_absent(catalogue):
 
 
 def test_first_person_collective_dominates(catalogue):
-    notes = ["Nous avons conçu le module.", "On a animé les ateliers.", "Notre équipe a évalué.", "J'ai rédigé le bilan."]
+    notes = [
+        "Nous avons conçu le module.",
+        "On a animé les ateliers.",
+        "Notre équipe a évalué.",
+        "J'ai rédigé le bilan.",
+    ]
     (remark,) = remarks_of(catalogue, "role", notes, "first_person")
     assert remark.params["variant"] == "collective"
     assert remark.quote == "Nous avons conçu le module."
@@ -194,14 +202,21 @@ def test_no_difficulty_named(catalogue):
 
 
 def test_each_unanswered_difficulty_is_quoted(catalogue):
-    notes = ["Les stagiaires étaient démotivés.", "Le planning a pris du retard.", "La formation s'est terminée en juin."]
+    notes = [
+        "Les stagiaires étaient démotivés.",
+        "Le planning a pris du retard.",
+        "La formation s'est terminée en juin.",
+    ]
     remarks = remarks_of(catalogue, "difficultes", notes, "difficulty_answered")
     assert [r.quote for r in remarks] == ["Les stagiaires étaient démotivés.", "Le planning a pris du retard."]
     assert remarks_of(catalogue, "difficultes", notes, "difficulty_present") == []
 
 
 def test_difficulty_paired_with_its_answer_in_the_next_message(catalogue):
-    notes = ["Les formateurs opposaient une forte résistance au nouveau format.", "Pour y remédier, j'ai organisé un atelier de co-construction."]
+    notes = [
+        "Les formateurs opposaient une forte résistance au nouveau format.",
+        "Pour y remédier, j'ai organisé un atelier de co-construction.",
+    ]
     assert remarks_of(catalogue, "difficultes", notes, "difficulty_answered") == []
 
 
@@ -211,7 +226,12 @@ def test_difficulty_answered_in_same_sentence(catalogue):
 
 
 def test_difficulty_far_from_any_answer_is_flagged(catalogue):
-    notes = ["Un conflit a éclaté entre deux formateurs.", "Il faisait froid.", "Les salles étaient petites.", "J'ai donc changé de site."]
+    notes = [
+        "Un conflit a éclaté entre deux formateurs.",
+        "Il faisait froid.",
+        "Les salles étaient petites.",
+        "J'ai donc changé de site.",
+    ]
     (remark,) = remarks_of(catalogue, "difficultes", notes, "difficulty_answered")
     assert remark.quote == "Un conflit a éclaté entre deux formateurs."
 
@@ -278,7 +298,11 @@ def test_both_resolved_and_open(catalogue):
 
 
 def test_narration_in_an_analysis_section(catalogue):
-    notes = ["D'abord j'ai rencontré la directrice.", "Ensuite j'ai préparé les supports.", "Puis j'ai animé en mai 2024."]
+    notes = [
+        "D'abord j'ai rencontré la directrice.",
+        "Ensuite j'ai préparé les supports.",
+        "Puis j'ai animé en mai 2024.",
+    ]
     (remark,) = remarks_of(catalogue, "competences", notes, "analysis_not_narration")
     assert remark.quote == "D'abord j'ai rencontré la directrice."
     assert remark.criterion_id == "analyse_reflexive"
@@ -321,7 +345,10 @@ def test_planning_mentioned_but_not_produced_is_not_an_annex_matter(catalogue):
 def test_annex_list_without_productions(catalogue):
     (remark,) = remarks_of(catalogue, "annexes", ["Rien de particulier."], "annex_listed")
     assert remark.quote == "Rien de particulier."
-    assert remarks_of(catalogue, "annexes", ["Annexe 1 : la grille d'évaluation", "Annexe 2 : le déroulé"], "annex_listed") == []
+    assert (
+        remarks_of(catalogue, "annexes", ["Annexe 1 : la grille d'évaluation", "Annexe 2 : le déroulé"], "annex_listed")
+        == []
+    )
 
 
 # --- choice, introduction, conclusion ------------------------------------------------------------------
@@ -329,7 +356,12 @@ def test_annex_list_without_productions(catalogue):
 
 def test_choice_not_argued_then_argued(catalogue):
     assert len(remarks_of(catalogue, "choix", ["J'ai pris la formation des tuteurs."], "choice_argued")) == 1
-    assert remarks_of(catalogue, "choix", ["J'ai choisi cette pratique car elle représente mon cœur de métier."], "choice_argued") == []
+    assert (
+        remarks_of(
+            catalogue, "choix", ["J'ai choisi cette pratique car elle représente mon cœur de métier."], "choice_argued"
+        )
+        == []
+    )
 
 
 def test_introduction_plan_announcement(catalogue):
@@ -340,7 +372,15 @@ def test_introduction_plan_announcement(catalogue):
 
 def test_conclusion_perspective(catalogue):
     assert len(remarks_of(catalogue, "conclusion", ["Ce fut riche."], "conclusion_perspective")) == 1
-    assert remarks_of(catalogue, "conclusion", ["À l'avenir, je souhaite piloter un dispositif régional."], "conclusion_perspective") == []
+    assert (
+        remarks_of(
+            catalogue,
+            "conclusion",
+            ["À l'avenir, je souhaite piloter un dispositif régional."],
+            "conclusion_perspective",
+        )
+        == []
+    )
 
 
 # --- rendering -----------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ class FakeCompletions(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server API)
         server = self.server
         length = int(self.headers.get("Content-Length", 0))
-        server.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(self.rfile.read(length))})
+        server.requests.append(
+            {"path": self.path, "headers": dict(self.headers), "body": json.loads(self.rfile.read(length))}
+        )
         kind, value = server.behaviour
         if kind == "sleep":
             time.sleep(value)
@@ -86,16 +88,23 @@ def settings_for(server, timeout=2.0):
 
 
 def good_answer():
-    return json.dumps({
-        "remarks": [
-            {
-                "criterion": "difficultes_reponses",
-                "quote": "J'ai donc raccourci les séances à 45 minutes.",
-                "remark": "L'effet de ce changement n'apparaît pas. Qu'avez-vous observé ensuite chez les stagiaires ?",
-            },
-            {"criterion": "traces_annexes", "quote": None, "remark": "Quelle trace de ce nouveau format joindrez-vous ?"},
-        ]
-    })
+    return json.dumps(
+        {
+            "remarks": [
+                {
+                    "criterion": "difficultes_reponses",
+                    "quote": "J'ai donc raccourci les séances à 45 minutes.",
+                    "remark": "L'effet de ce changement n'apparaît pas. "
+                "Qu'avez-vous observé ensuite chez les stagiaires ?",
+                },
+                {
+                    "criterion": "traces_annexes",
+                    "quote": None,
+                    "remark": "Quelle trace de ce nouveau format joindrez-vous ?",
+                },
+            ]
+        }
+    )
 
 
 async def test_disabled_by_default_gives_offline_feedback_only(catalogue, answered):
@@ -130,7 +139,9 @@ async def test_good_answer_adds_the_model_remarks(fake_endpoint, catalogue, answ
 async def test_timeout_falls_back_with_notice(fake_endpoint, catalogue, answered):
     fake_endpoint.behaviour = ("sleep", 1.0)
     started = time.monotonic()
-    feedback = await section_feedback("difficultes", answered, "ua", catalogue, settings_for(fake_endpoint, timeout=0.2))
+    feedback = await section_feedback(
+        "difficultes", answered, "ua", catalogue, settings_for(fake_endpoint, timeout=0.2)
+    )
     assert time.monotonic() - started < 0.9
     assert feedback.failure is LlmFailure.TIMEOUT
     assert feedback.show_fallback_notice and not feedback.llm_used
@@ -188,10 +199,14 @@ def remark(text, criterion="difficultes_reponses", quote=None, **extra):
         remark("Il manque l'effet de la réponse."),
         # criterion not asked for this section, or twice
         remark("Quel était votre rôle ?", criterion="role_specifique"),
-        json.dumps({"remarks": [
-            {"criterion": "difficultes_reponses", "quote": None, "remark": "Et l'effet ?"},
-            {"criterion": "difficultes_reponses", "quote": None, "remark": "Et ensuite ?"},
-        ]}),
+        json.dumps(
+            {
+                "remarks": [
+                    {"criterion": "difficultes_reponses", "quote": None, "remark": "Et l'effet ?"},
+                    {"criterion": "difficultes_reponses", "quote": None, "remark": "Et ensuite ?"},
+                ]
+            }
+        ),
         # a quote the auditeur never wrote
         remark("Qu'avez-vous mesuré ?", quote="Le décrochage a baissé de 30 %."),
         # far too long to be a remark

@@ -86,7 +86,9 @@ def test_docx_notes_and_budget_under_their_heading(plan_bytes):
 
 def test_docx_stage_budget(catalogue):
     paragraphs = _paragraphs(build_plan_docx(catalogue, "stage", {}))
-    assert ("Coach budget", "Volume visé : environ 3 page(s), soit 1350 mots.") in _under(paragraphs, "Actes et moments professionnels")
+    assert ("Coach budget", "Volume visé : environ 3 page(s), soit 1350 mots.") in _under(
+        paragraphs, "Actes et moments professionnels"
+    )
 
 
 def test_docx_guiding_questions_are_word_comments_on_the_headings(catalogue, plan_bytes):
@@ -159,9 +161,19 @@ def test_libreoffice_opens_the_plan(tmp_path, plan_bytes):
     source = tmp_path / "plan.docx"
     source.write_bytes(plan_bytes)
     subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "txt:Text",
-         "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=120,
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "txt:Text",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     text = (tmp_path / "plan.txt").read_text(encoding="utf-8-sig")
     assert "Difficultés rencontrées et réponses apportées" in text

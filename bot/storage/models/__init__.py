@@ -1,6 +1,8 @@
 """Every table of coachbot. Feature modules register here so that Alembic sees one metadata."""
 
 from bot.storage.models.base import Base, UTCDateTime, utcnow
+from bot.storage.models.coaching import CoachingFeedback, CoachingProgress, ExperienceCheck
+from bot.storage.models.drafts import DraftVersion
 from bot.storage.models.people import (
     AuditEvent,
     Consent,
@@ -10,8 +12,19 @@ from bot.storage.models.people import (
     Person,
     SignInThrottle,
 )
+from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
+from bot.storage.models.reminders import Reminder
 
 __all__ = [
+    "CoachingFeedback",
+    "CoachingProgress",
+    "ExperienceCheck",
+    "DraftVersion",
+    "AvailabilityWindow",
+    "Meeting",
+    "Reminder",
+    "TutorBookingSettings",
+    "TutorDayOff",
     "AuditEvent",
     "Base",
     "Consent",

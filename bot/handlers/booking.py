@@ -1,0 +1,448 @@
+"""Video-call booking: /dispos (tutor availability), /rdv (auditeur books), /mesrdv (both sides).
+
+Callback namespaces: ``dispo`` (tutor settings), ``rdv`` (slot pages, booking and moving),
+``mrdv`` (a listed meeting: cancel, move, held, missed). Callback data is untrusted: every action
+goes through the booking service, which re-checks the actor, the slot and the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import Update
+
+from bot.domain.availability import AvailabilityError
+from bot.domain.budget import MeetingStatus
+from bot.domain.ics import Participant, meeting_invitation, meeting_uid
+from bot.domain.meetings import SETTING_CHOICES, BookingError, MeetingView, VideoLinkError
+from bot.domain.people import PersonView, Role
+from bot.domain.permissions import PermissionDenied
+from bot.handlers import flows
+from bot.handlers import reminders as reminder_job
+from bot.handlers.common import chat_id_of, reply, require_person
+from bot.services.conversations import Conversation
+from bot.telegram.context import BotContext
+from bot.telegram.keyboards import Button, callback, column, keyboard, parse_callback
+
+log = logging.getLogger(__name__)
+
+FLOW = "booking_dispos"
+SLOT_BUTTONS_PER_ROW = 3
+MAX_SLOT_BUTTONS = 90
+
+
+def _message_id(update: Update) -> int | None:
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None else None
+
+
+def _when(context: BotContext, moment: datetime) -> str:
+    return context.renderer.render("booking/short_when.html", moment=moment)
+
+
+def _epoch_arg(data, index: int) -> datetime | None:
+    value = data.int_arg(index) if data else None
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# -- .ics and notifications ------------------------------------------------------------------------
+
+
+def _ics(context: BotContext, meeting: MeetingView, method: str) -> bytes:
+    renderer = context.renderer
+    return meeting_invitation(
+        uid=meeting_uid(meeting.id),
+        sequence=meeting.sequence,
+        start_utc=meeting.start_utc,
+        end_utc=meeting.end_utc,
+        summary=renderer.render("booking/ics_summary.txt", meeting=meeting),
+        description=renderer.render("booking/ics_description.txt", meeting=meeting),
+        url=meeting.video_link,
+        organizer=Participant(meeting.tutor.display_name, meeting.tutor.email),
+        attendees=[Participant(meeting.auditeur.display_name, meeting.auditeur.email)],
+        method=method,
+        stamp=context.services.clock(),
+    )
+
+
+async def _send_to(
+    context: BotContext, person: PersonView, template: str, meeting: MeetingView, method: str, **values
+) -> None:
+    """A message then the .ics invitation (or cancellation) to one side of the meeting."""
+    if person.telegram_user_id is None or person.blocked:
+        log.info("meeting %s: person %s not reachable on Telegram", meeting.id, person.id)
+        return
+    await context.messenger.notify(person, template, meeting=meeting, **values)
+    local_day = context.renderer.local(meeting.start_utc).date()
+    await context.messenger.send_document(
+        person.telegram_user_id,
+        _ics(context, meeting, method),
+        f"rdv-{local_day.isoformat()}.ics",
+        caption_template="booking/ics_caption.html",
+        person=person,
+        method=method,
+    )
+
+
+# -- /dispos (tutor) -------------------------------------------------------------------------------
+
+
+def _dispos_keyboard(context: BotContext, view):
+    label = context.renderer.label
+    rows = [
+        [Button(label("buttons.dispo_add_window"), callback("dispo", "win"))],
+        [Button(label("buttons.dispo_add_day_off"), callback("dispo", "off"))],
+        [Button(label("buttons.dispo_video"), callback("dispo", "video"))],
+        [
+            Button(label("buttons.dispo_notice"), callback("dispo", "opt", "notice")),
+            Button(label("buttons.dispo_horizon"), callback("dispo", "opt", "horizon")),
+            Button(label("buttons.dispo_buffer"), callback("dispo", "opt", "buffer")),
+        ],
+    ]
+    if view.windows:
+        rows.append([Button(label("buttons.dispo_remove_window"), callback("dispo", "delw"))])
+    if view.days_off:
+        rows.append([Button(label("buttons.dispo_remove_day_off"), callback("dispo", "deld"))])
+    return keyboard(rows)
+
+
+async def _show_dispos(update: Update, context: BotContext, view, *, note: str | None = None, **values) -> None:
+    await reply(update, context, "booking/dispos.html", view=view, note=note, keyboard=_dispos_keyboard(context, view), **values)
+
+
+async def dispos_command(update: Update, context: BotContext) -> None:
+    tutor = await require_person(update, context, "dispos")
+    if tutor is None:
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
+    view = await context.call(context.services.booking.availability, tutor)
+    await _show_dispos(update, context, view)
+
+
+async def dispo_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    await query.answer()
+    tutor = await require_person(update, context, "dispos")
+    if tutor is None:
+        return
+    data = parse_callback(query.data)
+    booking = context.services.booking
+    label = context.renderer.label
+    user_id = update.effective_user.id
+    action = data.action if data else ""
+    if action in {"win", "off", "video"}:
+        step = {"win": "windows", "off": "day_off", "video": "video"}[action]
+        await context.call(context.services.conversations.set, user_id, FLOW, step, {})
+        await reply(update, context, f"booking/dispos_ask_{step}.html")
+    elif action == "opt" and data.arg(0) in SETTING_CHOICES:
+        name = data.arg(0)
+        buttons = column(
+            Button(context.renderer.render("booking/setting_value.html", name=name, value=value), callback("dispo", "set", name, value))
+            for value in SETTING_CHOICES[name]
+        )
+        await reply(update, context, "booking/dispos_choose.html", name=name, keyboard=buttons)
+    elif action == "set" and data.arg(0) in SETTING_CHOICES and data.int_arg(1) is not None:
+        try:
+            view = await context.call(booking.set_setting, tutor, data.arg(0), data.int_arg(1))
+        except AvailabilityError as error:
+            await reply(update, context, "booking/availability_problem.html", code=error.code.value, details=error.details)
+            return
+        await _show_dispos(update, context, view, note="saved")
+    elif action == "delw" and data.int_arg(0) is None:
+        view = await context.call(booking.availability, tutor)
+        buttons = column(
+            Button(label("buttons.remove_item", item=context.renderer.render("booking/window_label.html", window=w.window)), callback("dispo", "delw", w.id))
+            for w in view.windows
+        )
+        await reply(update, context, "booking/dispos_remove.html", what="window", keyboard=buttons)
+    elif action == "deld" and data.int_arg(0) is None:
+        view = await context.call(booking.availability, tutor)
+        buttons = column(
+            Button(label("buttons.remove_item", item=context.renderer.render("booking/day_off_label.html", day_off=d.day_off)), callback("dispo", "deld", d.id))
+            for d in view.days_off
+        )
+        await reply(update, context, "booking/dispos_remove.html", what="day_off", keyboard=buttons)
+    elif action in {"delw", "deld"}:
+        remove = booking.remove_window if action == "delw" else booking.remove_day_off
+        removed, view = await context.call(remove, tutor, data.int_arg(0))
+        await _show_dispos(update, context, view, note="removed" if removed else "already_removed")
+    else:
+        await reply(update, context, "common/stale_button.html")
+
+
+@flows.on_text(FLOW)
+async def dispos_text(update: Update, context: BotContext, conversation: Conversation) -> None:
+    tutor = await require_person(update, context, "dispos")
+    if tutor is None:
+        await context.call(context.services.conversations.clear, update.effective_user.id)
+        return
+    text = update.effective_message.text or ""
+    booking = context.services.booking
+    try:
+        if conversation.step == "windows":
+            added, view = await context.call(booking.add_windows, tutor, text)
+            note, values = "windows_added", {"added": added}
+        elif conversation.step == "day_off":
+            day_off, view = await context.call(booking.add_day_off, tutor, text)
+            note, values = "day_off_added", {"day_off": day_off}
+        elif conversation.step == "video":
+            view = await context.call(booking.set_video_link, tutor, text)
+            note, values = "video_saved", {}
+        else:
+            await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
+            await reply(update, context, "common/not_understood.html")
+            return
+    except AvailabilityError as error:
+        await reply(update, context, "booking/availability_problem.html", code=error.code.value, details=error.details)
+        return
+    except VideoLinkError:
+        await reply(update, context, "booking/availability_problem.html", code="bad_link", details={})
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
+    await _show_dispos(update, context, view, note=note, **values)
+
+
+# -- /rdv (auditeur) -------------------------------------------------------------------------------
+
+
+async def rdv_command(update: Update, context: BotContext) -> None:
+    auditeur = await require_person(update, context, "rdv")
+    if auditeur is None:
+        return
+    await _offer(update, context, auditeur)
+
+
+async def _offer(update: Update, context: BotContext, auditeur: PersonView, *, minutes: int | None = None) -> None:
+    """Fresh slots: of ``minutes`` if still allowed, else the choice of lengths (or why none)."""
+    try:
+        budget = await context.call(context.services.booking.budget, auditeur)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        return
+    if not budget.allowed_minutes:
+        await reply(update, context, "booking/budget_used.html", budget=budget)
+        return
+    if minutes in budget.allowed_minutes or len(budget.allowed_minutes) == 1:
+        await _show_slots(update, context, auditeur, minutes if minutes in budget.allowed_minutes else budget.allowed_minutes[0], 0)
+        return
+    label = context.renderer.label
+    buttons = column(Button(label("buttons.rdv_length", minutes=m), callback("rdv", "len", m)) for m in budget.allowed_minutes)
+    await reply(update, context, "booking/choose_length.html", budget=budget, keyboard=buttons)
+
+
+def _slot_keyboard(context: BotContext, page, *, book_action: str, key: int, week_action: str):
+    rows: list[list[Button]] = []
+    count = 0
+    if page.page.week is not None:
+        for day in page.page.week.days:
+            row: list[Button] = []
+            for slot in day.slots:
+                if count >= MAX_SLOT_BUTTONS:
+                    break
+                label = context.renderer.render("booking/slot_button.html", slot=slot)
+                row.append(Button(label, callback("rdv", book_action, key, int(slot.start_utc.timestamp()))))
+                count += 1
+                if len(row) == SLOT_BUTTONS_PER_ROW:
+                    rows.append(row)
+                    row = []
+            if row:
+                rows.append(row)
+    navigation = []
+    label = context.renderer.label
+    if page.page.has_previous:
+        navigation.append(Button(label("buttons.week_previous"), callback("rdv", week_action, key, page.page.index - 1)))
+    if page.page.has_next:
+        navigation.append(Button(label("buttons.week_next"), callback("rdv", week_action, key, page.page.index + 1)))
+    rows.append(navigation)
+    return keyboard(rows)
+
+
+async def _show_slots(
+    update: Update, context: BotContext, auditeur: PersonView, minutes: int | None, index: int,
+    *, meeting_id: int | None = None, edit: bool = False,
+) -> None:
+    try:
+        page = await context.call(context.services.booking.slot_page, auditeur, minutes, index, meeting_id=meeting_id)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        return
+    if meeting_id is None:
+        markup = _slot_keyboard(context, page, book_action="book", key=page.minutes, week_action="week")
+    else:
+        markup = _slot_keyboard(context, page, book_action="move", key=meeting_id, week_action="mweek")
+    values = {"page": page, "keyboard": markup}
+    if edit:
+        await context.messenger.edit_or_send(chat_id_of(update), _message_id(update), "booking/slots.html", **values)
+    else:
+        await reply(update, context, "booking/slots.html", **values)
+
+
+async def rdv_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    await query.answer()
+    auditeur = await require_person(update, context, "rdv")
+    if auditeur is None:
+        return
+    data = parse_callback(query.data)
+    action = data.action if data else ""
+    if action == "start":
+        await _offer(update, context, auditeur)
+    elif action == "len" and data.int_arg(0) is not None:
+        await _show_slots(update, context, auditeur, data.int_arg(0), 0)
+    elif action == "week" and data.int_arg(0) is not None and data.int_arg(1) is not None:
+        await _show_slots(update, context, auditeur, data.int_arg(0), data.int_arg(1), edit=True)
+    elif action == "mweek" and data.int_arg(0) is not None and data.int_arg(1) is not None:
+        await _show_slots(update, context, auditeur, None, data.int_arg(1), meeting_id=data.int_arg(0), edit=True)
+    elif action == "book" and data.int_arg(0) is not None and _epoch_arg(data, 1) is not None:
+        await _book(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
+    elif action == "move" and data.int_arg(0) is not None and _epoch_arg(data, 1) is not None:
+        await _move(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
+    else:
+        log.info("bad rdv callback %r from user %s", query.data, update.effective_user.id)
+        await reply(update, context, "booking/problem.html", code="stale", details={})
+        await _offer(update, context, auditeur)
+
+
+async def _book(update: Update, context: BotContext, auditeur: PersonView, minutes: int, start: datetime) -> None:
+    try:
+        meeting = await context.call(context.services.booking.book, auditeur, start, minutes)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        await _offer(update, context, auditeur, minutes=minutes)
+        return
+    if update.callback_query is not None and update.callback_query.message is not None:
+        await update.callback_query.edit_message_reply_markup(None)
+    budget = await context.call(context.services.booking.budget, auditeur)
+    await _send_to(context, meeting.auditeur, "booking/booked.html", meeting, "REQUEST", budget=budget)
+    await _send_to(context, meeting.tutor, "booking/tutor_booked.html", meeting, "REQUEST")
+
+
+async def _move(update: Update, context: BotContext, auditeur: PersonView, meeting_id: int, start: datetime) -> None:
+    try:
+        meeting, previous = await context.call(context.services.booking.reschedule, auditeur, meeting_id, start)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        if error.code in {"not_found", "not_booked", "too_late_to_cancel", "already_started"}:
+            await _my_meetings(update, context, auditeur)
+        else:
+            await _show_slots(update, context, auditeur, None, 0, meeting_id=meeting_id)
+        return
+    if update.callback_query is not None and update.callback_query.message is not None:
+        await update.callback_query.edit_message_reply_markup(None)
+    await _send_to(context, meeting.auditeur, "booking/moved.html", meeting, "REQUEST", previous=previous, to_tutor=False)
+    await _send_to(context, meeting.tutor, "booking/moved.html", meeting, "REQUEST", previous=previous, to_tutor=True)
+
+
+# -- /mesrdv (both) --------------------------------------------------------------------------------
+
+
+async def mesrdv_command(update: Update, context: BotContext) -> None:
+    person = await require_person(update, context, "mesrdv")
+    if person is None:
+        return
+    await _my_meetings(update, context, person)
+
+
+async def _my_meetings(update: Update, context: BotContext, person: PersonView) -> None:
+    booking = context.services.booking
+    try:
+        meetings = await context.call(booking.meetings_of, person)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        return
+    now = context.services.clock()
+    label = context.renderer.label
+    rows: list[list[Button]] = []
+    if person.role is Role.AUDITEUR:
+        budget = await context.call(booking.budget, person)
+        for meeting in meetings:
+            if meeting.status is MeetingStatus.BOOKED and meeting.start_utc > now:
+                when = _when(context, meeting.start_utc)
+                rows.append(
+                    [
+                        Button(label("buttons.rdv_move", when=when), callback("mrdv", "move", meeting.id)),
+                        Button(label("buttons.rdv_cancel", when=when), callback("mrdv", "cancel", meeting.id)),
+                    ]
+                )
+        if budget.allowed_minutes:
+            rows.append([Button(label("buttons.rdv_book"), callback("rdv", "start"))])
+        await reply(update, context, "booking/my_meetings.html", meetings=meetings, budget=budget, now=now, keyboard=keyboard(rows))
+        return
+    for meeting in meetings:
+        when = _when(context, meeting.start_utc)
+        if meeting.start_utc > now:
+            rows.append([Button(label("buttons.rdv_cancel", when=when), callback("mrdv", "cancel", meeting.id))])
+        else:
+            rows.append(
+                [
+                    Button(label("buttons.rdv_held", when=when), callback("mrdv", "held", meeting.id)),
+                    Button(label("buttons.rdv_missed", when=when), callback("mrdv", "missed", meeting.id)),
+                ]
+            )
+    await reply(update, context, "booking/tutor_meetings.html", meetings=meetings, now=now, keyboard=keyboard(rows))
+
+
+async def mrdv_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    await query.answer()
+    person = await require_person(update, context, "mesrdv")
+    if person is None:
+        return
+    data = parse_callback(query.data)
+    meeting_id = data.int_arg(0) if data else None
+    action = data.action if data else ""
+    booking = context.services.booking
+    if meeting_id is None or action not in {"cancel", "cancelok", "move", "held", "missed"}:
+        await reply(update, context, "booking/problem.html", code="stale", details={})
+        await _my_meetings(update, context, person)
+        return
+    try:
+        if action == "cancel":
+            meeting = await context.call(booking.meeting, person, meeting_id)
+            buttons = column([Button(context.renderer.label("buttons.rdv_cancel_confirm"), callback("mrdv", "cancelok", meeting.id))])
+            await reply(update, context, "booking/cancel_confirm.html", meeting=meeting, keyboard=buttons)
+        elif action == "cancelok":
+            meeting = await context.call(booking.cancel, person, meeting_id)
+            if query.message is not None:
+                await query.edit_message_reply_markup(None)
+            by_tutor = person.role is not Role.AUDITEUR
+            budget = await context.call(booking.budget, meeting.auditeur) if meeting.auditeur.telegram_user_id else None
+            await _send_to(context, meeting.auditeur, "booking/cancelled.html", meeting, "CANCEL", by_tutor=by_tutor, to_tutor=False, budget=budget)
+            await _send_to(context, meeting.tutor, "booking/cancelled.html", meeting, "CANCEL", by_tutor=by_tutor, to_tutor=True, budget=budget)
+        elif action == "move":
+            if person.role is not Role.AUDITEUR:
+                raise PermissionDenied("move a meeting", person)
+            await _show_slots(update, context, person, None, 0, meeting_id=meeting_id)
+        else:
+            status = MeetingStatus.HELD if action == "held" else MeetingStatus.MISSED
+            meeting = await context.call(booking.mark, person, meeting_id, status)
+            await reply(update, context, "booking/marked.html", meeting=meeting)
+            await _my_meetings(update, context, person)
+    except BookingError as error:
+        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+        await _my_meetings(update, context, person)
+    except PermissionDenied:
+        await reply(update, context, "common/not_allowed.html")
+
+
+# -- reminders ---------------------------------------------------------------------------------------
+
+
+@reminder_job.sender("meeting_24h", "meeting_1h")
+async def send_meeting_reminder(application, reminder, person: PersonView) -> reminder_job.Outcome:
+    services = application.bot_data["services"]
+    import asyncio
+
+    meeting = await asyncio.to_thread(services.booking.meeting_for_reminder, reminder.subject_id)
+    if meeting is None or meeting.status is not MeetingStatus.BOOKED:
+        return reminder_job.Outcome.SKIPPED
+    sent = await application.bot_data["messenger"].notify(
+        person, "booking/reminder.html", meeting=meeting, kind=reminder.kind, to_tutor=person.id == meeting.tutor.id
+    )
+    return reminder_job.Outcome.SENT if sent else reminder_job.Outcome.SKIPPED

@@ -1,0 +1,606 @@
+"""Booking video calls: a tutor's availability and settings, an auditeur's bookings, the meetings.
+
+Every call is one unit of work. Booking and rescheduling re-check the slot and the budget inside
+the write transaction that inserts or moves the meeting, so what was checked is what is stored:
+
+* SQLite: the transaction starts with BEGIN IMMEDIATE, so writers run one at a time; a trigger
+  refuses an overlapping meeting all the same (migration 0002).
+* PostgreSQL: the auditeur's enrolment row is locked ``FOR UPDATE`` before the budget is summed, so
+  two bookings of one auditeur run one after the other; overlaps between auditeurs of one tutor are
+  refused by the exclusion constraint, whose IntegrityError becomes ``BookingErrorCode.TAKEN``.
+
+Meeting reminders are scheduled, moved and cancelled in the same transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain.availability import (
+    AvailabilityError,
+    AvailabilityErrorCode,
+    BookingSettings,
+    DayOff,
+    WeeklyWindow,
+    parse_windows,
+)
+from bot.domain.budget import (
+    MeetingStatus,
+    MeetingUsage,
+    allowed_durations,
+    check_budget,
+    needs_first_meeting,
+    remaining,
+    used,
+)
+from bot.domain.calendar import HolidayCalendar, paris_date
+from bot.domain.meetings import (
+    GENERATED_ROOM_BASE,
+    SETTING_CHOICES,
+    AvailabilityView,
+    BookingError,
+    BookingErrorCode,
+    BudgetView,
+    DayOffView,
+    MeetingView,
+    Purpose,
+    VideoMode,
+    WindowView,
+    generated_room_link,
+    minutes_of,
+    parse_day_off,
+    parse_video_link,
+    window_from_minutes,
+)
+from bot.domain.people import PersonView, Role
+from bot.domain.permissions import require_role
+from bot.domain.reminders import MEETING_REMINDERS, ReminderRule, reminder_times
+from bot.domain.slots import (
+    CancelErrorCode,
+    Interval,
+    WeekPage,
+    check_cancellable,
+    check_slot_bookable,
+    free_slots,
+    week_page,
+)
+from bot.services import reminders as reminder_rows
+from bot.services.directory import person_view
+from bot.storage.db import Database
+from bot.storage.models import (
+    AuditEvent,
+    AvailabilityWindow,
+    Enrolment,
+    Meeting,
+    TutorBookingSettings,
+    TutorDayOff,
+)
+
+log = logging.getLogger(__name__)
+
+MEETING_SUBJECT = "meeting"
+ACTIVE = ("booked", "held", "missed")
+
+
+@dataclass(frozen=True)
+class SlotPage:
+    """One week of free slots of the auditeur's tutor, for a booking or for moving ``meeting``."""
+
+    tutor: PersonView
+    minutes: int
+    page: WeekPage
+    budget: BudgetView
+    meeting: MeetingView | None = None
+
+
+def meeting_view(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        id=meeting.id,
+        tutor=person_view(meeting.tutor),
+        auditeur=person_view(meeting.auditeur),
+        enrolment_id=meeting.enrolment_id,
+        start_utc=meeting.start_at,
+        end_utc=meeting.end_at,
+        status=MeetingStatus(meeting.status),
+        purpose=Purpose(meeting.purpose),
+        sequence=meeting.sequence,
+        video_link=meeting.video_link,
+        rescheduled_from=meeting.rescheduled_from,
+    )
+
+
+def _settings_of(row: TutorBookingSettings | None) -> BookingSettings:
+    if row is None:
+        return BookingSettings()
+    return BookingSettings(
+        min_notice=timedelta(minutes=row.min_notice_minutes),
+        horizon=timedelta(days=row.horizon_days),
+        buffer=timedelta(minutes=row.buffer_minutes),
+    )
+
+
+def _is_overlap(error: IntegrityError) -> bool:
+    return "no_overlap" in str(error.orig)
+
+
+class BookingService:
+    def __init__(
+        self,
+        db: Database,
+        calendar: HolidayCalendar,
+        *,
+        clock: Callable[[], datetime],
+        room_base: str = GENERATED_ROOM_BASE,
+        reminder_rules: Sequence[ReminderRule] = MEETING_REMINDERS,
+    ) -> None:
+        self._db = db
+        self.calendar = calendar
+        self._clock = clock
+        self._room_base = room_base
+        self._reminder_rules = tuple(reminder_rules)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _settings_row(session: Session, tutor_id: int, *, create: bool = False) -> TutorBookingSettings | None:
+        row = session.get(TutorBookingSettings, tutor_id)
+        if row is None and create:
+            row = TutorBookingSettings(
+                tutor_id=tutor_id, video_mode=VideoMode.GENERATE, min_notice_minutes=24 * 60, horizon_days=56, buffer_minutes=0
+            )
+            session.add(row)
+            session.flush()
+        return row
+
+    @staticmethod
+    def _window_rows(session: Session, tutor_id: int) -> list[AvailabilityWindow]:
+        return list(
+            session.scalars(
+                select(AvailabilityWindow)
+                .where(AvailabilityWindow.tutor_id == tutor_id)
+                .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_minute)
+            )
+        )
+
+    @staticmethod
+    def _windows(rows: list[AvailabilityWindow]) -> list[WeeklyWindow]:
+        return [window_from_minutes(r.weekday, r.start_minute, r.end_minute) for r in rows]
+
+    @staticmethod
+    def _day_off_rows(session: Session, tutor_id: int, since: date | None = None) -> list[TutorDayOff]:
+        query = select(TutorDayOff).where(TutorDayOff.tutor_id == tutor_id)
+        if since is not None:
+            query = query.where(TutorDayOff.last_day >= since)
+        return list(session.scalars(query.order_by(TutorDayOff.first_day)))
+
+    @staticmethod
+    def _busy(session: Session, tutor_id: int, since: datetime, *, exclude: int | None = None) -> list[Interval]:
+        query = select(Meeting.start_at, Meeting.end_at).where(
+            Meeting.tutor_id == tutor_id, Meeting.status.in_(ACTIVE), Meeting.end_at > since - timedelta(hours=3)
+        )
+        if exclude is not None:
+            query = query.where(Meeting.id != exclude)
+        return [Interval(start, end) for start, end in session.execute(query)]
+
+    @staticmethod
+    def _usages(session: Session, enrolment_id: int, *, exclude: int | None = None) -> list[MeetingUsage]:
+        query = select(Meeting.duration_minutes, Meeting.status).where(Meeting.enrolment_id == enrolment_id)
+        if exclude is not None:
+            query = query.where(Meeting.id != exclude)
+        return [MeetingUsage(timedelta(minutes=m), MeetingStatus(s)) for m, s in session.execute(query)]
+
+    @staticmethod
+    def _enrolment(session: Session, actor: PersonView, *, lock: bool = False) -> Enrolment:
+        query = select(Enrolment).where(Enrolment.auditeur_id == actor.id, Enrolment.status == "active")
+        if lock:
+            query = query.with_for_update()
+        enrolment = session.scalar(query)
+        if enrolment is None:
+            raise BookingError(BookingErrorCode.NO_ENROLMENT)
+        return enrolment
+
+    def _budget(self, usages: list[MeetingUsage], settings: BookingSettings) -> BudgetView:
+        return BudgetView(
+            used=used(usages),
+            remaining=remaining(usages),
+            allowed_minutes=tuple(int(d.total_seconds() // 60) for d in allowed_durations(usages, settings)),
+            needs_first_meeting=needs_first_meeting(usages),
+        )
+
+    def _availability(self, session: Session, tutor_id: int) -> AvailabilityView:
+        from bot.storage.models import Person
+
+        row = self._settings_row(session, tutor_id)
+        today = paris_date(self.now())
+        return AvailabilityView(
+            tutor=person_view(session.get(Person, tutor_id)),
+            windows=tuple(
+                WindowView(r.id, window_from_minutes(r.weekday, r.start_minute, r.end_minute))
+                for r in self._window_rows(session, tutor_id)
+            ),
+            days_off=tuple(DayOffView(r.id, DayOff(r.first_day, r.last_day)) for r in self._day_off_rows(session, tutor_id, today)),
+            settings=_settings_of(row),
+            video_mode=VideoMode(row.video_mode) if row else VideoMode.GENERATE,
+            video_link=row.video_link if row else None,
+        )
+
+    # -- the tutor's availability (/dispos) ----------------------------------------------------
+
+    def availability(self, actor: PersonView) -> AvailabilityView:
+        require_role(actor, "see their availability", Role.TUTOR)
+        with self._db.read() as session:
+            return self._availability(session, actor.id)
+
+    def add_windows(self, actor: PersonView, text: str) -> tuple[list[WeeklyWindow], AvailabilityView]:
+        """Parse and add weekly windows ("mardi 14h-17h"); all or nothing. Raises AvailabilityError."""
+        require_role(actor, "change their availability", Role.TUTOR)
+        with self._db.transaction() as session:
+            existing = self._windows(self._window_rows(session, actor.id))
+            added = parse_windows(text, existing)
+            for window in added:
+                session.add(
+                    AvailabilityWindow(
+                        tutor_id=actor.id,
+                        weekday=window.weekday,
+                        start_minute=minutes_of(window.start),
+                        end_minute=minutes_of(window.end),
+                    )
+                )
+            session.flush()
+            return added, self._availability(session, actor.id)
+
+    def remove_window(self, actor: PersonView, window_id: int) -> tuple[bool, AvailabilityView]:
+        require_role(actor, "change their availability", Role.TUTOR)
+        with self._db.transaction() as session:
+            removed = session.execute(
+                delete(AvailabilityWindow).where(AvailabilityWindow.id == window_id, AvailabilityWindow.tutor_id == actor.id)
+            ).rowcount
+            return removed == 1, self._availability(session, actor.id)
+
+    def add_day_off(self, actor: PersonView, text: str) -> tuple[DayOff, AvailabilityView]:
+        """Parse "24/12/2026" or "22/12/2026-02/01/2027" and add it. Raises AvailabilityError."""
+        require_role(actor, "change their availability", Role.TUTOR)
+        day_off = parse_day_off(text, paris_date(self.now()))
+        with self._db.transaction() as session:
+            session.add(TutorDayOff(tutor_id=actor.id, first_day=day_off.first, last_day=day_off.last))
+            session.flush()
+            return day_off, self._availability(session, actor.id)
+
+    def remove_day_off(self, actor: PersonView, day_off_id: int) -> tuple[bool, AvailabilityView]:
+        require_role(actor, "change their availability", Role.TUTOR)
+        with self._db.transaction() as session:
+            removed = session.execute(
+                delete(TutorDayOff).where(TutorDayOff.id == day_off_id, TutorDayOff.tutor_id == actor.id)
+            ).rowcount
+            return removed == 1, self._availability(session, actor.id)
+
+    def set_video_link(self, actor: PersonView, text: str) -> AvailabilityView:
+        """A personal room URL, or "générer" for one generated room per meeting. Raises VideoLinkError."""
+        require_role(actor, "change their video link", Role.TUTOR)
+        mode, link = parse_video_link(text)
+        with self._db.transaction() as session:
+            row = self._settings_row(session, actor.id, create=True)
+            row.video_mode, row.video_link = mode.value, link
+            session.flush()
+            return self._availability(session, actor.id)
+
+    def set_setting(self, actor: PersonView, name: str, value: int) -> AvailabilityView:
+        """notice (minutes), horizon (days) or buffer (minutes), among the offered choices."""
+        require_role(actor, "change their booking settings", Role.TUTOR)
+        if value not in SETTING_CHOICES.get(name, ()):
+            raise AvailabilityError(AvailabilityErrorCode.BAD_SETTING, setting=name, value=value)
+        column = {"notice": "min_notice_minutes", "horizon": "horizon_days", "buffer": "buffer_minutes"}[name]
+        with self._db.transaction() as session:
+            row = self._settings_row(session, actor.id, create=True)
+            setattr(row, column, value)
+            session.flush()
+            return self._availability(session, actor.id)
+
+    # -- the auditeur's side (/rdv) ------------------------------------------------------------
+
+    def budget(self, actor: PersonView) -> BudgetView:
+        require_role(actor, "see their tutoring budget", Role.AUDITEUR)
+        with self._db.read() as session:
+            enrolment = self._enrolment(session, actor)
+            settings = _settings_of(self._settings_row(session, enrolment.tutor_id))
+            return self._budget(self._usages(session, enrolment.id), settings)
+
+    def slot_page(
+        self, actor: PersonView, minutes: int | None, index: int = 0, *, meeting_id: int | None = None
+    ) -> SlotPage:
+        """Free slots of the auditeur's own tutor, one week with slots per page.
+
+        ``minutes`` None picks the first meeting's length (or the shortest allowed). With
+        ``meeting_id`` the slots are those the meeting could move to (same length).
+        """
+        require_role(actor, "see free slots", Role.AUDITEUR)
+        now = self.now()
+        with self._db.read() as session:
+            enrolment = self._enrolment(session, actor)
+            tutor_id = enrolment.tutor_id
+            settings = _settings_of(self._settings_row(session, tutor_id))
+            budget = self._budget(self._usages(session, enrolment.id), settings)
+            moving = None
+            if meeting_id is not None:
+                moving = session.get(Meeting, meeting_id)
+                if moving is None or moving.auditeur_id != actor.id:
+                    raise BookingError(BookingErrorCode.NOT_FOUND)
+                if moving.status != "booked":
+                    raise BookingError(BookingErrorCode.NOT_BOOKED)
+                minutes = moving.duration_minutes
+            else:
+                if not budget.allowed_minutes:
+                    raise BookingError("budget_exhausted", budget=budget)
+                if minutes is None:
+                    minutes = budget.allowed_minutes[0]
+                problem = check_budget(timedelta(minutes=minutes), self._usages(session, enrolment.id), settings)
+                if problem is not None:
+                    raise BookingError(problem.value, budget=budget)
+            duration = timedelta(minutes=minutes)
+            if duration not in settings.durations:
+                raise BookingError(BookingErrorCode.BAD_DURATION)
+            slots = free_slots(
+                self._windows(self._window_rows(session, tutor_id)),
+                [DayOff(r.first_day, r.last_day) for r in self._day_off_rows(session, tutor_id, paris_date(now))],
+                self._busy(session, tutor_id, now, exclude=meeting_id),
+                settings,
+                duration,
+                now,
+                self.calendar,
+            )
+            return SlotPage(
+                tutor=person_view(enrolment.tutor),
+                minutes=minutes,
+                page=week_page(slots, index),
+                budget=budget,
+                meeting=meeting_view(moving) if moving is not None else None,
+            )
+
+    def _check_slot(
+        self, session: Session, tutor_id: int, start_utc: datetime, duration: timedelta, settings: BookingSettings,
+        now: datetime, *, exclude: int | None = None,
+    ) -> None:
+        problem = check_slot_bookable(
+            start_utc,
+            duration,
+            windows=self._windows(self._window_rows(session, tutor_id)),
+            days_off=[DayOff(r.first_day, r.last_day) for r in self._day_off_rows(session, tutor_id, paris_date(now))],
+            busy=self._busy(session, tutor_id, now, exclude=exclude),
+            settings=settings,
+            now=now,
+            calendar=self.calendar,
+        )
+        if problem is not None:
+            raise BookingError(problem.value, start=start_utc)
+
+    def _schedule_reminders(self, session: Session, meeting: Meeting, now: datetime) -> None:
+        due = reminder_times(meeting.start_at, self._reminder_rules, now=now)
+        for person_id in (meeting.auditeur_id, meeting.tutor_id):
+            reminder_rows.schedule(
+                session,
+                person_id=person_id,
+                subject_type=MEETING_SUBJECT,
+                subject_id=meeting.id,
+                reminders=due,
+                expires_at=meeting.start_at,
+            )
+
+    def book(self, actor: PersonView, start_utc: datetime, minutes: int) -> MeetingView:
+        """Book a meeting with the auditeur's own tutor. Raises BookingError (nothing stored)."""
+        require_role(actor, "book a meeting", Role.AUDITEUR)
+        now = self.now()
+        duration = timedelta(minutes=minutes)
+        try:
+            with self._db.transaction() as session:
+                enrolment = self._enrolment(session, actor, lock=True)
+                settings_row = self._settings_row(session, enrolment.tutor_id)
+                settings = _settings_of(settings_row)
+                usages = self._usages(session, enrolment.id)
+                problem = check_budget(duration, usages, settings)
+                if problem is not None:
+                    raise BookingError(problem.value, budget=self._budget(usages, settings))
+                self._check_slot(session, enrolment.tutor_id, start_utc, duration, settings, now)
+                if settings_row is not None and settings_row.video_mode == VideoMode.ROOM and settings_row.video_link:
+                    link = settings_row.video_link
+                else:
+                    link = generated_room_link(self._room_base)
+                meeting = Meeting(
+                    tutor_id=enrolment.tutor_id,
+                    auditeur_id=actor.id,
+                    enrolment_id=enrolment.id,
+                    start_at=start_utc,
+                    end_at=start_utc + duration,
+                    blocked_until=start_utc + duration + settings.buffer,
+                    duration_minutes=minutes,
+                    status=MeetingStatus.BOOKED.value,
+                    purpose=(Purpose.FIRST if needs_first_meeting(usages) else Purpose.FOLLOW_UP).value,
+                    sequence=0,
+                    video_link=link,
+                )
+                session.add(meeting)
+                session.flush()
+                self._schedule_reminders(session, meeting, now)
+                session.add(
+                    AuditEvent(
+                        actor_id=actor.id,
+                        subject_id=actor.id,
+                        action="meeting.booked",
+                        details={"meeting_id": meeting.id, "start": start_utc.isoformat(), "minutes": minutes},
+                    )
+                )
+                session.flush()
+                session.refresh(meeting)
+                return meeting_view(meeting)
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            log.info("slot %s taken meanwhile (auditeur %s)", start_utc.isoformat(), actor.id)
+            raise BookingError(BookingErrorCode.TAKEN, start=start_utc) from None
+
+    def reschedule(self, actor: PersonView, meeting_id: int, start_utc: datetime) -> tuple[MeetingView, datetime]:
+        """Move a booked meeting; the old slot stays booked unless the new one is secured.
+
+        Returns the moved meeting and its previous start. Same UID, SEQUENCE bumped.
+        """
+        require_role(actor, "move a meeting", Role.AUDITEUR)
+        now = self.now()
+        try:
+            with self._db.transaction() as session:
+                self._enrolment(session, actor, lock=True)
+                meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+                if meeting is None or meeting.auditeur_id != actor.id:
+                    raise BookingError(BookingErrorCode.NOT_FOUND)
+                if meeting.status != MeetingStatus.BOOKED:
+                    raise BookingError(BookingErrorCode.NOT_BOOKED)
+                settings = _settings_of(self._settings_row(session, meeting.tutor_id))
+                self._check_cancellable(meeting, now, settings, by_tutor=False)
+                duration = timedelta(minutes=meeting.duration_minutes)
+                self._check_slot(session, meeting.tutor_id, start_utc, duration, settings, now, exclude=meeting.id)
+                previous = meeting.start_at
+                meeting.rescheduled_from = previous
+                meeting.start_at = start_utc
+                meeting.end_at = start_utc + duration
+                meeting.blocked_until = start_utc + duration + settings.buffer
+                meeting.sequence += 1
+                session.flush()
+                reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+                self._schedule_reminders(session, meeting, now)
+                session.add(
+                    AuditEvent(
+                        actor_id=actor.id,
+                        subject_id=meeting.auditeur_id,
+                        action="meeting.rescheduled",
+                        details={"meeting_id": meeting.id, "from": previous.isoformat(), "to": start_utc.isoformat()},
+                    )
+                )
+                session.flush()
+                session.refresh(meeting)
+                return meeting_view(meeting), previous
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            raise BookingError(BookingErrorCode.TAKEN, start=start_utc) from None
+
+    @staticmethod
+    def _check_cancellable(meeting: Meeting, now: datetime, settings: BookingSettings, *, by_tutor: bool) -> None:
+        problem = check_cancellable(meeting.start_at, now, settings, by_tutor=by_tutor)
+        if problem is CancelErrorCode.ALREADY_STARTED:
+            raise BookingError(BookingErrorCode.ALREADY_STARTED)
+        if problem is CancelErrorCode.TOO_LATE:
+            raise BookingError(BookingErrorCode.TOO_LATE_TO_CANCEL, notice=settings.min_notice)
+
+    def _own_meeting(self, session: Session, actor: PersonView, meeting_id: int) -> Meeting:
+        meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+        if meeting is None:
+            raise BookingError(BookingErrorCode.NOT_FOUND)
+        if actor.role is Role.AUDITEUR and meeting.auditeur_id == actor.id:
+            return meeting
+        if actor.role is Role.TUTOR and meeting.tutor_id == actor.id:
+            return meeting
+        if actor.role is Role.STAFF:
+            return meeting
+        raise BookingError(BookingErrorCode.NOT_FOUND)
+
+    def cancel(self, actor: PersonView, meeting_id: int) -> MeetingView:
+        """The auditeur cancels until the notice limit; the tutor (or staff) until it starts.
+
+        The budget is given back (a cancelled meeting does not count) and its reminders cancelled.
+        """
+        require_role(actor, "cancel a meeting", Role.AUDITEUR, Role.TUTOR, Role.STAFF)
+        now = self.now()
+        with self._db.transaction() as session:
+            meeting = self._own_meeting(session, actor, meeting_id)
+            if meeting.status != MeetingStatus.BOOKED:
+                raise BookingError(BookingErrorCode.NOT_BOOKED)
+            settings = _settings_of(self._settings_row(session, meeting.tutor_id))
+            self._check_cancellable(meeting, now, settings, by_tutor=actor.role is not Role.AUDITEUR)
+            meeting.status = MeetingStatus.CANCELLED.value
+            meeting.cancelled_at = now
+            meeting.cancelled_by_id = actor.id or None
+            meeting.sequence += 1
+            reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+            session.add(
+                AuditEvent(
+                    actor_id=actor.id or None,
+                    subject_id=meeting.auditeur_id,
+                    action="meeting.cancelled",
+                    details={"meeting_id": meeting.id, "by": actor.role.value},
+                )
+            )
+            session.flush()
+            session.refresh(meeting)
+            return meeting_view(meeting)
+
+    def mark(self, actor: PersonView, meeting_id: int, status: MeetingStatus) -> MeetingView:
+        """The tutor records a meeting as held or missed (once it has started)."""
+        require_role(actor, "mark a meeting", Role.TUTOR, Role.STAFF)
+        if status not in (MeetingStatus.HELD, MeetingStatus.MISSED):
+            raise ValueError(f"a meeting is marked held or missed, not {status}")
+        now = self.now()
+        with self._db.transaction() as session:
+            meeting = self._own_meeting(session, actor, meeting_id)
+            if meeting.status == MeetingStatus.CANCELLED:
+                raise BookingError(BookingErrorCode.NOT_BOOKED)
+            if now < meeting.start_at:
+                raise BookingError(BookingErrorCode.NOT_STARTED)
+            meeting.status = status.value
+            reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+            session.add(
+                AuditEvent(
+                    actor_id=actor.id or None,
+                    subject_id=meeting.auditeur_id,
+                    action=f"meeting.{status.value}",
+                    details={"meeting_id": meeting.id},
+                )
+            )
+            session.flush()
+            session.refresh(meeting)
+            return meeting_view(meeting)
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def meeting(self, actor: PersonView, meeting_id: int) -> MeetingView:
+        with self._db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or not (
+                actor.role is Role.STAFF
+                or (actor.role is Role.AUDITEUR and meeting.auditeur_id == actor.id)
+                or (actor.role is Role.TUTOR and meeting.tutor_id == actor.id)
+            ):
+                raise BookingError(BookingErrorCode.NOT_FOUND)
+            return meeting_view(meeting)
+
+    def meetings_of(self, actor: PersonView) -> list[MeetingView]:
+        """An auditeur: all meetings of their active enrolment. A tutor: those still booked
+        (upcoming, or past and waiting to be marked held or missed)."""
+        require_role(actor, "list meetings", Role.AUDITEUR, Role.TUTOR)
+        with self._db.read() as session:
+            if actor.role is Role.AUDITEUR:
+                enrolment = self._enrolment(session, actor)
+                query = select(Meeting).where(Meeting.enrolment_id == enrolment.id)
+            else:
+                query = select(Meeting).where(Meeting.tutor_id == actor.id, Meeting.status == MeetingStatus.BOOKED.value)
+            return [meeting_view(m) for m in session.scalars(query.order_by(Meeting.start_at, Meeting.id))]
+
+    def meeting_for_reminder(self, meeting_id: int) -> MeetingView | None:
+        """For the reminder job (no actor: the job acts for the system)."""
+        with self._db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            return meeting_view(meeting) if meeting is not None else None
+
+
+def seed_demo_availability(services, cast) -> None:
+    """Demo seeder: the tutor is available Monday to Friday 9h-12h and 14h-17h, with a personal room."""
+    tutor = cast.tutor.person
+    services.booking.add_windows(tutor, "du lundi au vendredi 9h-12h 14h-17h")
+    services.booking.set_video_link(tutor, "https://meet.jit.si/coachbot-demo-marc-dubois")
