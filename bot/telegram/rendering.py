@@ -17,13 +17,6 @@ from bot.paths import TEMPLATES_DIR
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
 
-_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_FR_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)
-
-
 class Renderer:
     """Renders `templates/**` with the project's filters; `label()` reads `templates/labels.toml`."""
 
@@ -63,16 +56,18 @@ class Renderer:
         return moment.astimezone(self.timezone)
 
     def fr_date(self, value, *, weekday: bool = True) -> str:
+        names = self._labels["calendar"]
         day = value.astimezone(self.timezone).date() if isinstance(value, datetime) else value
-        text = f"{day.day if day.day != 1 else '1er'} {_FR_MONTHS[day.month - 1]} {day.year}"
-        return f"{_FR_WEEKDAYS[day.weekday()]} {text}" if weekday else text
+        number = names["first_of_month"] if day.day == 1 else str(day.day)
+        text = f"{number} {names['months'][day.month - 1]} {day.year}"
+        return f"{names['weekdays'][day.weekday()]} {text}" if weekday else text
 
     def fr_time(self, value: datetime) -> str:
         local = value.astimezone(self.timezone)
         return f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h"
 
     def fr_datetime(self, value: datetime) -> str:
-        return f"{self.fr_date(value)} à {self.fr_time(value)}"
+        return self.label("calendar.date_at_time", date=self.fr_date(value), time=self.fr_time(value))
 
 
 def fr_number(value: float, digits: int = 0) -> str:
