@@ -37,6 +37,7 @@ from bot.telegram.log_redaction import install_redaction
 from bot.telegram.messenger import Messenger
 from bot.telegram.rendering import Renderer
 from bot.telegram.update_processor import PerUserUpdateProcessor
+from bot.telegram import webhook
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def _callback_handlers() -> list[tuple[str, object]]:
 
 def build_application(settings: Settings, *, db: Database | None = None) -> Application:
     install_redaction([settings.require_token()])
+    webhook.install()  # webhook mode answers 400 to a body that is not an update
     _configure_pdf_sandbox()
     db = db or Database(settings.database_url)
     services = Services.build(settings, db)

@@ -15,7 +15,7 @@ log = logging.getLogger("bot.errors")
 
 def describe(update: object) -> str:
     if not isinstance(update, Update):
-        return repr(update)[:200]
+        return type(update).__name__
     parts = [f"update_id={update.update_id}"]
     if update.effective_user:
         parts.append(f"user_id={update.effective_user.id}")
@@ -24,11 +24,15 @@ def describe(update: object) -> str:
     if update.callback_query:
         parts.append(f"callback_data={update.callback_query.data!r}")
     message = update.effective_message
-    if message is not None:
+    if message is not None:  # ids and sizes only: never the person's text nor the file name
+        parts.append(f"message_id={message.message_id}")
         if message.text:
-            parts.append(f"text={message.text[:80]!r}{'…' if len(message.text) > 80 else ''} ({len(message.text)} chars)")
+            command = message.text.split()[0] if message.text.startswith("/") else None
+            if command and command[1:].replace("_", "").isalnum() and len(command) <= 33:
+                parts.append(f"command={command}")
+            parts.append(f"text_length={len(message.text)}")
         if message.document:
-            parts.append(f"document={message.document.file_name!r} ({message.document.file_size} bytes)")
+            parts.append(f"document_size={message.document.file_size}")
     return " ".join(parts)
 
 

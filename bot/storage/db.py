@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage import text_cleaning
+
 log = logging.getLogger(__name__)
 
 _WRITE_OPTION = "coachbot_write"
@@ -38,16 +40,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# Error messages never carry the bound values (names, texts: they would reach the logs), and every
+# JSON value is cleaned of what the database refuses (see text_cleaning).
+_COMMON_OPTIONS = {"hide_parameters": True, "json_serializer": text_cleaning.json_serializer}
+
+
 def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15}, **_COMMON_OPTIONS
+        )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **_COMMON_OPTIONS)
+    text_cleaning.install(engine)
+    return engine
 
 
 class Database:

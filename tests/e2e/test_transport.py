@@ -23,7 +23,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_webhook_mode_checks_the_secret_token(emulator, sqlite_url):
+async def test_webhook_mode_checks_the_secret_token_and_refuses_garbage_with_400(emulator, sqlite_url, caplog):
     port = _free_port()
     hook = WebhookSettings(
         url=f"http://127.0.0.1:{port}/telegram", listen="127.0.0.1", port=port, secret_token="s3cr3t-hook", path="telegram"
@@ -45,6 +45,20 @@ async def test_webhook_mode_checks_the_secret_token(emulator, sqlite_url):
         assert wrong.status_code == 403 and missing.status_code == 403
         await asyncio.sleep(0.1)
         assert emulator.chat(5) == []
+
+        secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cr3t-hook", "Content-Type": "application/json"}
+        garbage = [b"not json at all", b"\xff\xfe\x00", b"[1, 2]", b'"text"', b'{"message": {}}', b'{"update_id": "x"}',
+                   b'{"update_id": 5, "message": {"text": "no chat"}}']
+        with caplog.at_level(logging.DEBUG):
+            async with httpx.AsyncClient() as client:
+                answers = [await client.post(hook.url, content=body, headers=secret) for body in garbage]
+        assert [a.status_code for a in answers] == [400] * len(garbage)
+        refusals = [r for r in caplog.records if "not a Telegram update" in r.getMessage()]
+        assert len(refusals) == len(garbage)  # once per request
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert "no chat" not in caplog.text
+        still = await driver.send(STAFF_ID, "/menu")
+        assert "Claire Martin" in still.text
     finally:
         await driver.stop()
 
@@ -86,7 +100,7 @@ async def test_errors_are_logged_with_context_without_the_token_and_the_user_get
         reply = await bot.send(STAFF_ID, "/equipe")
     assert "un problème technique est survenu" in reply.text
     assert "database exploded" not in reply.text
-    assert "user_id=1001" in caplog.text and "text='/equipe'" in caplog.text
+    assert "user_id=1001" in caplog.text and "command=/equipe" in caplog.text
     assert emulator.token not in caplog.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Person)) == 3
