@@ -12,7 +12,6 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -27,7 +26,7 @@ from bot.domain import capabilities
 from bot.handlers import common, errors, membership, onboarding, staff
 from bot.handlers import drafts as draft_handlers
 from bot.handlers import coach
-from bot.handlers import booking, reminders
+from bot.handlers import booking
 from bot.domain import pdf_sandbox
 from bot.services.container import Services
 from bot.storage.db import Database
@@ -35,6 +34,8 @@ from bot.telegram.commands import publish_commands_for, publish_default_commands
 from bot.telegram.context import BotContext
 from bot.telegram.log_redaction import install_redaction
 from bot.telegram.messenger import Messenger
+from bot.telegram.rate_limiter import PriorityRateLimiter
+from bot.telegram.sender import OutboxSender
 from bot.telegram.rendering import Renderer
 from bot.telegram.update_processor import PerUserUpdateProcessor
 from bot.telegram import webhook
@@ -96,11 +97,12 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
         .base_file_url(settings.api_file_url)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(processor)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(PriorityRateLimiter(replies_per_second=settings.delivery.replies_per_second))
         .connect_timeout(10)
         .read_timeout(30)
         .write_timeout(60)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -108,8 +110,48 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     application.bot_data["renderer"] = renderer
     application.bot_data["messenger"] = Messenger(application.bot, renderer, services.directory)
     application.bot_data["processor"] = processor
+    application.bot_data["sender"] = _build_sender(application, services, renderer)
     _register_handlers(application)
     return application
+
+
+def _outbox_preparers(services: Services) -> dict:
+    """Outbox kinds whose content is read when they are sent (a reminder shows the meeting as it is)."""
+
+    def bound(prepare):
+        async def call(row, now):
+            return await prepare(services, row, now)
+
+        return call
+
+    return {
+        "meeting.reminder": bound(booking.prepare_meeting_reminder),
+        "draft.to_tutor": bound(draft_handlers.prepare_draft_for_tutor),
+        "draft.to_tutor.file": bound(draft_handlers.prepare_draft_for_tutor),
+    }
+
+
+def _outbox_builders(renderer: Renderer) -> dict:
+    """Documents made when they are sent, by name (the outbox stores the name and the parameters)."""
+    return {"meeting_ics": lambda params, now: booking.meeting_ics(renderer, params, now)}
+
+
+def _build_sender(application: Application, services: Services, renderer: Renderer) -> OutboxSender:
+    settings = services.settings
+    sender = OutboxSender(
+        application.bot,
+        services.outbox,
+        renderer,
+        services.directory,
+        preparers=_outbox_preparers(services),
+        builders=_outbox_builders(renderer),
+        clock=lambda: services.clock(),
+        poll_interval=settings.delivery.poll_interval.total_seconds(),
+        reply_counter=application.bot.rate_limiter.take_sent_count,
+        defaults={"cnam_contact": settings.cnam_contact, "accessibility_contact": settings.accessibility_contact},
+    )
+    services.db.after_outbox_commit.append(sender.wake)
+    return sender
 
 
 def _configure_pdf_sandbox() -> None:
@@ -152,7 +194,7 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     renderer: Renderer = application.bot_data["renderer"]
     await publish_default_commands(application.bot, renderer)
-    reminders.start_job(application)  # durable reminders: one dispatch pass every settings.reminder_interval
+    application.bot_data["sender"].start()  # delivers the outbox: notifications, reminders, broadcasts
     application.bot_data["startup_task"] = asyncio.create_task(_publish_all_commands(application, services, renderer))
 
 
@@ -165,10 +207,16 @@ async def _publish_all_commands(application: Application, services: Services, re
             await publish_commands_for(application.bot, renderer, person.telegram_user_id, person.role)
 
 
+async def _post_stop(application: Application) -> None:
+    """Before the HTTP client closes: sends in flight finish and are recorded."""
+    await application.bot_data["sender"].stop()
+
+
 async def _post_shutdown(application: Application) -> None:
     task = application.bot_data.get("startup_task")
     if task is not None and not task.done():
         task.cancel()
+    await application.bot_data["sender"].stop()  # idempotent (already stopped by post_stop)
     application.bot_data["services"].db.dispose()
 
 

@@ -53,6 +53,18 @@ class LlmSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    """How the outbox sender paces and retries what the bot sends on its own."""
+
+    per_second: float = 28.0  # shared by every instance; Telegram allows about 30 messages/s overall
+    per_chat_interval: timedelta = timedelta(seconds=1)  # Telegram: about one message per second per chat
+    replies_per_second: float = 30.0  # answers to the person who just wrote (local to an instance)
+    poll_interval: timedelta = timedelta(milliseconds=500)  # rows written by other instances, rows coming due
+    max_attempts: int = 8
+    paid_broadcast: bool = False  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
+
+
+@dataclass(frozen=True)
 class Settings:
     bot_token: str | None
     api_base_url: str
@@ -70,7 +82,7 @@ class Settings:
     school_holiday_zone: str
     llm: LlmSettings | None
     log_level: str
-    reminder_interval: timedelta = timedelta(seconds=30)  # how often due reminders are sent
+    delivery: DeliverySettings = DeliverySettings()
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -231,5 +243,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
         school_holiday_zone=zone,
         llm=_parse_llm(env),
         log_level=log_level,
-        reminder_interval=timedelta(seconds=_parse_int(env, "REMINDER_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)),
+        delivery=DeliverySettings(
+            per_second=float(_parse_int(env, "TELEGRAM_RATE_PER_SECOND", 28, minimum=1, maximum=1000)),
+            per_chat_interval=timedelta(milliseconds=_parse_int(env, "TELEGRAM_PER_CHAT_INTERVAL_MS", 1000, minimum=0, maximum=60000)),
+            replies_per_second=float(_parse_int(env, "TELEGRAM_REPLIES_PER_SECOND", 30, minimum=1, maximum=1000)),
+            poll_interval=timedelta(milliseconds=_parse_int(env, "OUTBOX_POLL_MS", 500, minimum=20, maximum=60000)),
+            max_attempts=_parse_int(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100),
+            paid_broadcast=_parse_bool(env, "TELEGRAM_PAID_BROADCAST", False),
+        ),
     )

@@ -33,7 +33,9 @@ BACKENDS = [
 
 
 def base_settings(**env: str) -> Settings:
-    values = {"STAFF_TELEGRAM_IDS": str(STAFF_ID), "TIMEZONE": "Europe/Paris"}
+    # the outbox spaces one person's messages by 100 ms here (1 s in production): the emulator's
+    # per-chat limit (1/s with bursts of 10) is respected all the same; pacing has its own tests
+    values = {"STAFF_TELEGRAM_IDS": str(STAFF_ID), "TIMEZONE": "Europe/Paris", "TELEGRAM_PER_CHAT_INTERVAL_MS": "100"}
     values.update(env)
     return load_settings(values)
 

@@ -15,6 +15,9 @@ from enum import StrEnum
 
 from bot.domain.calendar import PARIS, require_aware
 
+MIN_LEAD = timedelta(minutes=10)
+"""A reminder due sooner than this after the event is created says nothing the confirmation did not."""
+
 DAYTIME_START = time(8)
 DAYTIME_END = time(20)
 
@@ -65,7 +68,8 @@ def reminder_times(
 ) -> list[DueReminder]:
     """When each reminder of the event starting at ``start_utc`` is due, in UTC, earliest first.
 
-    Reminders whose time is already past at ``now`` are left out (not sent late).
+    Reminders whose time is already past at ``now``, or comes within :data:`MIN_LEAD` of it, are
+    left out (not sent late, nor right after the confirmation).
     """
     start, now = require_aware(start_utc, "start_utc"), require_aware(now, "now")
     due: list[DueReminder] = []
@@ -73,6 +77,6 @@ def reminder_times(
         moment = start - rule.before
         if daytime_only:
             moment = move_to_daytime(moment, start)
-        if now <= moment < start:
+        if now + MIN_LEAD <= moment < start:
             due.append(DueReminder(rule.kind, moment))
     return sorted(due, key=lambda reminder: reminder.due_utc)

@@ -58,6 +58,7 @@ class BotDriver:
         self.settings = settings
         self.db = db
         self.application: Application | None = None
+        self._clock = None
 
     @classmethod
     def settings_for(cls, emulator: BotApiEmulator, base: Settings, *, webhook=None) -> Settings:
@@ -70,6 +71,8 @@ class BotDriver:
 
     async def start(self) -> BotDriver:
         self.application = build_application(self.settings, db=self.db)
+        if self._clock is not None:  # a restart keeps the test's clock (the sender starts at once)
+            self.application.bot_data["services"].clock = self._clock
         await self.application.initialize()
         if self.application.post_init:  # run_polling/run_webhook do this in production
             await self.application.post_init(self.application)
@@ -94,6 +97,8 @@ class BotDriver:
             await app.updater.stop()
         if app.running:
             await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
@@ -101,6 +106,7 @@ class BotDriver:
 
     async def restart(self) -> None:
         """Stop the bot process and start a fresh one on the same database (nothing in memory survives)."""
+        self._clock = self.services.clock
         await self.stop()
         self.db = Database(self.settings.database_url)
         await self.start()
@@ -110,8 +116,10 @@ class BotDriver:
         return self.application.bot_data["services"]
 
     async def _settle(self, update_id: int, chat_id: int, since: int, timeout: float) -> Reply:
+        """The update handled, then what it put in the outbox delivered: everything it caused."""
         processor = self.application.bot_data["processor"]
         await processor.wait_for_update(update_id, timeout)
+        await self.drain(timeout)
         return Reply(self.emulator.sent_since(since), chat_id)
 
     async def send(self, user_id: int, text: str, *, timeout: float = 15.0) -> Reply:
@@ -149,6 +157,10 @@ class BotDriver:
     async def block(self, user_id: int, blocked: bool = True, *, timeout: float = 10.0) -> None:
         update_id = self.emulator.set_blocked(user_id, blocked)
         await self.application.bot_data["processor"].wait_for_update(update_id, timeout)
+
+    async def drain(self, timeout: float = 15.0) -> None:
+        """Wait until the outbox has delivered (or given up on) everything due now."""
+        await self.application.bot_data["sender"].drain(timeout)
 
     async def wait_for_message(self, chat_id: int, *, since: int = 0, timeout: float = 10.0) -> list[BotMessage]:
         """Wait for messages the bot sends on its own (reminders, notifications from jobs)."""

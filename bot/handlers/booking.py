@@ -7,6 +7,7 @@ goes through the booking service, which re-checks the actor, the slot and the bu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -19,10 +20,10 @@ from bot.domain.meetings import SETTING_CHOICES, BookingError, MeetingView, Vide
 from bot.domain.people import PersonView, Role
 from bot.domain.permissions import PermissionDenied
 from bot.handlers import flows
-from bot.handlers import reminders as reminder_job
 from bot.handlers.common import chat_id_of, reply, require_person
 from bot.services.conversations import Conversation
 from bot.telegram.context import BotContext
+from bot.telegram.rendering import Renderer
 from bot.telegram.keyboards import Button, callback, column, keyboard, parse_callback
 
 log = logging.getLogger(__name__)
@@ -51,42 +52,31 @@ def _epoch_arg(data, index: int) -> datetime | None:
         return None
 
 
-# -- .ics and notifications ------------------------------------------------------------------------
+# -- .ics (built by the outbox sender when it delivers the file) -----------------------------------
 
 
-def _ics(context: BotContext, meeting: MeetingView, method: str) -> bytes:
-    renderer = context.renderer
+def meeting_ics(renderer: Renderer, params: dict, now: datetime) -> bytes:
+    """The outbox builder ``meeting_ics``: the invitation (REQUEST) or cancellation (CANCEL)."""
+    meeting, method = params["meeting"], params["method"]
     return meeting_invitation(
-        uid=meeting_uid(meeting.id),
-        sequence=meeting.sequence,
-        start_utc=meeting.start_utc,
-        end_utc=meeting.end_utc,
+        uid=meeting_uid(meeting["id"]),
+        sequence=meeting["sequence"],
+        start_utc=meeting["start_utc"],
+        end_utc=meeting["end_utc"],
         summary=renderer.render("booking/ics_summary.txt", meeting=meeting),
         description=renderer.render("booking/ics_description.txt", meeting=meeting),
-        url=meeting.video_link,
-        organizer=Participant(meeting.tutor.display_name, meeting.tutor.email),
-        attendees=[Participant(meeting.auditeur.display_name, meeting.auditeur.email)],
+        url=meeting["video_link"],
+        organizer=Participant(meeting["tutor"]["display_name"], meeting["tutor"]["email"]),
+        attendees=[Participant(meeting["auditeur"]["display_name"], meeting["auditeur"]["email"])],
         method=method,
-        stamp=context.services.clock(),
+        stamp=now,
     )
 
 
-async def _send_to(
-    context: BotContext, person: PersonView, template: str, meeting: MeetingView, method: str, **values
-) -> None:
-    """A message then the .ics invitation (or cancellation) to one side of the meeting."""
-    if person.telegram_user_id is None or person.blocked:
-        log.info("meeting %s: person %s not reachable on Telegram", meeting.id, person.id)
-        return
-    await context.messenger.notify(person, template, meeting=meeting, **values)
-    local_day = context.renderer.local(meeting.start_utc).date()
-    await context.messenger.send_document(
-        person.telegram_user_id,
-        _ics(context, meeting, method),
-        f"rdv-{local_day.isoformat()}.ics",
-        caption_template="booking/ics_caption.html",
-        person=person,
-        method=method,
+async def prepare_meeting_reminder(services, row, now: datetime) -> dict | None:
+    """The outbox preparer of ``meeting.reminder``: the meeting as it is now, or None if it is over."""
+    return await asyncio.to_thread(
+        services.booking.reminder_values, row.params["meeting_id"], row.recipient_id, row.params["rule"], now
     )
 
 
@@ -319,8 +309,7 @@ async def _book(update: Update, context: BotContext, auditeur: PersonView, minut
     if update.callback_query is not None and update.callback_query.message is not None:
         await update.callback_query.edit_message_reply_markup(None)
     budget = await context.call(context.services.booking.budget, auditeur)
-    await _send_to(context, meeting.auditeur, "booking/booked.html", meeting, "REQUEST", budget=budget)
-    await _send_to(context, meeting.tutor, "booking/tutor_booked.html", meeting, "REQUEST")
+    await reply(update, context, "booking/booked.html", meeting=meeting, budget=budget)
 
 
 async def _move(update: Update, context: BotContext, auditeur: PersonView, meeting_id: int, start: datetime) -> None:
@@ -335,8 +324,7 @@ async def _move(update: Update, context: BotContext, auditeur: PersonView, meeti
         return
     if update.callback_query is not None and update.callback_query.message is not None:
         await update.callback_query.edit_message_reply_markup(None)
-    await _send_to(context, meeting.auditeur, "booking/moved.html", meeting, "REQUEST", previous=previous, to_tutor=False)
-    await _send_to(context, meeting.tutor, "booking/moved.html", meeting, "REQUEST", previous=previous, to_tutor=True)
+    await reply(update, context, "booking/moved.html", meeting=meeting, previous=previous, to_tutor=False)
 
 
 # -- /mesrdv (both) --------------------------------------------------------------------------------
@@ -412,9 +400,11 @@ async def mrdv_button(update: Update, context: BotContext) -> None:
             if query.message is not None:
                 await query.edit_message_reply_markup(None)
             by_tutor = person.role is not Role.AUDITEUR
-            budget = await context.call(booking.budget, meeting.auditeur) if meeting.auditeur.telegram_user_id else None
-            await _send_to(context, meeting.auditeur, "booking/cancelled.html", meeting, "CANCEL", by_tutor=by_tutor, to_tutor=False, budget=budget)
-            await _send_to(context, meeting.tutor, "booking/cancelled.html", meeting, "CANCEL", by_tutor=by_tutor, to_tutor=True, budget=budget)
+            budget = await context.call(booking.budget, meeting.auditeur) if person.role is Role.AUDITEUR else None
+            await reply(
+                update, context, "booking/cancelled.html", meeting=meeting, by_tutor=by_tutor,
+                to_tutor=person.role is Role.TUTOR, budget=budget,
+            )
         elif action == "move":
             if person.role is not Role.AUDITEUR:
                 raise PermissionDenied("move a meeting", person)
@@ -429,20 +419,3 @@ async def mrdv_button(update: Update, context: BotContext) -> None:
         await _my_meetings(update, context, person)
     except PermissionDenied:
         await reply(update, context, "common/not_allowed.html")
-
-
-# -- reminders ---------------------------------------------------------------------------------------
-
-
-@reminder_job.sender("meeting_24h", "meeting_1h")
-async def send_meeting_reminder(application, reminder, person: PersonView) -> reminder_job.Outcome:
-    services = application.bot_data["services"]
-    import asyncio
-
-    meeting = await asyncio.to_thread(services.booking.meeting_for_reminder, reminder.subject_id)
-    if meeting is None or meeting.status is not MeetingStatus.BOOKED:
-        return reminder_job.Outcome.SKIPPED
-    sent = await application.bot_data["messenger"].notify(
-        person, "booking/reminder.html", meeting=meeting, kind=reminder.kind, to_tutor=person.id == meeting.tutor.id
-    )
-    return reminder_job.Outcome.SENT if sent else reminder_job.Outcome.SKIPPED

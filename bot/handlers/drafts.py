@@ -124,7 +124,6 @@ async def process_draft(
         log.info("draft v%s of person %s has a problem: %s", recorded.version.version, person.id, review.problem)
         await reply(update, context, f"review/problem_{review.problem}.html", **problem_context(review))
         return None
-    notified = await _notify_tutor(context, person, enrolment, recorded)
     await reply(
         update,
         context,
@@ -133,7 +132,7 @@ async def process_draft(
         comparison=recorded.comparison,
         version=recorded.version,
         tutor=enrolment.tutor,
-        tutor_notified=notified,
+        tutor_notified=recorded.forwarded,
     )
     return recorded.version
 
@@ -144,7 +143,10 @@ async def review_pdf(data: bytes, report_type: str) -> PdfReview:
 
 
 def _report_values(context: BotContext, review: PdfReview) -> dict:
-    catalogue = context.services.catalogue
+    return _report_values_for(context.services.catalogue, review)
+
+
+def _report_values_for(catalogue, review: PdfReview) -> dict:
     return {
         "review": review,
         "report_type": catalogue.report_type(review.report_type),
@@ -153,26 +155,12 @@ def _report_values(context: BotContext, review: PdfReview) -> dict:
     }
 
 
-async def _notify_tutor(
-    context: BotContext, auditeur: PersonView, enrolment: EnrolmentView, recorded: DraftRecorded
-) -> bool:
-    tutor = enrolment.tutor
-    version = recorded.version
-    values = _report_values(context, version.review)
-    if not await context.messenger.notify(
-        tutor, "drafts/tutor_new_draft.html", auditeur=auditeur, version=version, comparison=recorded.comparison, **values
-    ):
-        return False
-    await context.messenger.send_document(
-        tutor.telegram_user_id,
-        version.telegram_file_id,
-        version.file_name,
-        caption_template="drafts/tutor_caption.html",
-        person=tutor,
-        auditeur=auditeur,
-        version=version,
-    )
-    return True
+async def prepare_draft_for_tutor(services, row, now) -> dict | None:
+    """The outbox preparer of ``draft.to_tutor``: the review as recorded, with the comparison."""
+    values = await asyncio.to_thread(services.drafts.forward_values, row.params["version_id"])
+    if values is None:
+        return None
+    return {**values, **_report_values_for(services.catalogue, values["version"].review)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -105,6 +105,3 @@ async def consent_button(update: Update, context: BotContext) -> None:
         from bot.handlers.common import COMMAND_CALLBACKS
 
         await reply(update, context, "onboarding/step1.html", enrolment=bound.enrolment, can_book="rdv" in COMMAND_CALLBACKS)
-        await context.messenger.notify(
-            bound.enrolment.tutor, "onboarding/tutor_new_auditeur.html", enrolment=bound.enrolment, **contacts(context)
-        )

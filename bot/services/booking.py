@@ -9,7 +9,9 @@ the write transaction that inserts or moves the meeting, so what was checked is 
   two bookings of one auditeur run one after the other; overlaps between auditeurs of one tutor are
   refused by the exclusion constraint, whose IntegrityError becomes ``BookingErrorCode.TAKEN``.
 
-Meeting reminders are scheduled, moved and cancelled in the same transactions.
+Whatever the other side must be told (the notification, both .ics, the reminders) is written to
+the outbox in the same transaction as the change: a committed booking is never left untold, and a
+rolled-back one never told. The handler only answers the person who acted.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from bot.domain.budget import (
     remaining,
     used,
 )
-from bot.domain.calendar import HolidayCalendar, paris_date
+from bot.domain.calendar import PARIS, HolidayCalendar, paris_date
 from bot.domain.meetings import (
     GENERATED_ROOM_BASE,
     SETTING_CHOICES,
@@ -71,7 +73,7 @@ from bot.domain.slots import (
     free_slots,
     week_page,
 )
-from bot.services import reminders as reminder_rows
+from bot.services import outbox
 from bot.services.directory import person_view
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -86,6 +88,8 @@ from bot.storage.models import (
 log = logging.getLogger(__name__)
 
 MEETING_SUBJECT = "meeting"
+REMINDER_KIND = "meeting.reminder"
+ICS_BUILDER = "meeting_ics"
 ACTIVE = ("booked", "held", "missed")
 
 
@@ -384,16 +388,65 @@ class BookingService:
             raise BookingError(problem.value, start=start_utc)
 
     def _schedule_reminders(self, session: Session, meeting: Meeting, now: datetime) -> None:
+        """Both sides get each reminder; the sender reloads the meeting when it is due (so a new
+        video link or a cancellation is taken into account) and drops it once the meeting started."""
         due = reminder_times(meeting.start_at, self._reminder_rules, now=now)
         for person_id in (meeting.auditeur_id, meeting.tutor_id):
-            reminder_rows.schedule(
-                session,
-                person_id=person_id,
-                subject_type=MEETING_SUBJECT,
-                subject_id=meeting.id,
-                reminders=due,
-                expires_at=meeting.start_at,
+            for reminder in due:
+                outbox.enqueue(
+                    session,
+                    recipient_id=person_id,
+                    kind=REMINDER_KIND,
+                    template="booking/reminder.html",
+                    params={"meeting_id": meeting.id, "rule": str(reminder.kind)},
+                    priority=outbox.Priority.REMINDER,
+                    not_before=reminder.due_utc,
+                    expires_at=meeting.start_at,
+                    subject=(MEETING_SUBJECT, meeting.id),
+                    dedupe_key=f"meeting:{meeting.id}:{meeting.sequence}:{reminder.kind}:{person_id}",
+                    on_uncertain=outbox.DROP,  # a duplicate reminder is a nuisance; a lost one is not worse
+                    now=now,
+                )
+
+    @staticmethod
+    def _cancel_reminders(session: Session, meeting: Meeting) -> None:
+        outbox.cancel_subject(session, MEETING_SUBJECT, meeting.id, kinds=[REMINDER_KIND])
+
+    @staticmethod
+    def _tell(
+        session: Session,
+        person_id: int,
+        view: MeetingView,
+        *,
+        kind: str,
+        method: str,
+        template: str | None,
+        now: datetime,
+        **values,
+    ) -> None:
+        """One side of a meeting: a message (unless ``template`` is None: the person who acted has
+        been answered already), then the calendar file. A missed notification is worse than a
+        duplicate, so both are resent when the outcome of a send is unknown."""
+        subject = (MEETING_SUBJECT, view.id)
+        if template is not None:
+            outbox.enqueue(
+                session, recipient_id=person_id, kind=kind, template=template,
+                params={"meeting": view, **values}, subject=subject, now=now,
             )
+        outbox.enqueue(
+            session,
+            recipient_id=person_id,
+            kind=f"{kind}.ics",
+            document=outbox.Document(
+                filename=ics_file_name(view),
+                builder=ICS_BUILDER,
+                builder_params={"meeting": view, "method": method},
+                caption_template="booking/ics_caption.html",
+                caption_params={"method": method},
+            ),
+            subject=subject,
+            now=now,
+        )
 
     def book(self, actor: PersonView, start_utc: datetime, minutes: int) -> MeetingView:
         """Book a meeting with the auditeur's own tutor. Raises BookingError (nothing stored)."""
@@ -440,7 +493,13 @@ class BookingService:
                 )
                 session.flush()
                 session.refresh(meeting)
-                return meeting_view(meeting)
+                view = meeting_view(meeting)
+                self._tell(session, meeting.auditeur_id, view, kind="meeting.booked", method="REQUEST", template=None, now=now)
+                self._tell(
+                    session, meeting.tutor_id, view, kind="meeting.booked", method="REQUEST",
+                    template="booking/tutor_booked.html", now=now,
+                )
+                return view
         except IntegrityError as error:
             if not _is_overlap(error):
                 raise
@@ -473,7 +532,7 @@ class BookingService:
                 meeting.blocked_until = start_utc + duration + settings.buffer
                 meeting.sequence += 1
                 session.flush()
-                reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+                self._cancel_reminders(session, meeting)
                 self._schedule_reminders(session, meeting, now)
                 session.add(
                     AuditEvent(
@@ -485,7 +544,13 @@ class BookingService:
                 )
                 session.flush()
                 session.refresh(meeting)
-                return meeting_view(meeting), previous
+                view = meeting_view(meeting)
+                self._tell(session, meeting.auditeur_id, view, kind="meeting.moved", method="REQUEST", template=None, now=now)
+                self._tell(
+                    session, meeting.tutor_id, view, kind="meeting.moved", method="REQUEST",
+                    template="booking/moved.html", now=now, previous=previous, to_tutor=True,
+                )
+                return view, previous
         except IntegrityError as error:
             if not _is_overlap(error):
                 raise
@@ -528,7 +593,7 @@ class BookingService:
             meeting.cancelled_at = now
             meeting.cancelled_by_id = actor.id or None
             meeting.sequence += 1
-            reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+            self._cancel_reminders(session, meeting)
             session.add(
                 AuditEvent(
                     actor_id=actor.id or None,
@@ -539,7 +604,17 @@ class BookingService:
             )
             session.flush()
             session.refresh(meeting)
-            return meeting_view(meeting)
+            view = meeting_view(meeting)
+            by_tutor = actor.role is not Role.AUDITEUR
+            budget = self._budget(self._usages(session, meeting.enrolment_id), settings)
+            for person_id, to_tutor in ((meeting.auditeur_id, False), (meeting.tutor_id, True)):
+                acted = person_id == actor.id
+                self._tell(
+                    session, person_id, view, kind="meeting.cancelled", method="CANCEL",
+                    template=None if acted else "booking/cancelled.html", now=now,
+                    by_tutor=by_tutor, to_tutor=to_tutor, budget=budget,
+                )
+            return view
 
     def mark(self, actor: PersonView, meeting_id: int, status: MeetingStatus) -> MeetingView:
         """The tutor records a meeting as held or missed (once it has started)."""
@@ -554,7 +629,7 @@ class BookingService:
             if now < meeting.start_at:
                 raise BookingError(BookingErrorCode.NOT_STARTED)
             meeting.status = status.value
-            reminder_rows.cancel_for(session, MEETING_SUBJECT, meeting.id)
+            self._cancel_reminders(session, meeting)
             session.add(
                 AuditEvent(
                     actor_id=actor.id or None,
@@ -565,7 +640,13 @@ class BookingService:
             )
             session.flush()
             session.refresh(meeting)
-            return meeting_view(meeting)
+            view = meeting_view(meeting)
+            if status is MeetingStatus.MISSED:  # the auditeur learns it counts as used
+                outbox.enqueue(
+                    session, recipient_id=meeting.auditeur_id, kind="meeting.missed", template="booking/missed_auditeur.html",
+                    params={"meeting": view}, subject=(MEETING_SUBJECT, meeting.id), now=now,
+                )
+            return view
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -592,11 +673,32 @@ class BookingService:
                 query = select(Meeting).where(Meeting.tutor_id == actor.id, Meeting.status == MeetingStatus.BOOKED.value)
             return [meeting_view(m) for m in session.scalars(query.order_by(Meeting.start_at, Meeting.id))]
 
+    def reminder_values(self, meeting_id: int, person_id: int, rule: str, now: datetime) -> dict | None:
+        """What a due meeting reminder says, read when it is sent; None when it no longer applies."""
+        with self._db.read() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or meeting.status != MeetingStatus.BOOKED or meeting.start_at <= now:
+                return None
+            view = meeting_view(meeting)
+        return {
+            "meeting": view,
+            "kind": rule,
+            "to_tutor": person_id == view.tutor.id,
+            "minutes_left": int((view.start_utc - now).total_seconds() // 60),
+            "day_offset": (paris_date(view.start_utc) - paris_date(now)).days,
+        }
+
     def meeting_for_reminder(self, meeting_id: int) -> MeetingView | None:
         """For the reminder job (no actor: the job acts for the system)."""
         with self._db.read() as session:
             meeting = session.get(Meeting, meeting_id)
             return meeting_view(meeting) if meeting is not None else None
+
+
+def ics_file_name(meeting: MeetingView) -> str:
+    """Distinct per meeting, readable: ``rdv-2026-12-02-1030.ics`` (Paris time)."""
+    local = meeting.start_utc.astimezone(PARIS)
+    return f"rdv-{local:%Y-%m-%d-%H%M}.ics"
 
 
 def seed_demo_availability(services, cast) -> None:

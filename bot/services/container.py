@@ -15,7 +15,7 @@ from bot.services.conversations import Conversations
 from bot.services.directory import Directory
 from bot.services.drafts import Drafts
 from bot.services.onboarding import Onboarding
-from bot.services.reminders import ReminderStore
+from bot.services.outbox import OutboxStore, RateSettings, RetryPolicy, instance_name
 from bot.storage.db import Database
 from bot.storage.models import utcnow
 
@@ -29,7 +29,7 @@ class Services:
     conversations: Conversations
     catalogue: Catalogue
     booking: BookingService
-    reminders: ReminderStore
+    outbox: OutboxStore
     drafts: Drafts
     coaching: Coaching
     clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
@@ -48,7 +48,17 @@ class Services:
             conversations=Conversations(db),
             catalogue=default_catalogue(),
             booking=BookingService(db, calendar, clock=now),
-            reminders=ReminderStore(db, clock=now),
+            outbox=OutboxStore(
+                db,
+                clock=now,
+                instance=instance_name(),
+                rate=RateSettings(
+                    per_second=settings.delivery.per_second,
+                    burst=max(1.0, settings.delivery.per_second),
+                    per_chat_interval=settings.delivery.per_chat_interval,
+                ),
+                retry=RetryPolicy(max_attempts=settings.delivery.max_attempts),
+            ),
             clock=utcnow,
             drafts=Drafts(db),
             coaching=Coaching(db, default_catalogue()),

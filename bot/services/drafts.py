@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from bot.domain.pdf_review import PdfReview, ReviewComparison, compare_reviews
 from bot.domain.people import EnrolmentView, PersonView, Role
 from bot.domain.permissions import PermissionDenied, may_see_auditeur, require_role
-from bot.services.directory import enrolment_view
+from bot.services import outbox
+from bot.services.directory import enrolment_view, person_view
 from bot.storage.db import Database
 from bot.storage.models import AuditEvent, DraftVersion, Enrolment, Person
 
@@ -48,6 +49,7 @@ class DraftRecorded:
     same_as: DraftVersionView | None = None
     previous: DraftVersionView | None = None  # the latest readable version before this one
     comparison: ReviewComparison | None = None
+    forwarded: bool = False  # the tutor will receive it (outbox rows written with the version)
 
 
 class DraftError(Exception):
@@ -133,7 +135,50 @@ class Drafts:
             comparison = None
             if previous_view is not None and review.ok:
                 comparison = compare_reviews(previous_view.review, review)
-            return DraftRecorded(version=_view(row), previous=previous_view, comparison=comparison)
+            forwarded = False
+            if review.ok:
+                forwarded = self._forward(session, row, enrolment.tutor_id)
+            return DraftRecorded(version=_view(row), previous=previous_view, comparison=comparison, forwarded=forwarded)
+
+    @staticmethod
+    def _forward(session, row: DraftVersion, tutor_id: int) -> bool:
+        """The tutor gets the review summary then the PDF itself (Telegram's file_id: no re-upload)."""
+        tutor = session.get(Person, tutor_id)
+        if tutor is None or tutor.telegram_user_id is None or tutor.blocked_bot_at is not None:
+            return False
+        subject = ("draft", row.id)
+        outbox.enqueue(
+            session, recipient_id=tutor_id, kind="draft.to_tutor", template="drafts/tutor_new_draft.html",
+            params={"version_id": row.id}, subject=subject,
+        )
+        outbox.enqueue(
+            session, recipient_id=tutor_id, kind="draft.to_tutor.file",
+            document=outbox.Document(
+                filename=row.file_name, file_id=row.telegram_file_id, caption_template="drafts/tutor_caption.html",
+            ),
+            params={"version_id": row.id}, subject=subject,
+        )
+        return True
+
+    def forward_values(self, version_id: int) -> dict | None:
+        """For the outbox preparer: the version, its auditeur and the comparison with the one before."""
+        with self._db.read() as session:
+            row = session.get(DraftVersion, version_id)
+            if row is None:
+                return None
+            previous = session.scalar(
+                select(DraftVersion)
+                .where(
+                    DraftVersion.auditeur_id == row.auditeur_id,
+                    DraftVersion.problem.is_(None),
+                    DraftVersion.version < row.version,
+                )
+                .order_by(DraftVersion.version.desc())
+                .limit(1)
+            )
+            version = _view(row)
+            comparison = compare_reviews(_view(previous).review, version.review) if previous is not None else None
+            return {"version": version, "auditeur": person_view(session.get(Person, row.auditeur_id)), "comparison": comparison}
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.services import outbox
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -278,7 +279,13 @@ class Onboarding:
             enrolment = session.scalar(
                 select(Enrolment).where(Enrolment.auditeur_id == person.id, Enrolment.status == "active")
             )
-            return BoundPerson(person=person_view(person), enrolment=enrolment_view(enrolment) if enrolment else None)
+            bound = BoundPerson(person=person_view(person), enrolment=enrolment_view(enrolment) if enrolment else None)
+            if bound.enrolment is not None:  # the tutor learns who joined, in the same transaction
+                outbox.enqueue(
+                    session, recipient_id=bound.enrolment.tutor.id, kind="enrolment.bound.tutor",
+                    template="onboarding/tutor_new_auditeur.html", params={"enrolment": bound.enrolment}, now=now,
+                )
+            return bound
 
 
 def _actor_id(actor: PersonView) -> int | None:

@@ -8,7 +8,7 @@ the database lock instead of failing half-way; WAL mode lets readers proceed mea
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +66,8 @@ class Database:
         self.url = url
         self.engine = create_database_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # called after a commit that wrote outbox rows (the sender wakes up instead of waiting to poll)
+        self.after_outbox_commit: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -82,6 +84,9 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            if session.info.pop("outbox_written", False):
+                for hook in self.after_outbox_commit:
+                    hook()
 
     def read(self):
         return self.transaction(write=False)

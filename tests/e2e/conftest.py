@@ -40,4 +40,6 @@ async def cast(bot) -> DemoCast:
     """Staff, a tutor and an auditeur, bound to simulated Telegram users (the demo's cast)."""
     import asyncio
 
-    return await asyncio.to_thread(seed, bot.services, bot.emulator)
+    cast = await asyncio.to_thread(seed, bot.services, bot.emulator)
+    await bot.drain()  # what seeding told people (the tutor learns the auditeur joined) is delivered first
+    return cast

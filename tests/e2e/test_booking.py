@@ -14,8 +14,7 @@ import sqlalchemy as sa
 
 from bot.domain.calendar import PARIS
 from bot.domain.permissions import COMMAND_LINE
-from bot.handlers.reminders import dispatch_due
-from bot.storage.models import Meeting, Reminder, TutorDayOff
+from bot.storage.models import Meeting, OutboxMessage, TutorDayOff
 from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID
 
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)
@@ -28,6 +27,10 @@ def paris(year, month, day, hour, minute=0) -> datetime:
 
 def pin(bot, moment: datetime) -> None:
     bot.services.clock = lambda: moment
+
+
+def reminder_states(bot, meeting_id: int) -> list[str]:
+    return [state for _, _, state in bot.services.outbox.rows(kind="meeting.reminder", subject=("meeting", meeting_id))]
 
 
 def ics_of(message) -> str:
@@ -110,12 +113,13 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     assert "DTSTART:20261020T090000Z" in invitation
     to_tutor = booked.to(TUTOR_ID)
     assert "Léa Bernard a réservé son premier rendez-vous" in to_tutor[0].plain_text
-    assert booked.documents[0].document.file_name == "rdv-2026-10-20.ics"
+    assert booked.documents[0].document.file_name == "rdv-2026-10-20-1100.ics"
     assert "METHOD:REQUEST" in ics_of(to_tutor[1])
 
     [meeting] = meetings(bot)
     assert meeting.status == "booked" and meeting.purpose == "first" and meeting.start_at == paris(2026, 10, 20, 11)
-    assert len(bot.services.reminders.for_subject("meeting", meeting.id)) == 4  # 24 h and 1 h, both sides
+    # 1 h before, both sides; the 24-hour reminder would come right after this confirmation: left out
+    assert reminder_states(bot, meeting.id) == ["pending"] * 2
 
     listed = await bot.send(AUDITEUR_ID, "/mesrdv")
     assert "mardi 20 octobre 2026 de 11h à 11h30" in listed.text
@@ -129,8 +133,7 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     assert "Rendez-vous déplacé par Léa Bernard" in moved.to(TUTOR_ID)[0].plain_text
     [meeting] = meetings(bot)
     assert meeting.start_at == paris(2026, 10, 22, 14) and meeting.rescheduled_from == paris(2026, 10, 20, 11)
-    states = bot.services.reminders.for_subject("meeting", meeting.id)
-    assert sorted(s for *_, s in states) == ["cancelled"] * 4 + ["pending"] * 4
+    assert sorted(reminder_states(bot, meeting.id)) == ["cancelled"] * 2 + ["pending"] * 4  # 24 h and 1 h now
 
     await bot.send(AUDITEUR_ID, "/mesrdv")
     confirm = await bot.press(AUDITEUR_ID, "Annuler")
@@ -143,7 +146,7 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     assert "METHOD:CANCEL" in ics_of(cancelled.to(TUTOR_ID)[1])
     [meeting] = meetings(bot)
     assert meeting.status == "cancelled"
-    assert all(s == "cancelled" for *_, s in bot.services.reminders.for_subject("meeting", meeting.id))
+    assert set(reminder_states(bot, meeting.id)) == {"cancelled"}
     again = await bot.send(AUDITEUR_ID, "/rdv")
     assert "Réserver votre premier rendez-vous" in again.text  # the budget is back
 
@@ -247,17 +250,22 @@ async def test_reminders_go_out_once_and_survive_a_restart(bot, cast):
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, message=None, index=3)
     [meeting] = meetings(bot)
-    await bot.restart()
-    pin(bot, meeting.start_at - timedelta(hours=23, minutes=59))
     since = bot.emulator.last_sequence()
-    assert await dispatch_due(bot.application) == 2
+    await bot.restart()  # nothing in memory survives; the clock moves past the 24-hour reminder
+    pin(bot, meeting.start_at - timedelta(hours=23, minutes=59))
+    await bot.drain()
     sent = bot.emulator.sent_since(since)
-    assert {m.chat_id for m in sent} == {AUDITEUR_ID, TUTOR_ID}
+    assert sorted(m.chat_id for m in sent) == sorted([AUDITEUR_ID, TUTOR_ID])
     assert all("Rappel" in m.plain_text and "demain" in m.plain_text for m in sent)
-    assert await dispatch_due(bot.application) == 0  # never twice
+    await bot.drain()
+    assert len(bot.emulator.sent_since(since)) == 2  # never twice
 
+    since = bot.emulator.last_sequence()
     pin(bot, meeting.start_at - timedelta(minutes=30))
-    assert await dispatch_due(bot.application) == 2
+    await bot.drain()
+    late = bot.emulator.sent_since(since)
+    assert len(late) == 2 and all("dans 30 minutes" in m.plain_text for m in late)  # not "dans une heure"
+    assert reminder_states(bot, meeting.id) == ["sent"] * 4
     with bot.db.read() as session:
-        rows = session.scalars(sa.select(Reminder)).all()
-        assert {r.state for r in rows} == {"sent"} and all(r.sent_at is not None for r in rows)
+        rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "meeting.reminder")).all()
+        assert all(r.sent_at is not None for r in rows)

@@ -1,5 +1,5 @@
-"""Booking under concurrency, on SQLite and PostgreSQL: no double booking, no budget overrun,
-reminders claimed by exactly one dispatcher."""
+"""Booking under concurrency, on SQLite and PostgreSQL: no double booking, no budget overrun, and
+the notifications and reminders written with the meeting."""
 
 from __future__ import annotations
 
@@ -14,13 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.calendar import PARIS, HolidayCalendar
 from bot.domain.meetings import BookingError
 from bot.domain.permissions import COMMAND_LINE
-from bot.domain.reminders import DueReminder
-from bot.services import reminders as reminder_rows
 from bot.services.booking import BookingService
 from bot.services.onboarding import Onboarding
-from bot.services.reminders import ReminderStore
 from bot.storage.db import Database
-from bot.storage.models import Meeting, Reminder
+from bot.storage.models import Meeting, OutboxMessage
 
 NOW = datetime(2026, 10, 19, 9, 0, tzinfo=UTC)
 SLOT = datetime(2026, 10, 21, 10, 0, tzinfo=PARIS).astimezone(UTC)  # Wednesday 10h Paris
@@ -63,7 +60,9 @@ def test_fifty_simultaneous_attempts_at_one_slot_give_exactly_one_meeting(db):
     with db.read() as session:
         rows = session.scalars(sa.select(Meeting)).all()
         assert len(rows) == 1 and rows[0].start_at == SLOT and rows[0].auditeur_id == winners[0].auditeur.id
-        assert session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 4
+        kinds = sorted(session.scalars(sa.select(OutboxMessage.kind)))
+        # both sides: two reminders each; the tutor's notification; both .ics — for the winner only
+        assert kinds == sorted(["meeting.reminder"] * 4 + ["meeting.booked", "meeting.booked.ics", "meeting.booked.ics"])
 
 
 def test_concurrent_bookings_of_one_auditeur_never_exceed_the_budget(db):
@@ -112,44 +111,3 @@ def test_the_database_itself_refuses_overlapping_meetings(db):
         )
     booking.cancel(first, meeting.id)  # a cancelled meeting frees its slot
     assert booking.book(second, SLOT, 30).start_utc == SLOT
-
-
-def test_reminders_are_claimed_by_exactly_one_of_two_dispatchers(db, database_url):
-    booking, tutor, (auditeur,) = _people(db, 1)
-    with db.transaction() as session:
-        for index in range(40):
-            reminder_rows.schedule(
-                session, person_id=auditeur.id, subject_type="test", subject_id=index,
-                reminders=[DueReminder("meeting_1h", NOW - timedelta(minutes=index))],
-            )
-        reminder_rows.schedule(
-            session, person_id=auditeur.id, subject_type="test", subject_id=99,
-            reminders=[DueReminder("meeting_1h", NOW + timedelta(hours=1))],  # not due yet
-        )
-    other_db = Database(database_url)
-    try:
-        stores = [ReminderStore(db, clock=lambda: NOW), ReminderStore(other_db, clock=lambda: NOW)]
-        claimed: list[list[int]] = [[], []]
-
-        def drain(index: int) -> None:
-            while batch := stores[index].claim_due(limit=5):
-                claimed[index].extend(r.id for r in batch)
-
-        threads = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        everything = claimed[0] + claimed[1]
-        assert len(everything) == len(set(everything)) == 40
-        for index, store in enumerate(stores):
-            for reminder_id in claimed[index]:
-                assert store.mark_sent(reminder_id)
-                assert not stores[1 - index].mark_sent(reminder_id)  # only the claimer finishes it
-        # a crashed claim is recovered after a while, then sent once
-        with db.transaction() as session:
-            session.execute(sa.update(Reminder).where(Reminder.subject_id == 99).values(state="sending", claimed_by="dead", claimed_at=NOW - timedelta(hours=1), next_attempt_at=NOW))
-        recovered = stores[0].claim_due()
-        assert [r.subject_id for r in recovered] == [99] and stores[1].claim_due() == []
-    finally:
-        other_db.dispose()

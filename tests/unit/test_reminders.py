@@ -38,11 +38,6 @@ def test_reminders_already_past_are_skipped() -> None:
     assert reminder_times(MEETING, now=MEETING + timedelta(days=1)) == []
 
 
-def test_a_reminder_due_right_now_is_kept() -> None:
-    now = MEETING - timedelta(hours=1)
-    assert [r.kind for r in reminder_times(MEETING, now=now)] == [ReminderKind.MEETING_1H]
-
-
 def test_reminders_are_returned_in_utc_earliest_first() -> None:
     rules = (ReminderRule("meeting_1h", timedelta(hours=1)), ReminderRule("meeting_24h", timedelta(hours=24)))
     due = reminder_times(MEETING, rules, now=datetime(2026, 3, 1, tzinfo=UTC))
@@ -104,3 +99,9 @@ def test_default_rules_are_24h_and_1h() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
         reminder_times(datetime(2026, 3, 31, 9), now=datetime(2026, 3, 1, tzinfo=UTC))
+
+
+def test_a_reminder_due_right_after_booking_is_left_out():
+    booked_at = MEETING - timedelta(hours=24, minutes=5)  # the 24-hour reminder would follow the confirmation
+    assert [r.kind for r in reminder_times(MEETING, now=booked_at)] == [ReminderKind.MEETING_1H]
+    assert len(reminder_times(MEETING, now=MEETING - timedelta(hours=24, minutes=10))) == 2

@@ -13,7 +13,7 @@ from bot.storage.models.people import (
     SignInThrottle,
 )
 from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
-from bot.storage.models.reminders import Reminder
+from bot.storage.models.outbox import OutboxMessage, RateBucket
 
 __all__ = [
     "CoachingFeedback",
@@ -22,7 +22,8 @@ __all__ = [
     "DraftVersion",
     "AvailabilityWindow",
     "Meeting",
-    "Reminder",
+    "OutboxMessage",
+    "RateBucket",
     "TutorBookingSettings",
     "TutorDayOff",
     "AuditEvent",
