@@ -24,31 +24,56 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
 from bot.domain.report import SECTION_IDS, Catalogue, default_catalogue
 
-# Body text for every section: realistic sentences of a training-engineering report.
-_SENTENCES: tuple[str, ...] = (
-    "J'ai conçu une séquence de formation destinée à des conseillers en insertion professionnelle.",
-    "Le dispositif s'adressait à un public d'adultes en reconversion, aux parcours très variés.",
-    "La commande initiale venait de la direction régionale, qui souhaitait harmoniser les pratiques.",
-    "J'ai d'abord réalisé une analyse des besoins à partir d'entretiens avec les responsables d'équipe.",
-    "Cette analyse a montré un écart important entre les attentes des financeurs et celles des stagiaires.",
-    "J'ai rédigé un cahier des charges précisant les objectifs, les modalités et les critères d'évaluation.",
-    "Le calendrier a été négocié avec les partenaires afin de tenir compte des contraintes de chacun.",
-    "J'ai animé les réunions de coordination avec les formateurs et le service administratif.",
-    "Les supports pédagogiques ont été construits en alternant apports théoriques et mises en situation.",
-    "Une évaluation à chaud puis une évaluation à trois mois ont permis de mesurer les effets de l'action.",
-    "Le budget prévisionnel a été suivi chaque mois avec la responsable financière de l'organisme.",
-    "La principale difficulté tenait à l'hétérogénéité du groupe et aux absences répétées de certains participants.",
-    "Pour y répondre, j'ai mis en place un tutorat entre pairs et des ressources accessibles à distance.",
-    "J'ai aussi dû arbitrer entre la qualité attendue et les délais imposés par le financeur.",
-    "Cette expérience m'a permis de construire des compétences d'ingénierie de formation et de pilotage de projet.",
-    "Je sais désormais formaliser une démarche qualité et rendre compte des résultats à la direction.",
-    "La question de l'évaluation des transferts en situation de travail reste pour moi une question ouverte.",
-    "Les travaux sur l'analyse de l'activité m'ont aidé à comprendre ce que faisaient réellement les conseillers.",
-    "J'ai pu mobiliser les apports des unités d'enseignement suivies au Cnam, notamment en didactique professionnelle.",
-    "Le bilan partagé avec l'équipe a conduit à reconduire le dispositif l'année suivante en l'ajustant.",
-    "Mon rôle de coordinateur supposait de tenir ensemble les attentes de la hiérarchie et celles des formateurs.",
-    "J'ai veillé à documenter chaque étape afin que le dispositif puisse être repris par un collègue.",
-)
+# Body text of each section: realistic sentences of a training-engineering report, each about its
+# own part (the review reads paragraphs by meaning: a section left out must not be in the text).
+_SECTION_SENTENCES: dict[str, tuple[str, ...]] = {
+    "introduction": (
+        "Ce rapport présente une pratique de formation que j'ai conduite au sein de mon organisme.",
+        "J'expliquerai d'abord le choix de cette pratique, puis je la décrirai avant d'en proposer une analyse.",
+        "Je travaille depuis six ans dans la formation des adultes, aujourd'hui comme coordinatrice.",
+    ),
+    "choix": (
+        "J'ai choisi cette pratique parce qu'elle représente le cœur de mon activité de coordination.",
+        "La raison principale de ce choix tient à l'investissement personnel que ce projet m'a demandé.",
+        "Mon intérêt pour ce dispositif vient de ma propre reconversion, qui m'a motivée à m'y investir.",
+    ),
+    "contexte": (
+        "Le dispositif s'adressait à un public d'adultes en reconversion, aux parcours très variés.",
+        "La commande initiale venait de la direction régionale, qui souhaitait harmoniser les pratiques.",
+        "L'association, créée en 1998, compte quarante salariés et travaille avec un réseau de partenaires.",
+    ),
+    "role": (
+        "Mon rôle de coordinateur supposait de tenir ensemble les attentes de la hiérarchie et celles des formateurs.",
+        "La directrice m'a confié la responsabilité du projet, avec une large autonomie dans mes décisions.",
+        "J'étais responsable du budget prévisionnel, suivi chaque mois avec la responsable financière.",
+    ),
+    "actes": (
+        "J'ai d'abord réalisé une analyse des besoins à partir d'entretiens avec les responsables d'équipe.",
+        "J'ai rédigé un cahier des charges précisant les objectifs, les modalités et les critères d'évaluation.",
+        "J'ai animé les réunions de coordination avec les formateurs et le service administratif.",
+        "Les supports pédagogiques ont été construits en alternant apports et mises en situation.",
+    ),
+    "difficultes": (
+        "La principale difficulté tenait à l'hétérogénéité du groupe et aux absences répétées de certains participants.",
+        "Pour y répondre, j'ai mis en place un tutorat entre pairs et des ressources accessibles à distance.",
+        "J'ai aussi dû arbitrer entre la qualité attendue et les délais imposés par le financeur, un vrai problème.",
+    ),
+    "competences": (
+        "Cette expérience m'a permis de construire des compétences d'ingénierie de formation et de pilotage de projet.",
+        "Je sais désormais formaliser une démarche qualité et rendre compte des résultats à la direction.",
+        "J'ai appris à conduire une analyse des besoins, ce que je ne maîtrisais pas.",
+    ),
+    "questions": (
+        "La question de l'évaluation des transferts en situation de travail reste pour moi une question ouverte.",
+        "Les travaux théoriques sur l'analyse de l'activité m'ont aidé à comprendre ce que faisaient les conseillers.",
+        "Selon plusieurs auteurs, ce concept pose une question méthodologique que je n'ai pas encore résolue.",
+    ),
+    "conclusion": (
+        "En conclusion, le bilan partagé avec l'équipe a conduit à reconduire le dispositif l'année suivante.",
+        "Pour l'avenir, j'envisage de poursuivre dans cette voie et d'évoluer vers la responsabilité d'un service.",
+    ),
+}
+_SENTENCES: tuple[str, ...] = tuple(s for sentences in _SECTION_SENTENCES.values() for s in sentences)
 
 # Numbered headings as an auditeur would type them in Word (wording varies on purpose).
 _HEADINGS: dict[str, str] = {
@@ -89,8 +114,9 @@ class DraftSpec:
     seed: int = 7
 
 
-def _paragraph_text(rng: random.Random, sentences: int) -> str:
-    return " ".join(rng.choice(_SENTENCES) for _ in range(sentences))
+def _paragraph_text(rng: random.Random, sentences: int, section_id: str | None = None) -> str:
+    pool = _SECTION_SENTENCES.get(section_id or "", _SENTENCES)
+    return " ".join(rng.choice(pool) for _ in range(sentences))
 
 
 class _BookmarkingDoc(SimpleDocTemplate):
@@ -149,7 +175,7 @@ def report_draft(spec: DraftSpec = DraftSpec(), catalogue: Catalogue | None = No
         story.append(_heading(label))
         # ~ 90 words per 6-sentence paragraph and ~ 5 paragraphs per page with this layout.
         paragraphs = max(1, round(report_type.pages_for(section_id) * 5.0 * spec.pages_scale))
-        story.extend(Paragraph(_paragraph_text(rng, 6), _BODY_STYLE) for _ in range(paragraphs))
+        story.extend(Paragraph(_paragraph_text(rng, 6, section_id), _BODY_STYLE) for _ in range(paragraphs))
     if "annexes" in spec.sections and spec.annex_titles:
         story.append(PageBreak())
         story.append(_heading(_HEADINGS["annexes"]))
@@ -163,15 +189,22 @@ def report_draft(spec: DraftSpec = DraftSpec(), catalogue: Catalogue | None = No
 
 
 def good_draft(report_type: str = "ua", *, bookmarks: bool = True) -> bytes:
-    """All sections, within the page limit (~7 pages UA, ~14-15 pages stage), two annexes."""
-    return report_draft(DraftSpec(report_type=report_type, bookmarks=bookmarks))
+    """All sections, within the page limit (6-7 pages UA, ~14 pages stage), two annexes."""
+    scale = 0.9 if report_type == "ua" else 1.0  # UA: "moins de 8 pages" means 7 at most
+    return report_draft(DraftSpec(report_type=report_type, bookmarks=bookmarks, pages_scale=scale))
 
 
 def flawed_draft(report_type: str = "ua", *, bookmarks: bool = False) -> bytes:
     """Over the page limit, three sections missing (choix, questions, conclusion), no annexes."""
     kept = tuple(s for s in SECTION_IDS if s not in {"choix", "questions", "conclusion", "annexes"})
     return report_draft(
-        DraftSpec(report_type=report_type, sections=kept, bookmarks=bookmarks, annex_titles=(), pages_scale=1.9)
+        DraftSpec(
+            report_type=report_type,
+            sections=kept,
+            bookmarks=bookmarks,
+            annex_titles=(),
+            pages_scale=1.9 if report_type == "ua" else 2.4,
+        )
     )
 
 
@@ -328,3 +361,62 @@ def oversized_pdf(megabytes: int = 21) -> bytes:
     padding = b"%" + b"x" * 1000 + b"\n"
     count = (megabytes * 1_000_000) // len(padding) + 1
     return good_draft("ua") + padding * count + b"%%EOF\n"
+
+
+def paged_draft(
+    body_pages: int,
+    *,
+    report_type: str = "ua",
+    heading_look: str = "styled",  # styled (bigger, bold), plain (same font as the body)
+    numbering: bool = True,
+    bookmarks: bool = True,
+    contents: str | None = None,  # None, "leaders" ("1. Introduction ........ 2") or "plain" ("Introduction   2")
+    cover: bool = True,
+    annexes: int = 2,
+    seed: int = 5,
+) -> bytes:
+    """A complete draft whose body fills exactly ``body_pages`` pages (explicit page breaks)."""
+    rng = random.Random(seed)
+    plain = ParagraphStyle("plain-heading", fontName="Helvetica", fontSize=11, leading=15, spaceBefore=8, spaceAfter=4)
+    heading_style = _HEADING_STYLE if heading_look == "styled" else plain
+    buffer = io.BytesIO()
+    doc = _BookmarkingDoc(buffer, pagesize=A4, leftMargin=2.5 * cm, rightMargin=2.5 * cm, topMargin=2.5 * cm,
+                          bottomMargin=2.5 * cm, invariant=1, bookmarks=bookmarks)
+    story: list = []
+    if cover:
+        story += [Paragraph("Rapport d'activité", _TITLE_STYLE), Paragraph("Camille Martin — Cnam Pays de la Loire", _BODY_STYLE),
+                  PageBreak()]
+    sections = [s for s in SECTION_IDS if s != "annexes"]
+    if contents:
+        story.append(Paragraph("Sommaire", heading_style))
+        for index, section_id in enumerate(sections, start=1):
+            label = f"{index}. {_HEADINGS[section_id]}" if numbering else _HEADINGS[section_id]
+            filler = " " + "." * 24 + " " if contents == "leaders" else "&nbsp;" * 8
+            story.append(Paragraph(f"{label}{filler}{index + 2}", _BODY_STYLE))
+        story.append(PageBreak())
+    # spread the sections over the pages: each page gets whole sections or parts of one
+    per_page: list[list[str]] = [[] for _ in range(body_pages)]
+    for index, section_id in enumerate(sections):
+        per_page[index * body_pages // len(sections)].append(section_id)
+    current = None
+    for page, page_sections in enumerate(per_page):
+        if page:
+            story.append(PageBreak())
+        if not page_sections:
+            page_sections = [current]
+        for section_id in page_sections:
+            if section_id != current:
+                current = section_id
+                number = sections.index(section_id) + 1
+                heading = Paragraph(f"{number}. {_HEADINGS[section_id]}" if numbering else _HEADINGS[section_id], heading_style)
+                heading.bookmark_title = heading.text
+                story.append(heading)
+            story.extend(Paragraph(_paragraph_text(rng, 4, section_id), _BODY_STYLE) for _ in range(2 // len(page_sections) or 1))
+    for index in range(1, annexes + 1):
+        story.append(PageBreak())
+        if index == 1:
+            story.append(_heading(_HEADINGS["annexes"]))
+        story.append(_heading(f"Annexe {index} : {ANNEX_TITLES[index - 1]}"))
+        story.append(Paragraph(_paragraph_text(rng, 4), _BODY_STYLE))
+    doc.build(story)
+    return buffer.getvalue()

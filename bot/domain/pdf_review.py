@@ -4,9 +4,8 @@ Pure: bytes in, a ``PdfReview`` out. Untrusted input is bounded here by pypdf's 
 tighter ``pypdf.Configuration`` applied for the duration of the review) and by the size check; the
 wall-clock timeout and the memory cap live in ``pdf_sandbox``, which runs this in a child process.
 
-Headings are recognised from the outline (bookmarks) and from the text, where a line counts as a
-heading when it starts with a known variant (``prompts/report/headings.toml``) and looks like a
-heading: set in a larger or bold font, numbered ("2.", "II -", "2.3"), or nothing but the heading.
+The structure (cover, contents and annex pages, headings, which part each heading and paragraph
+is) is understood by meaning in ``bot.domain.structure`` from the page lines read here.
 """
 
 from __future__ import annotations
@@ -15,19 +14,15 @@ import hashlib
 import io
 import math
 import re
-import tomllib
-import unicodedata
-from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, fields, replace
 from typing import Any, Iterator
 
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
+from bot.domain.lexicon import strip_accents
 from bot.domain.report import SECTION_IDS, Catalogue, ReportType
-from bot.paths import PROMPTS_DIR
+from bot.domain.structure import Evidence, Line, OutlineItem, StructureLexicon, analyse, default_structure_lexicon
 
 MAX_PDF_BYTES = 20 * 1024 * 1024
 """Largest file reviewed or assembled (20 MiB); check Telegram's ``file_size`` against it first."""
@@ -58,8 +53,6 @@ MAX_PAGES = 300
 MIN_WORDS = 50
 """Below this a PDF is treated as a scan (image pages without a text layer)."""
 
-HEADING_MAX_WORDS = 14
-STYLED_SIZE_RATIO = 1.15
 NEXT_STEPS_COUNT = 3
 
 
@@ -79,42 +72,74 @@ class PdfProblemError(Exception):
 
 @dataclass(frozen=True)
 class PdfReview:
-    """What the review found. Sections are ids, in catalogue order; next steps are codes."""
+    """What the review found. Sections are ids, in catalogue order; next steps are codes.
+
+    A section is *found* (a heading names it, or a paragraph clearly shows it), *weak* (some
+    passage looks like it, not clearly: the review says so and quotes it) or *missing* (neither
+    headings nor content show it). ``outline`` is what the review understood, ``evidence`` why.
+    """
 
     report_type: str
     sha256: str
     size_bytes: int
     page_limit: int
+    max_body_pages: int = 0
+    min_body_pages: int = 0
     problem: str | None = None
     detected_format: str | None = None  # for ``not_pdf``: word, odt, image, text, zip, unknown
     pages: int = 0
-    body_pages: int = 0  # pages before the annexes: the ones the limit counts
+    body_pages: int = 0  # pages the limit counts: no cover, contents or annex page
     over_limit: bool = False
-    words: int = 0  # words of the body (annexes excluded)
+    under_limit: bool = False
+    words: int = 0  # words of the body pages
     sections_found: tuple[str, ...] = ()
+    sections_weak: tuple[str, ...] = ()
     sections_missing: tuple[str, ...] = ()
     sections_in_order: bool = True
     headings_source: str = "none"  # outline, text, outline+text or none
     annexes: bool = False
     annex_count: int = 0
+    cover_page: bool = False
+    contents_pages: int = 0
+    annex_references: tuple[str, ...] = ()  # "voir annexe N" labels cited in the body
+    annex_references_missing: tuple[str, ...] = ()  # cited but not among the annexes
+    outline: tuple[OutlineItem, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     next_steps: tuple[str, ...] = ()
+
+    _TUPLES = (
+        "sections_found", "sections_weak", "sections_missing", "next_steps", "annex_references",
+        "annex_references_missing",
+    )
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
+    def evidence_for(self, section_id: str) -> Evidence | None:
+        return next((e for e in self.evidence if e.part == section_id), None)
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("sections_found", "sections_missing", "next_steps"):
-            data[key] = list(data[key])
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("outline", "evidence"):
+                value = [item.to_json() for item in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[f.name] = value
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PdfReview:
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("sections_found", "sections_missing", "next_steps"):
+        for key in cls._TUPLES:
             values[key] = tuple(values.get(key, ()))
+        values["outline"] = tuple(OutlineItem.from_json(i) for i in values.get("outline", ()))
+        values["evidence"] = tuple(Evidence.from_json(i) for i in values.get("evidence", ()))
+        if "max_body_pages" not in data and "page_limit" in data:
+            values["max_body_pages"] = data["page_limit"]  # stored before issue 16
         return cls(**values)
 
     @classmethod
@@ -134,6 +159,8 @@ class PdfReview:
             sha256=hashlib.sha256(data).hexdigest(),
             size_bytes=len(data),
             page_limit=report_type.page_limit,
+            max_body_pages=report_type.max_body_pages,
+            min_body_pages=report_type.min_body_pages,
             problem=problem,
             detected_format=detected_format,
             pages=pages,
@@ -181,97 +208,12 @@ def compare_reviews(previous: PdfReview, current: PdfReview) -> ReviewComparison
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Headings
-
-
-_NUMBERING = re.compile(
-    r"^(?:(?:partie|chapitre|section)\s+)?"
-    r"(?:\d+(?:\s*\.\s*\d+)*\s*[.)\-–—:/]?|[ivxlc]+\s*[.)\-–—:/]|[a-h]\s*[.)\-–—:/])\s*(?:[-–—:.]\s*)?"
-)
-_LEADING_ARTICLES = frozenset({"le", "la", "les", "l", "mon", "ma", "mes", "notre", "nos", "un", "une", "des", "du"})
-_TOC_LEADER = re.compile(r"(?:\.{3,}|…+|_{3,}|\s{2,}|\t)\s*\d+\s*$")
-_ANNEX_LABEL = re.compile(r"^annexes?\s+(\d+|[ivxlc]+|[a-z])\b")
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
-
-
-def _plain(text: str) -> str:
-    """Lower case without accents, spaces collapsed; punctuation kept (numbering needs it)."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "oe"))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
 
 
 def fold(text: str) -> str:
     """Lower case, accents and punctuation removed, spaces collapsed: "L’Acte n°2" -> "l acte n 2"."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", _plain(text)).split())
-
-
-def _strip_numbering(plain: str) -> tuple[str, bool]:
-    """Remove a leading "1.", "2.3 -", "II)", "A." or "Partie 2 :" from an already _plain() line."""
-    match = _NUMBERING.match(plain)
-    if not match or match.end() == 0:
-        return plain, False
-    rest = plain[match.end():].strip()
-    if not rest or not rest[0].isalpha():
-        return plain, False
-    return rest, True
-
-
-def _drop_articles(words: list[str]) -> list[str]:
-    while words and words[0] in _LEADING_ARTICLES:
-        words = words[1:]
-    return words
-
-
-@dataclass(frozen=True)
-class HeadingMatcher:
-    """Recognises section headings from their variants (see ``prompts/report/headings.toml``)."""
-
-    variants: dict[str, tuple[tuple[str, ...], ...]]  # section id -> variants as word tuples
-    toc_markers: frozenset[str] = field(default_factory=frozenset)
-
-    def match(self, line: str) -> tuple[str | None, bool, bool]:
-        """(section id or None, was numbered, is exactly the variant) for one line of text."""
-        plain = _plain(line)
-        if not plain:
-            return None, False, False
-        rest, numbered = _strip_numbering(plain)
-        words = _drop_articles(fold(rest).split())
-        if not words or len(words) > HEADING_MAX_WORDS:
-            return None, numbered, False
-        best: tuple[int, str] | None = None
-        exact = False
-        for section_id, section_variants in self.variants.items():
-            for variant in section_variants:
-                if tuple(words[: len(variant)]) == variant and (best is None or len(variant) > best[0]):
-                    best = (len(variant), section_id)
-                    exact = len(variant) == len(words)
-        return (best[1] if best else None), numbered, exact
-
-    def is_toc_marker(self, line: str) -> bool:
-        return " ".join(_drop_articles(fold(line).split())) in self.toc_markers
-
-
-def load_heading_matcher(path: Path = PROMPTS_DIR / "report" / "headings.toml") -> HeadingMatcher:
-    with path.open("rb") as handle:
-        doc = tomllib.load(handle)
-    variants: dict[str, tuple[tuple[str, ...], ...]] = {}
-    for section_id, texts in doc.get("variants", {}).items():
-        if section_id not in SECTION_IDS:
-            raise ValueError(f"{path}: unknown section id {section_id!r}")
-        variants[section_id] = tuple(
-            tuple(_drop_articles(fold(t).split())) for t in texts if fold(t)
-        )
-    missing = set(SECTION_IDS) - set(variants)
-    if missing:
-        raise ValueError(f"{path}: no heading variants for {sorted(missing)}")
-    markers = frozenset(fold(m) for m in doc.get("table_of_contents", {}).get("markers", []))
-    return HeadingMatcher(variants=variants, toc_markers=markers)
-
-
-@lru_cache(maxsize=1)
-def default_heading_matcher() -> HeadingMatcher:
-    return load_heading_matcher()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", strip_accents(text).lower()).split())
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,20 +288,13 @@ def pdf_limits():
     return apply_configuration(**PYPDF_LIMITS)
 
 
-@dataclass
-class _Line:
-    text: str = ""
-    size: float = 0.0
-    bold: bool = False
-
-
 def _scale(matrix: list[float]) -> float:
     return math.hypot(matrix[2], matrix[3]) or 1.0
 
 
-def _page_lines(page) -> tuple[list[_Line], str]:
+def _page_lines(page) -> tuple[list[Line], str]:
     """The page's text lines with the font size and boldness of each, and the plain text."""
-    lines: list[_Line] = [_Line()]
+    lines: list[Line] = [Line("")]
 
     def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
         if not text:
@@ -370,7 +305,7 @@ def _page_lines(page) -> tuple[list[_Line], str]:
         parts = text.split("\n")
         for index, part in enumerate(parts):
             if index:
-                lines.append(_Line())
+                lines.append(Line(""))
             if part.strip():
                 line = lines[-1]
                 line.text += part
@@ -379,14 +314,6 @@ def _page_lines(page) -> tuple[list[_Line], str]:
 
     text = page.extract_text(visitor_text=visit)
     return [line for line in lines if line.text.strip()], text
-
-
-@dataclass
-class _Scan:
-    found: dict[str, int] = field(default_factory=dict)  # section id -> first page index
-    order: list[str] = field(default_factory=list)
-    annex_start: int | None = None
-    annex_labels: set[str] = field(default_factory=set)
 
 
 def _outline_titles(reader: PdfReader) -> Iterator[tuple[str, int | None]]:
@@ -406,19 +333,6 @@ def _outline_titles(reader: PdfReader) -> Iterator[tuple[str, int | None]]:
         yield title, page_index
 
 
-def _record(scan: _Scan, section_id: str, page_index: int, title: str, body_starts_here: bool) -> None:
-    if section_id not in scan.found:
-        scan.found[section_id] = page_index
-        scan.order.append(section_id)
-    if section_id == "annexes":
-        label = _ANNEX_LABEL.match(fold(title))
-        if label:
-            scan.annex_labels.add(label.group(1))
-        start = page_index if body_starts_here else page_index + 1
-        if scan.annex_start is None or start < scan.annex_start:
-            scan.annex_start = max(start, 1)
-
-
 # --------------------------------------------------------------------------------------------
 # The review
 
@@ -428,14 +342,14 @@ def review_pdf(
     report_type: ReportType,
     catalogue: Catalogue,
     *,
-    headings: HeadingMatcher | None = None,
+    lexicon: StructureLexicon | None = None,
 ) -> PdfReview:
     """Review a draft. Never raises for a bad file: the problem is in ``PdfReview.problem``."""
-    headings = headings or default_heading_matcher()
+    lexicon = lexicon or default_structure_lexicon()
     try:
         with pdf_limits():
             reader = open_pdf(data)
-            return _review_reader(reader, data, report_type, catalogue, headings)
+            return _review_reader(reader, data, report_type, catalogue, lexicon)
     except PdfProblemError as problem:
         return PdfReview.for_problem(data, report_type, problem.code, detected_format=problem.detected_format)
     except LimitReachedError:
@@ -447,24 +361,15 @@ def review_pdf(
 
 
 def _review_reader(
-    reader: PdfReader, data: bytes, report_type: ReportType, catalogue: Catalogue, headings: HeadingMatcher
+    reader: PdfReader, data: bytes, report_type: ReportType, catalogue: Catalogue, lexicon: StructureLexicon
 ) -> PdfReview:
-    scan = _Scan()
-    outline_used = False
     try:
         outline = list(_outline_titles(reader))
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
         outline = []
-    for title, page_index in outline:
-        section_id, _, _ = headings.match(title)
-        if section_id is not None:
-            outline_used = True
-            # A bookmark points at the heading; with no text check we assume the heading may share
-            # the page with the end of the previous section.
-            _record(scan, section_id, page_index if page_index is not None else 0, title, body_starts_here=False)
 
     pages_text: list[str] = []
-    pages_lines: list[list[_Line]] = []
+    pages_lines: list[list[Line]] = []
     unreadable = 0
     for page in reader.pages:
         try:
@@ -483,59 +388,52 @@ def _review_reader(
     if all_words < MIN_WORDS:
         return PdfReview.for_problem(data, report_type, "no_text", pages=len(pages_text))
 
-    text_used = _scan_text_headings(pages_lines, headings, scan)
-
+    structure = analyse(pages_lines, outline, lexicon)
     pages = len(pages_text)
-    body_pages = pages if scan.annex_start is None else min(pages, scan.annex_start)
-    words = sum(len(_WORD.findall(t)) for t in pages_text[:body_pages])
-    found = tuple(s.id for s in catalogue.sections if s.id in scan.found)
-    missing = tuple(s.id for s in catalogue.sections if s.id not in scan.found)
+    body_pages = structure.body_pages
+    words = sum(len(_WORD.findall(pages_text[i])) for i in structure.body_page_indexes)
+    evidence = structure.evidence
+    found = tuple(s.id for s in catalogue.sections if evidence[s.id].status in ("heading", "content"))
+    weak = tuple(s.id for s in catalogue.sections if evidence[s.id].status == "weak")
+    missing = tuple(s.id for s in catalogue.sections if evidence[s.id].status == "missing")
     order_index = {s.id: i for i, s in enumerate(catalogue.sections)}
-    in_order = [order_index[s] for s in scan.order if s in order_index] == sorted(
-        order_index[s] for s in scan.order if s in order_index
-    )
-    source = "+".join(name for name, used in (("outline", outline_used), ("text", text_used)) if used) or "none"
+    heading_order = [order_index[s] for s in structure.heading_order if s in order_index]
+    in_order = heading_order == sorted(heading_order)
+    source = "+".join(
+        name for name, used in (("outline", structure.headings_from_outline), ("text", structure.headings_from_text))
+        if used
+    ) or "none"
+    annexes_present = evidence["annexes"].status != "missing" or structure.annex_start is not None
+    labels = set(structure.annex_labels)
+    unresolved = tuple(label for label in structure.annex_references if label not in labels)
     review = PdfReview(
         report_type=report_type.id,
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         page_limit=report_type.page_limit,
+        max_body_pages=report_type.max_body_pages,
+        min_body_pages=report_type.min_body_pages,
         pages=pages,
         body_pages=body_pages,
-        over_limit=body_pages > report_type.page_limit,
+        over_limit=body_pages > report_type.max_body_pages,
+        under_limit=body_pages < report_type.min_body_pages,
         words=words,
         sections_found=found,
+        sections_weak=weak,
         sections_missing=missing,
         sections_in_order=in_order,
         headings_source=source,
-        annexes="annexes" in scan.found,
-        annex_count=len(scan.annex_labels),
+        annexes=annexes_present,
+        annex_count=len(structure.annex_labels),
+        cover_page=structure.cover_page,
+        contents_pages=len(structure.contents_pages),
+        annex_references=structure.annex_references,
+        annex_references_missing=unresolved if annexes_present or unresolved else (),
+        outline=tuple(structure.outline),
+        evidence=tuple(evidence[s.id] for s in catalogue.sections),
     )
     steps = next_steps(review, catalogue, has_outline=bool(outline))
     return replace(review, next_steps=steps)
-
-
-def _scan_text_headings(pages_lines: list[list[_Line]], headings: HeadingMatcher, scan: _Scan) -> bool:
-    sizes: Counter[float] = Counter()
-    for lines in pages_lines:
-        for line in lines:
-            sizes[round(line.size, 1)] += len(line.text)
-    body_size = sizes.most_common(1)[0][0] if sizes else 0.0
-    used = False
-    for page_index, lines in enumerate(pages_lines):
-        if any(headings.is_toc_marker(line.text) for line in lines[:5]):
-            continue  # a table of contents lists every heading: it proves nothing
-        for line_index, line in enumerate(lines):
-            if _TOC_LEADER.search(line.text) or line.text.rstrip().endswith((",", ";")):
-                continue
-            section_id, numbered, exact = headings.match(line.text)
-            if section_id is None:
-                continue
-            styled = line.bold or (body_size > 0 and line.size >= body_size * STYLED_SIZE_RATIO)
-            if styled or numbered or exact:
-                used = True
-                _record(scan, section_id, page_index, line.text, body_starts_here=line_index == 0)
-    return used
 
 
 def next_steps(review: PdfReview, catalogue: Catalogue, *, has_outline: bool) -> tuple[str, ...]:
@@ -544,23 +442,29 @@ def next_steps(review: PdfReview, catalogue: Catalogue, *, has_outline: bool) ->
     if review.over_limit:
         candidates.append("reduce_pages")
     candidates.extend(f"add_section:{s}" for s in review.sections_missing if s != "annexes")
+    if review.sections_weak:
+        candidates.append("clarify_sections")
     if not review.annexes:
         candidates.append("add_annexes")
+    if review.annex_references_missing:
+        candidates.append("fix_annex_references")
     budget_words = catalogue.words_per_page * review.page_limit
-    if review.words < budget_words * 0.5:
+    if review.under_limit or review.words < budget_words * 0.5:
         candidates.append("expand_text")
     if not review.sections_in_order:
         candidates.append("reorder_sections")
     if not has_outline:
         candidates.append("use_heading_styles")
     candidates.extend(("proofread", "ask_tutor_feedback", "assemble_deposit"))
-    return tuple(candidates[:NEXT_STEPS_COUNT])
+    return tuple(dict.fromkeys(candidates))[:NEXT_STEPS_COUNT]
 
 
 NEXT_STEP_CODES: tuple[str, ...] = (
     "reduce_pages",
     *(f"add_section:{s}" for s in SECTION_IDS if s != "annexes"),
+    "clarify_sections",
     "add_annexes",
+    "fix_annex_references",
     "expand_text",
     "reorder_sections",
     "use_heading_styles",

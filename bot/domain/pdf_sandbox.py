@@ -137,6 +137,13 @@ def run_isolated(
     return ChildOutcome(status=status, value=value, detail=detail, seconds=time.perf_counter() - started)
 
 
+def warm_lexicon() -> None:
+    """Build the lemma table here, uncapped, once: children then read it from the on-disk cache."""
+    from bot.domain.structure import default_structure_lexicon
+
+    default_structure_lexicon()
+
+
 def _review_in_child(data: bytes, report_type_id: str) -> dict[str, Any]:
     from bot.domain.pdf_review import review_pdf
     from bot.domain.report import default_catalogue
@@ -158,6 +165,7 @@ def review_pdf_isolated_sync(
     report_type = default_catalogue().report_type(report_type_id)
     if len(data) > MAX_PDF_BYTES:
         return PdfReview.for_problem(data, report_type, "too_large")
+    warm_lexicon()
     outcome = run_isolated(_review_in_child, (data, report_type_id), timeout=timeout, memory_mb=memory_mb)
     if outcome.status == "ok":
         return PdfReview.from_json(outcome.value)

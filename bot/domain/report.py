@@ -41,6 +41,8 @@ class ReportType:
     page_limit: int
     limit_wording: str
     budget: dict[str, float]  # section id -> target pages
+    max_body_pages: int = 0  # most body pages accepted (UA "moins de 8 pages": 7)
+    min_body_pages: int = 0  # fewest body pages before the review says the report is short
 
     def pages_for(self, section_id: str) -> float:
         return self.budget.get(section_id, 0.0)
@@ -168,6 +170,8 @@ def load_catalogue(prompts_dir: Path = PROMPTS_DIR) -> Catalogue:
             page_limit=int(spec["page_limit"]),
             limit_wording=spec["limit_wording"],
             budget=budget,
+            max_body_pages=int(spec.get("max_body_pages", spec["page_limit"])),
+            min_body_pages=int(spec.get("min_body_pages", 0)),
         )
     if tuple(sorted(report_types)) != tuple(sorted(REPORT_TYPE_IDS)):
         raise CatalogueError(f"types.toml must define exactly {REPORT_TYPE_IDS}")

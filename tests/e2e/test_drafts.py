@@ -78,7 +78,7 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
 
     flawed = await bot.send_document(AUDITEUR_ID, pdfs["flawed"], "rapport-v2.pdf")
     text = flawed.last.plain_text
-    assert "non comprises.\n⚠️ C'est au-delà de la limite de 8 pages" in text
+    assert "non comprises.\n⚠️ C'est au-delà de la limite : le rapport doit faire moins de 8 pages" in text
     missing = next(line for line in text.splitlines() if "Parties manquantes" in line)
     assert "Choix de la pratique" in missing and "Conclusion" in missing and "Introduction" not in missing
     assert "Annexes : aucune trouvée" in text
