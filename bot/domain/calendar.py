@@ -156,14 +156,86 @@ class HolidayCalendar:
         return False
 
 
-def correction_due_date(received: date, calendar: HolidayCalendar) -> date:
-    """When the tutor's annotated correction is due (step 3 of the accompaniment).
+MIN_HOLIDAY_PERIOD = timedelta(days=7)
+"""Shorter school-holiday periods (the four-day "pont de l'Ascension") are not "vacances"."""
+
+
+@dataclass(frozen=True)
+class CorrectionDelay:
+    """When the annotated correction of a report received on ``received`` is due, and why.
+
+    ``weeks`` is 4 or 6; ``holidays`` lists the school-holiday periods that made it 6 (empty for 4);
+    ``due`` is the working day the correction is due (``nominal_due`` moved off a weekend or a
+    public holiday to the next working day).
+    """
+
+    received: date
+    weeks: int
+    nominal_due: date
+    due: date
+    holidays: tuple[SchoolHoliday, ...] = ()
+
+    @property
+    def stretched(self) -> bool:
+        return self.weeks == 6
+
+
+def _counts_as_holidays(period: SchoolHoliday, start: date, end: date) -> bool:
+    """A period stretches the delay when it is real holidays (a week or more) and at least one of
+    its Monday-to-Friday days falls in ``start``..``end``: a break starting on the Saturday the four
+    weeks end costs the tutor no working day, so it does not count."""
+    if period.last - period.first + timedelta(days=1) < MIN_HOLIDAY_PERIOD:
+        return False
+    day = max(period.first, start)
+    while day <= min(period.last, end):
+        if day.weekday() in WORKING_WEEKDAYS:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
+def next_working_day(day: date, calendar: HolidayCalendar) -> date:
+    """``day`` itself when it is a working day, else the first working day after it."""
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_working_day(day: date, calendar: HolidayCalendar) -> date:
+    while not calendar.is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def correction_delay(received: date, calendar: HolidayCalendar) -> CorrectionDelay:
+    """When the tutor's annotated correction is due (step 3 of the accompaniment), and why.
 
     Four weeks after the report is received, six weeks when school holidays of the calendar's zone
     fall in those four weeks. The period examined is the working period: the day after reception
-    up to the four-week due date, both included.
+    up to the four-week date, both included. Edges (decided, see :func:`_counts_as_holidays`):
+
+    * holidays count only through their weekdays: a break whose first day (a Saturday, as
+      published) is the day the four weeks end leaves four weeks;
+    * a long weekend shorter than a week (the "pont de l'Ascension") is not holidays;
+    * a report received on the last day of a break gets four weeks (the break is over);
+    * a due date on a weekend or a public holiday moves to the next working day.
     """
-    regular_due = received + CORRECTION_DELAY
-    if calendar.overlaps_school_holidays(received + timedelta(days=1), regular_due):
-        return received + CORRECTION_DELAY_DURING_SCHOOL_HOLIDAYS
-    return regular_due
+    window_start, regular = received + timedelta(days=1), received + CORRECTION_DELAY
+    periods = tuple(
+        period for period in calendar.school_holidays(window_start, regular)
+        if _counts_as_holidays(period, window_start, regular)
+    )
+    nominal = received + (CORRECTION_DELAY_DURING_SCHOOL_HOLIDAYS if periods else CORRECTION_DELAY)
+    return CorrectionDelay(
+        received=received,
+        weeks=6 if periods else 4,
+        nominal_due=nominal,
+        due=next_working_day(nominal, calendar),
+        holidays=periods,
+    )
+
+
+def correction_due_date(received: date, calendar: HolidayCalendar) -> date:
+    """The working day the correction of a report received on ``received`` is due
+    (see :func:`correction_delay` for the rule and its edges)."""
+    return correction_delay(received, calendar).due

@@ -7,6 +7,7 @@ from bot.domain.calendar import (
     WORKDAY_START,
     HolidayCalendar,
     SchoolHoliday,
+    correction_delay,
     correction_due_date,
     paris_date,
     paris_to_utc,
@@ -110,16 +111,53 @@ def test_correction_takes_four_weeks_outside_school_holidays(france: HolidayCale
 
 
 def test_correction_takes_six_weeks_when_school_holidays_fall_in_the_period(france: HolidayCalendar) -> None:
-    # Received 2026-03-20: the four weeks end 2026-04-17, spring break (zone B) starts 2026-04-11.
-    assert correction_due_date(date(2026, 3, 20), france) == date(2026, 5, 1)
-    # The four-week period ending exactly on the first day of the break counts as overlapping.
-    assert correction_due_date(date(2026, 3, 14), france) == date(2026, 4, 25)
+    # Received Monday 2026-03-23: the four weeks end 2026-04-20, inside the spring break (from 04-11).
+    assert correction_due_date(date(2026, 3, 23), france) == date(2026, 5, 4)
+    # Received Friday 2026-03-20: six weeks reach Friday 1 May (Fête du travail): next working day.
+    assert correction_due_date(date(2026, 3, 20), france) == date(2026, 5, 4)
     assert correction_due_date(date(2026, 3, 13), france) == date(2026, 4, 10)
+
+
+def test_a_break_starting_on_the_saturday_the_four_weeks_end_does_not_stretch_them(france: HolidayCalendar) -> None:
+    # Received Saturday 2026-03-14: four weeks end Saturday 2026-04-11, the first (weekend) day of the
+    # spring break: no working day of the break falls in the period, four weeks (due on the Monday).
+    delay = correction_delay(date(2026, 3, 14), france)
+    assert (delay.weeks, delay.nominal_due, delay.due) == (4, date(2026, 4, 11), date(2026, 4, 13))
+    # One day later the Monday of the break is in the period: six weeks.
+    assert correction_delay(date(2026, 3, 16), france).weeks == 6
 
 
 def test_report_received_on_the_last_day_of_a_break_gets_four_weeks(france: HolidayCalendar) -> None:
     assert france.is_school_holiday(date(2026, 3, 1))
-    assert correction_due_date(date(2026, 3, 1), france) == date(2026, 3, 29)
+    # Sunday 29 March: due the next working day.
+    assert correction_due_date(date(2026, 3, 1), france) == date(2026, 3, 30)
+
+
+def test_real_zone_b_calendar_winter_2027_gives_six_weeks_with_the_reason(france: HolidayCalendar) -> None:
+    delay = correction_delay(date(2027, 2, 15), france)  # four weeks reach the winter break 20 Feb-7 Mar
+    # six weeks reach Monday 29 March 2027, Easter Monday: due the next working day
+    assert (delay.weeks, delay.nominal_due, delay.due) == (6, date(2027, 3, 29), date(2027, 3, 30))
+    assert [(h.name, h.first, h.last) for h in delay.holidays] == [
+        ("Vacances d'hiver", date(2027, 2, 20), date(2027, 3, 7))
+    ]
+
+
+def test_real_zone_b_calendar_mid_november_gives_four_weeks(france: HolidayCalendar) -> None:
+    delay = correction_delay(date(2026, 11, 16), france)
+    assert (delay.weeks, delay.due, delay.holidays) == (4, date(2026, 12, 14), ())
+
+
+def test_christmas_break_is_named_in_the_reason(france: HolidayCalendar) -> None:
+    delay = correction_delay(date(2026, 12, 1), france)
+    assert delay.weeks == 6
+    assert [(h.name, h.first, h.last) for h in delay.holidays] == [
+        ("Vacances de Noël", date(2026, 12, 19), date(2027, 1, 3))
+    ]
+
+
+def test_the_pont_de_l_ascension_is_not_holidays(france: HolidayCalendar) -> None:
+    # Received 2026-04-27 (after the spring break): the four weeks hold only the Ascension long weekend.
+    assert correction_delay(date(2026, 4, 27), france).weeks == 4
 
 
 def test_paris_conversions_follow_daylight_saving() -> None:
