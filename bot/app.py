@@ -1,8 +1,10 @@
-"""The composition root: builds the python-telegram-bot Application and wires every handler.
+"""The composition root: builds the python-telegram-bot Application and wires every route.
 
-Handler order matters within group 0: commands first, then callback buttons by namespace, then
-documents and free text (routed to the person's conversation), then the catch-alls for stale
-buttons and unknown commands. Features add their handlers in `_feature_handlers` below.
+The routes (commands, buttons, conversation flows, demo seeders) are declared in one table,
+`bot/routes.py`; `bot/telegram/routing.py` turns it into python-telegram-bot handlers, in the order
+they must be tried, and runs each route the same way (button answered once, person identified once,
+role guard, one apology on failure). Each Application gets its own table in its bot_data. The
+outbox's preparers and document builders are declared below.
 """
 
 from __future__ import annotations
@@ -11,75 +13,28 @@ import asyncio
 import logging
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.domain import capabilities
-from bot.handlers import common, errors, membership, onboarding, staff
+from bot.domain import capabilities, pdf_sandbox
+from bot.handlers import booking, errors
 from bot.handlers import drafts as draft_handlers
-from bot.handlers import coach
-from bot.handlers import booking
-from bot.domain import pdf_sandbox
+from bot.routes import build_routes
 from bot.services.container import Services
 from bot.storage.db import Database
+from bot.storage.person_locks import PersonLocks
 from bot.telegram.commands import publish_commands_for, publish_default_commands
 from bot.telegram.context import BotContext
 from bot.telegram.log_redaction import install_redaction
 from bot.telegram.messenger import Messenger
 from bot.telegram.rate_limiter import PriorityRateLimiter
 from bot.telegram.sender import OutboxSender
+from bot.telegram import routing
 from bot.telegram.rendering import Renderer
-from bot.telegram.update_processor import PerUserUpdateProcessor
+from bot.telegram.update_processor import OrderedUpdateQueue, PerUserUpdateProcessor
 from bot.telegram import webhook
 
 log = logging.getLogger(__name__)
-
-
-def _command_callbacks() -> dict[str, common.CommandCallback]:
-    """Every slash command the bot understands (besides /start), by name."""
-    return {
-        "menu": common.menu,
-        "rapport": coach.report_command,
-        "plan": coach.plan_command,
-        "experience": coach.experience_command,
-        "ressources": coach.resources_command,
-        "aide": common.help_command,
-        "accessibilite": common.accessibility,
-        "annuler": common.cancel,
-        "inscrire": staff.enrol_command,
-        "inviter": staff.invite_command,
-        "equipe": staff.team_command,
-        "brouillons": draft_handlers.drafts_command,
-        "depot": draft_handlers.depot_command,
-        "rdv": booking.rdv_command,
-        "mesrdv": booking.mesrdv_command,
-        "dispos": booking.dispos_command,
-    }
-
-
-def _callback_handlers() -> list[tuple[str, object]]:
-    """Inline buttons, by callback-data namespace."""
-    return [
-        ("consent", onboarding.consent_button),
-        ("dispo", booking.dispo_button),
-        ("rdv", booking.rdv_button),
-        ("mrdv", booking.mrdv_button),
-        ("enrol", staff.enrol_button),
-        ("menu", common.menu_button),
-        ("coach", coach.coach_button),
-        ("exp", coach.experience_button),
-        ("res", coach.resources_button),
-        ("drafts", draft_handlers.drafts_button),
-        ("depot", draft_handlers.depot_button),
-    ]
 
 
 def build_application(settings: Settings, *, db: Database | None = None) -> Application:
@@ -89,7 +44,8 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     db = db or Database(settings.database_url)
     services = Services.build(settings, db)
     renderer = Renderer(timezone=settings.timezone)
-    processor = PerUserUpdateProcessor()
+    # one person's updates in order, across instances too (a PostgreSQL advisory lock per person)
+    processor = PerUserUpdateProcessor(person_locks=PersonLocks.for_url(settings.database_url))
     application = (
         Application.builder()
         .token(settings.require_token())
@@ -97,6 +53,7 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
         .base_file_url(settings.api_file_url)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(processor)
+        .update_queue(OrderedUpdateQueue(processor, gate=settings.webhook is not None))
         .rate_limiter(PriorityRateLimiter(replies_per_second=settings.delivery.replies_per_second))
         .connect_timeout(10)
         .read_timeout(30)
@@ -168,26 +125,8 @@ def _configure_pdf_sandbox() -> None:
 
 
 def _register_handlers(application: Application) -> None:
-    commands = _command_callbacks()
-    unknown = set(commands) - set(capabilities.COMMANDS)
-    if unknown:
-        raise RuntimeError(f"commands without roles in capabilities.COMMANDS: {sorted(unknown)}")
-    common.COMMAND_CALLBACKS.clear()
-    common.COMMAND_CALLBACKS.update(commands)
-
-    handlers = [CommandHandler("start", onboarding.start)]
-    handlers += [CommandHandler(name, callback) for name, callback in commands.items()]
-    handlers += [CallbackQueryHandler(callback, pattern=rf"^{namespace}:") for namespace, callback in _callback_handlers()]
-    handlers += [
-        ChatMemberHandler(membership.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, common.document_message),
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, common.text_message),
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command),
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, common.unsupported_message),
-        CallbackQueryHandler(common.stale_button),
-    ]
-    application.add_handlers(handlers)
-    application.add_error_handler(errors.on_error)
+    routing.install(application, build_routes())
+    application.add_error_handler(errors.on_error)  # what fails outside a route (polling, jobs)
 
 
 async def _post_init(application: Application) -> None:

@@ -13,7 +13,7 @@ import logging
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,21 +49,11 @@ class DemoCast:
 
 STAFF_ID, TUTOR_ID, AUDITEUR_ID = 1001, 2001, 3001
 
-# Features add what the demo needs (a tutor's availability, ...): f(services, cast) -> None.
-DEMO_SEEDERS: list[Callable[[Services, DemoCast], None]] = []
-
-
-def _seed_booking(services: Services, cast: DemoCast) -> None:
-    from bot.services.booking import seed_demo_availability
-
-    seed_demo_availability(services, cast)
-
-
-DEMO_SEEDERS.append(_seed_booking)
-
-
-def seed(services: Services, emulator: BotApiEmulator) -> DemoCast:
-    """The demo's people, created through the same services (invite, enrol, redeem) as real ones."""
+def seed(
+    services: Services, emulator: BotApiEmulator, seeders: Iterable[Callable[[Services, DemoCast], None]] | None = None
+) -> DemoCast:
+    """The demo's people, created through the same services (invite, enrol, redeem) as real ones, then
+    what each feature needs (a tutor's availability, ...): the `demo_seeders` of `bot/routes.py`."""
     onboarding = services.onboarding
     emulator.add_user(STAFF_ID, "Claire", "Martin", "claire_cnam")
     emulator.add_user(TUTOR_ID, "Marc", "Dubois", "marc_tuteur")
@@ -91,7 +81,11 @@ def seed(services: Services, emulator: BotApiEmulator) -> DemoCast:
         tutor=DemoPerson("tuteur", TUTOR_ID, tutor),
         auditeur=DemoPerson("auditeur", AUDITEUR_ID, auditeur),
     )
-    for seeder in DEMO_SEEDERS:
+    if seeders is None:
+        from bot.routes import build_routes
+
+        seeders = build_routes().demo_seeders
+    for seeder in seeders:
         seeder(services, cast)
     return cast
 
@@ -199,7 +193,7 @@ async def _demo(settings: Settings, lines, files_dir: Path, interactive: bool) -
         driver = BotDriver(emulator, demo_settings, db)
         await driver.start()
         try:
-            cast = seed(driver.services, emulator)
+            cast = seed(driver.services, emulator, driver.application.bot_data["routes"].demo_seeders)
             session = DemoSession(driver, cast, renderer, files_dir, sys.stdout)
             session.say("intro.txt", cast=cast, files_dir=files_dir, interactive=interactive)
             async for line in lines:

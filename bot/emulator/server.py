@@ -198,6 +198,7 @@ class BotApiEmulator:
         self._server = None
         self._started = threading.Event()
         self._webhook_client: httpx.AsyncClient | None = None
+        self._webhook_locks: dict[tuple[str, int | None], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -416,6 +417,14 @@ class BotApiEmulator:
         return update_id
 
     async def _deliver_webhook(self, bot: _BotState, update: dict) -> None:
+        """POST one update; like Telegram, a person's next update waits until this one was
+        acknowledged (different people's updates go out concurrently)."""
+        sender = next((v["from"]["id"] for v in update.values() if isinstance(v, dict) and "from" in v), None)
+        lock = self._webhook_locks.setdefault((bot.token, sender), asyncio.Lock())
+        async with lock:
+            await self._post_webhook(bot, update)
+
+    async def _post_webhook(self, bot: _BotState, update: dict) -> None:
         headers = {"Content-Type": "application/json"}
         if bot.webhook_secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = bot.webhook_secret
@@ -509,11 +518,25 @@ class BotApiEmulator:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         return chat_id
 
-    def _validate_markup(self, markup: Any) -> dict | None:
+    def _validate_markup(self, markup: Any, *, allow_empty: bool = False) -> dict | None:
+        """Telegram's checks: an object with a keyboard; an inline keyboard with rows of buttons.
+
+        `{}` and an empty `inline_keyboard` are refused, except by editMessageReplyMarkup
+        (`allow_empty`), where an empty inline keyboard removes the buttons.
+        """
         if markup in (None, ""):
             return None
         if not isinstance(markup, dict):
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        keyboards = [key for key in ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply") if key in markup]
+        if not keyboards:
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        rows = markup.get("inline_keyboard")
+        if rows is not None:
+            if not isinstance(rows, list) or any(not isinstance(row, list) or not row for row in rows):
+                raise ApiError(400, "Bad Request: can't parse inline keyboard button: a row is empty")
+            if not rows and not allow_empty:
+                raise ApiError(400, "Bad Request: inline keyboard is empty")
         for row in markup.get("inline_keyboard", []):
             for button in row:
                 if not button.get("text"):
@@ -664,7 +687,7 @@ class BotApiEmulator:
     async def _m_editmessagereplymarkup(self, bot, params, files):
         chat_id = self._chat_of(params)
         message = self._find_message(chat_id, params.get("message_id"))
-        markup = self._validate_markup(params.get("reply_markup"))
+        markup = self._validate_markup(params.get("reply_markup"), allow_empty=True) or None
         if markup == message.reply_markup:
             raise ApiError(400, "Bad Request: message is not modified")
         with self._lock:
@@ -690,6 +713,8 @@ class BotApiEmulator:
         if text and len(text) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         with self._lock:
+            if str(query_id) in bot.callback_answers:  # Telegram accepts one answer per query
+                raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
             bot.callback_answers[str(query_id)] = {"text": text, "show_alert": str(params.get("show_alert")).lower() == "true"}
         return True
 

@@ -8,6 +8,7 @@ goes through the booking service, which re-checks the actor, the slot and the bu
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import UTC, datetime
 
@@ -19,12 +20,11 @@ from bot.domain.ics import Participant, meeting_invitation, meeting_uid
 from bot.domain.meetings import SETTING_CHOICES, BookingError, MeetingView, VideoLinkError
 from bot.domain.people import PersonView, Role
 from bot.domain.permissions import PermissionDenied
-from bot.handlers import flows
-from bot.handlers.common import chat_id_of, reply, require_person
+from bot.handlers.common import chat_id_of, reply
 from bot.services.conversations import Conversation
 from bot.telegram.context import BotContext
 from bot.telegram.rendering import Renderer
-from bot.telegram.keyboards import Button, callback, column, keyboard, parse_callback
+from bot.telegram.keyboards import Button, CallbackData, callback, column, keyboard
 
 log = logging.getLogger(__name__)
 
@@ -106,72 +106,94 @@ async def _show_dispos(update: Update, context: BotContext, view, *, note: str |
     await reply(update, context, "booking/dispos.html", view=view, note=note, keyboard=_dispos_keyboard(context, view), **values)
 
 
-async def dispos_command(update: Update, context: BotContext) -> None:
-    tutor = await require_person(update, context, "dispos")
-    if tutor is None:
-        return
+async def dispos_command(update: Update, context: BotContext, tutor: PersonView) -> None:
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
     view = await context.call(context.services.booking.availability, tutor)
     await _show_dispos(update, context, view)
 
 
-async def dispo_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    tutor = await require_person(update, context, "dispos")
-    if tutor is None:
+_ASK_STEPS = {"win": "windows", "off": "day_off", "video": "video"}
+
+
+async def dispo_ask(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:win, dispo:off, dispo:video: the next text is the windows, the day off, the link."""
+    step = _ASK_STEPS.get(data.action if data else "")
+    if step is None:
+        await dispo_stale(update, context, tutor, data)
         return
-    data = parse_callback(query.data)
+    await context.call(context.services.conversations.set, update.effective_user.id, FLOW, step, {})
+    await reply(update, context, f"booking/dispos_ask_{step}.html")
+
+
+async def dispo_option(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:opt:<setting>: the values to choose from."""
+    name = data.arg(0) if data else None
+    if name not in SETTING_CHOICES:
+        await dispo_stale(update, context, tutor, data)
+        return
+    buttons = column(
+        Button(context.renderer.render("booking/setting_value.html", name=name, value=value), callback("dispo", "set", name, value))
+        for value in SETTING_CHOICES[name]
+    )
+    await reply(update, context, "booking/dispos_choose.html", name=name, keyboard=buttons)
+
+
+async def dispo_set(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:set:<setting>:<value>."""
+    if data is None or data.arg(0) not in SETTING_CHOICES or data.int_arg(1) is None:
+        await dispo_stale(update, context, tutor, data)
+        return
+    try:
+        view = await context.call(context.services.booking.set_setting, tutor, data.arg(0), data.int_arg(1))
+    except AvailabilityError as error:
+        await reply(update, context, "booking/availability_problem.html", code=error.code.value, details=error.details)
+        return
+    await _show_dispos(update, context, view, note="saved")
+
+
+async def dispo_remove_window(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:delw (which one?) and dispo:delw:<id> (remove it)."""
     booking = context.services.booking
-    label = context.renderer.label
-    user_id = update.effective_user.id
-    action = data.action if data else ""
-    if action in {"win", "off", "video"}:
-        step = {"win": "windows", "off": "day_off", "video": "video"}[action]
-        await context.call(context.services.conversations.set, user_id, FLOW, step, {})
-        await reply(update, context, f"booking/dispos_ask_{step}.html")
-    elif action == "opt" and data.arg(0) in SETTING_CHOICES:
-        name = data.arg(0)
-        buttons = column(
-            Button(context.renderer.render("booking/setting_value.html", name=name, value=value), callback("dispo", "set", name, value))
-            for value in SETTING_CHOICES[name]
-        )
-        await reply(update, context, "booking/dispos_choose.html", name=name, keyboard=buttons)
-    elif action == "set" and data.arg(0) in SETTING_CHOICES and data.int_arg(1) is not None:
-        try:
-            view = await context.call(booking.set_setting, tutor, data.arg(0), data.int_arg(1))
-        except AvailabilityError as error:
-            await reply(update, context, "booking/availability_problem.html", code=error.code.value, details=error.details)
-            return
-        await _show_dispos(update, context, view, note="saved")
-    elif action == "delw" and data.int_arg(0) is None:
-        view = await context.call(booking.availability, tutor)
-        buttons = column(
-            Button(label("buttons.remove_item", item=context.renderer.render("booking/window_label.html", window=w.window)), callback("dispo", "delw", w.id))
-            for w in view.windows
-        )
-        await reply(update, context, "booking/dispos_remove.html", what="window", keyboard=buttons)
-    elif action == "deld" and data.int_arg(0) is None:
-        view = await context.call(booking.availability, tutor)
-        buttons = column(
-            Button(label("buttons.remove_item", item=context.renderer.render("booking/day_off_label.html", day_off=d.day_off)), callback("dispo", "deld", d.id))
-            for d in view.days_off
-        )
-        await reply(update, context, "booking/dispos_remove.html", what="day_off", keyboard=buttons)
-    elif action in {"delw", "deld"}:
-        remove = booking.remove_window if action == "delw" else booking.remove_day_off
-        removed, view = await context.call(remove, tutor, data.int_arg(0))
+    if data is not None and data.int_arg(0) is not None:
+        removed, view = await context.call(booking.remove_window, tutor, data.int_arg(0))
         await _show_dispos(update, context, view, note="removed" if removed else "already_removed")
-    else:
-        await reply(update, context, "common/stale_button.html")
-
-
-@flows.on_text(FLOW)
-async def dispos_text(update: Update, context: BotContext, conversation: Conversation) -> None:
-    tutor = await require_person(update, context, "dispos")
-    if tutor is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id)
         return
+    view = await context.call(booking.availability, tutor)
+    if not view.windows:  # an old button: nothing left to remove
+        await _show_dispos(update, context, view, note="already_removed")
+        return
+    label = context.renderer.label
+    buttons = column(
+        Button(label("buttons.remove_item", item=context.renderer.render("booking/window_label.html", window=w.window)), callback("dispo", "delw", w.id))
+        for w in view.windows
+    )
+    await reply(update, context, "booking/dispos_remove.html", what="window", keyboard=buttons)
+
+
+async def dispo_remove_day_off(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:deld (which one?) and dispo:deld:<id> (remove it)."""
+    booking = context.services.booking
+    if data is not None and data.int_arg(0) is not None:
+        removed, view = await context.call(booking.remove_day_off, tutor, data.int_arg(0))
+        await _show_dispos(update, context, view, note="removed" if removed else "already_removed")
+        return
+    view = await context.call(booking.availability, tutor)
+    if not view.days_off:  # an old button: nothing left to remove
+        await _show_dispos(update, context, view, note="already_removed")
+        return
+    label = context.renderer.label
+    buttons = column(
+        Button(label("buttons.remove_item", item=context.renderer.render("booking/day_off_label.html", day_off=d.day_off)), callback("dispo", "deld", d.id))
+        for d in view.days_off
+    )
+    await reply(update, context, "booking/dispos_remove.html", what="day_off", keyboard=buttons)
+
+
+async def dispo_stale(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    await reply(update, context, "common/stale_button.html")
+
+
+async def dispos_text(update: Update, context: BotContext, tutor: PersonView, conversation: Conversation) -> None:
     text = update.effective_message.text or ""
     booking = context.services.booking
     try:
@@ -201,10 +223,7 @@ async def dispos_text(update: Update, context: BotContext, conversation: Convers
 # -- /rdv (auditeur) -------------------------------------------------------------------------------
 
 
-async def rdv_command(update: Update, context: BotContext) -> None:
-    auditeur = await require_person(update, context, "rdv")
-    if auditeur is None:
-        return
+async def rdv_command(update: Update, context: BotContext, auditeur: PersonView) -> None:
     await _offer(update, context, auditeur)
 
 
@@ -273,30 +292,54 @@ async def _show_slots(
         await reply(update, context, "booking/slots.html", **values)
 
 
-async def rdv_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    auditeur = await require_person(update, context, "rdv")
-    if auditeur is None:
+async def rdv_start(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    await _offer(update, context, auditeur)
+
+
+async def rdv_length(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:len:<minutes>."""
+    if data is None or data.int_arg(0) is None:
+        await rdv_stale(update, context, auditeur, data)
         return
-    data = parse_callback(query.data)
-    action = data.action if data else ""
-    if action == "start":
-        await _offer(update, context, auditeur)
-    elif action == "len" and data.int_arg(0) is not None:
-        await _show_slots(update, context, auditeur, data.int_arg(0), 0)
-    elif action == "week" and data.int_arg(0) is not None and data.int_arg(1) is not None:
-        await _show_slots(update, context, auditeur, data.int_arg(0), data.int_arg(1), edit=True)
-    elif action == "mweek" and data.int_arg(0) is not None and data.int_arg(1) is not None:
-        await _show_slots(update, context, auditeur, None, data.int_arg(1), meeting_id=data.int_arg(0), edit=True)
-    elif action == "book" and data.int_arg(0) is not None and _epoch_arg(data, 1) is not None:
-        await _book(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
-    elif action == "move" and data.int_arg(0) is not None and _epoch_arg(data, 1) is not None:
-        await _move(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
-    else:
-        log.info("bad rdv callback %r from user %s", query.data, update.effective_user.id)
-        await reply(update, context, "booking/problem.html", code="stale", details={})
-        await _offer(update, context, auditeur)
+    await _show_slots(update, context, auditeur, data.int_arg(0), 0)
+
+
+async def rdv_week(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:week:<minutes>:<page>: another week of slots, in place."""
+    if data is None or data.int_arg(0) is None or data.int_arg(1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    await _show_slots(update, context, auditeur, data.int_arg(0), data.int_arg(1), edit=True)
+
+
+async def rdv_move_week(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:mweek:<meeting>:<page>: another week of slots to move a meeting to, in place."""
+    if data is None or data.int_arg(0) is None or data.int_arg(1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    await _show_slots(update, context, auditeur, None, data.int_arg(1), meeting_id=data.int_arg(0), edit=True)
+
+
+async def rdv_book(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:book:<minutes>:<start epoch>."""
+    if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    await _book(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
+
+
+async def rdv_move(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:move:<meeting>:<start epoch>."""
+    if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    await _move(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
+
+
+async def rdv_stale(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    log.info("bad rdv callback %r from user %s", update.callback_query.data, update.effective_user.id)
+    await reply(update, context, "booking/problem.html", code="stale", details={})
+    await _offer(update, context, auditeur)
 
 
 async def _book(update: Update, context: BotContext, auditeur: PersonView, minutes: int, start: datetime) -> None:
@@ -330,10 +373,7 @@ async def _move(update: Update, context: BotContext, auditeur: PersonView, meeti
 # -- /mesrdv (both) --------------------------------------------------------------------------------
 
 
-async def mesrdv_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "mesrdv")
-    if person is None:
-        return
+async def mesrdv_command(update: Update, context: BotContext, person: PersonView) -> None:
     await _my_meetings(update, context, person)
 
 
@@ -376,46 +416,72 @@ async def _my_meetings(update: Update, context: BotContext, person: PersonView) 
     await reply(update, context, "booking/tutor_meetings.html", meetings=meetings, now=now, keyboard=keyboard(rows))
 
 
-async def mrdv_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    person = await require_person(update, context, "mesrdv")
-    if person is None:
-        return
-    data = parse_callback(query.data)
-    meeting_id = data.int_arg(0) if data else None
-    action = data.action if data else ""
-    booking = context.services.booking
-    if meeting_id is None or action not in {"cancel", "cancelok", "move", "held", "missed"}:
-        await reply(update, context, "booking/problem.html", code="stale", details={})
-        await _my_meetings(update, context, person)
-        return
-    try:
-        if action == "cancel":
-            meeting = await context.call(booking.meeting, person, meeting_id)
-            buttons = column([Button(context.renderer.label("buttons.rdv_cancel_confirm"), callback("mrdv", "cancelok", meeting.id))])
-            await reply(update, context, "booking/cancel_confirm.html", meeting=meeting, keyboard=buttons)
-        elif action == "cancelok":
-            meeting = await context.call(booking.cancel, person, meeting_id)
-            if query.message is not None:
-                await query.edit_message_reply_markup(None)
-            by_tutor = person.role is not Role.AUDITEUR
-            budget = await context.call(booking.budget, meeting.auditeur) if person.role is Role.AUDITEUR else None
-            await reply(
-                update, context, "booking/cancelled.html", meeting=meeting, by_tutor=by_tutor,
-                to_tutor=person.role is Role.TUTOR, budget=budget,
-            )
-        elif action == "move":
-            if person.role is not Role.AUDITEUR:
-                raise PermissionDenied("move a meeting", person)
-            await _show_slots(update, context, person, None, 0, meeting_id=meeting_id)
-        else:
-            status = MeetingStatus.HELD if action == "held" else MeetingStatus.MISSED
-            meeting = await context.call(booking.mark, person, meeting_id, status)
-            await reply(update, context, "booking/marked.html", meeting=meeting)
+def _meeting_action(handler):
+    """mrdv:<action>:<meeting id>: the id checked, the booking refusals answered the same way."""
+
+    @functools.wraps(handler)
+    async def run(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+        meeting_id = data.int_arg(0) if data else None
+        if meeting_id is None:
+            await mrdv_stale(update, context, person, data)
+            return
+        try:
+            await handler(update, context, person, meeting_id)
+        except BookingError as error:
+            await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
             await _my_meetings(update, context, person)
-    except BookingError as error:
-        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
-        await _my_meetings(update, context, person)
-    except PermissionDenied:
-        await reply(update, context, "common/not_allowed.html")
+        except PermissionDenied:
+            await reply(update, context, "common/not_allowed.html")
+
+    return run
+
+
+@_meeting_action
+async def mrdv_cancel(update: Update, context: BotContext, person: PersonView, meeting_id: int) -> None:
+    """Ask to confirm the cancellation."""
+    meeting = await context.call(context.services.booking.meeting, person, meeting_id)
+    buttons = column([Button(context.renderer.label("buttons.rdv_cancel_confirm"), callback("mrdv", "cancelok", meeting.id))])
+    await reply(update, context, "booking/cancel_confirm.html", meeting=meeting, keyboard=buttons)
+
+
+@_meeting_action
+async def mrdv_cancel_confirmed(update: Update, context: BotContext, person: PersonView, meeting_id: int) -> None:
+    booking = context.services.booking
+    query = update.callback_query
+    meeting = await context.call(booking.cancel, person, meeting_id)
+    if query.message is not None:
+        await query.edit_message_reply_markup(None)
+    by_tutor = person.role is not Role.AUDITEUR
+    budget = await context.call(booking.budget, meeting.auditeur) if person.role is Role.AUDITEUR else None
+    await reply(
+        update, context, "booking/cancelled.html", meeting=meeting, by_tutor=by_tutor,
+        to_tutor=person.role is Role.TUTOR, budget=budget,
+    )
+
+
+@_meeting_action
+async def mrdv_move(update: Update, context: BotContext, person: PersonView, meeting_id: int) -> None:
+    if person.role is not Role.AUDITEUR:
+        raise PermissionDenied("move a meeting", person)
+    await _show_slots(update, context, person, None, 0, meeting_id=meeting_id)
+
+
+async def _mark(update: Update, context: BotContext, person: PersonView, meeting_id: int, status: MeetingStatus) -> None:
+    meeting = await context.call(context.services.booking.mark, person, meeting_id, status)
+    await reply(update, context, "booking/marked.html", meeting=meeting)
+    await _my_meetings(update, context, person)
+
+
+@_meeting_action
+async def mrdv_held(update: Update, context: BotContext, person: PersonView, meeting_id: int) -> None:
+    await _mark(update, context, person, meeting_id, MeetingStatus.HELD)
+
+
+@_meeting_action
+async def mrdv_missed(update: Update, context: BotContext, person: PersonView, meeting_id: int) -> None:
+    await _mark(update, context, person, meeting_id, MeetingStatus.MISSED)
+
+
+async def mrdv_stale(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    await reply(update, context, "booking/problem.html", code="stale", details={})
+    await _my_meetings(update, context, person)

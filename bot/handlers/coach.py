@@ -8,6 +8,7 @@ question they were made for, and the service refuses them when the auditeur has 
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import Update
@@ -16,8 +17,7 @@ from bot.documents.plan import build_plan_docx, build_plan_markdown, plan_filena
 from bot.documents.resources import build_resources_docx, default_resources, grid_criteria
 from bot.domain.feedback import render_remark
 from bot.domain.people import PersonView
-from bot.handlers import flows
-from bot.handlers.common import chat_id_of, reply, require_person
+from bot.handlers.common import chat_id_of, reply
 from bot.services.coaching import (
     ENGINE_LLM,
     ENGINE_OFFLINE,
@@ -30,7 +30,7 @@ from bot.services.coaching import (
 from bot.services.conversations import Conversation
 from bot.services.llm_feedback import section_feedback
 from bot.telegram.context import BotContext
-from bot.telegram.keyboards import Button, callback, column, keyboard, parse_callback
+from bot.telegram.keyboards import Button, CallbackData, callback, column, keyboard
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,7 @@ COACH_ACTIONS = {
 # --- /rapport ----------------------------------------------------------------------------------------
 
 
-async def report_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "rapport")
-    if person is None:
-        return
+async def report_command(update: Update, context: BotContext, person: PersonView) -> None:
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=COACH_FLOW)
     await _show_overview(update, context, person)
 
@@ -158,72 +155,99 @@ async def _show_summary(update: Update, context: BotContext, person: PersonView,
     )
 
 
-async def coach_button(update: Update, context: BotContext) -> None:
-    """The coach's buttons: coach:<action>[:<section>[:<question>]]. Untrusted: the service re-checks."""
-    query = update.callback_query
-    await query.answer()
-    person = await require_person(update, context, "rapport")
-    if person is None:
-        return
-    data = parse_callback(query.data)
-    action = data.action if data else ""
-    if data is not None and COACH_ACTIONS.get(action) != len(data.args):
-        action = ""  # forged or garbled: refused below, nothing changed
-    section_id, question_id = (data.arg(0) or "", data.arg(1) or None) if data else ("", None)
-    coaching = context.services.coaching
-    user_id = update.effective_user.id
-    try:
-        if action == "overview":
-            await context.call(context.services.conversations.clear, user_id, flow=COACH_FLOW)
-            await _show_overview(update, context, person)
-        elif action == "open":
-            view = await context.call(coaching.open_section, person, section_id)
-            await _show_position(update, context, person, view)
-        elif action in {"next", "skip", "back"}:
-            move = {"next": coaching.next_question, "skip": coaching.skip, "back": coaching.back}[action]
-            view = await context.call(move, person, section_id, question_id)
-            await _show_position(update, context, person, view)
-        elif action in {"edit", "keep"}:
-            view = await context.call(coaching.current, person, section_id, question_id)
-            if action == "keep":
-                await _show_position(update, context, person, view)
-                return
-            await _set_flow(update, context, view, STEP_EDIT)
-            section = context.services.catalogue.section(section_id)
-            keep = column([Button(context.renderer.label("buttons.coach_keep"), callback("coach", "keep", section_id, question_id))])
-            await reply(
-                update,
-                context,
-                "coach/edit_prompt.html",
-                question=section.question(question_id),
-                answers=list(view.current_answers),
-                keyboard=keep,
-            )
-        elif action == "later":
-            await context.call(coaching.finish_later, person, section_id)
-            await context.call(context.services.conversations.clear, user_id, flow=COACH_FLOW)
-            await reply(update, context, "coach/saved.html")
-            await _show_overview(update, context, person)
-        elif action == "finish":
-            view = await context.call(coaching.finish_section, person, section_id)
-            await _show_summary(update, context, person, view)
-        else:
-            raise StaleAction(action)
-    except (StaleAction, UnknownSection) as stale:
-        log.info("stale or forged coach button %r from user %s (%r)", query.data, user_id, stale)
-        await reply(update, context, "coach/stale.html")
-    except NoEnrolment:
-        await reply(update, context, "coach/no_enrolment.html")
+def _coach_action(handler):
+    """coach:<action>[:<section>[:<question>]]. Untrusted: the argument count is checked here, the
+    position by the service; a stale or forged button changes nothing and says so."""
+
+    @functools.wraps(handler)
+    async def run(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+        try:
+            if data is None or COACH_ACTIONS.get(data.action) != len(data.args):
+                raise StaleAction(data.action if data else "")
+            await handler(update, context, person, data.arg(0) or "", data.arg(1) or None)
+        except (StaleAction, UnknownSection) as stale:
+            log.info("stale or forged coach button %r from user %s (%r)", update.callback_query.data, update.effective_user.id, stale)
+            await reply(update, context, "coach/stale.html")
+        except NoEnrolment:
+            await reply(update, context, "coach/no_enrolment.html")
+
+    return run
 
 
-@flows.on_text(COACH_FLOW)
-async def coach_text(update: Update, context: BotContext, conversation: Conversation) -> None:
+@_coach_action
+async def coach_overview(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=COACH_FLOW)
+    await _show_overview(update, context, person)
+
+
+@_coach_action
+async def coach_open(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.open_section, person, section_id)
+    await _show_position(update, context, person, view)
+
+
+@_coach_action
+async def coach_next(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.next_question, person, section_id, question_id)
+    await _show_position(update, context, person, view)
+
+
+@_coach_action
+async def coach_skip(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.skip, person, section_id, question_id)
+    await _show_position(update, context, person, view)
+
+
+@_coach_action
+async def coach_back(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.back, person, section_id, question_id)
+    await _show_position(update, context, person, view)
+
+
+@_coach_action
+async def coach_keep(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.current, person, section_id, question_id)
+    await _show_position(update, context, person, view)
+
+
+@_coach_action
+async def coach_edit(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.current, person, section_id, question_id)
+    await _set_flow(update, context, view, STEP_EDIT)
+    section = context.services.catalogue.section(section_id)
+    keep = column([Button(context.renderer.label("buttons.coach_keep"), callback("coach", "keep", section_id, question_id))])
+    await reply(
+        update,
+        context,
+        "coach/edit_prompt.html",
+        question=section.question(question_id),
+        answers=list(view.current_answers),
+        keyboard=keep,
+    )
+
+
+@_coach_action
+async def coach_later(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    await context.call(context.services.coaching.finish_later, person, section_id)
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=COACH_FLOW)
+    await reply(update, context, "coach/saved.html")
+    await _show_overview(update, context, person)
+
+
+@_coach_action
+async def coach_finish(update: Update, context: BotContext, person: PersonView, section_id: str, question_id: str | None) -> None:
+    view = await context.call(context.services.coaching.finish_section, person, section_id)
+    await _show_summary(update, context, person, view)
+
+
+async def coach_stale(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    log.info("stale or forged coach button %r from user %s", update.callback_query.data, update.effective_user.id)
+    await reply(update, context, "coach/stale.html")
+
+
+async def coach_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     """Free text in a section: one more message for the question shown, or the replacement answer."""
     user_id = update.effective_user.id
-    person = await require_person(update, context, "rapport")
-    if person is None:
-        await context.call(context.services.conversations.clear, user_id, flow=COACH_FLOW)
-        return
     section_id = str(conversation.data.get("section") or "")
     question_id = str(conversation.data.get("question") or "")
     text = update.effective_message.text or ""
@@ -256,10 +280,7 @@ async def coach_text(update: Update, context: BotContext, conversation: Conversa
 # --- /plan -------------------------------------------------------------------------------------------
 
 
-async def plan_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "plan")
-    if person is None:
-        return
+async def plan_command(update: Update, context: BotContext, person: PersonView) -> None:
     try:
         notes = await context.call(context.services.coaching.notes_of, person, person.id)
     except NoEnrolment:
@@ -292,9 +313,7 @@ def _resources_keyboard(context: BotContext):
     return column(buttons)
 
 
-async def resources_command(update: Update, context: BotContext) -> None:
-    if await require_person(update, context, "ressources") is None:
-        return
+async def resources_command(update: Update, context: BotContext, person: PersonView) -> None:
     resources = default_resources()
     await reply(
         update,
@@ -306,20 +325,19 @@ async def resources_command(update: Update, context: BotContext) -> None:
     )
 
 
-async def resources_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    if await require_person(update, context, "ressources") is None:
-        return
-    data = parse_callback(query.data)
+async def resources_document(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """res:doc: the resources as a .docx."""
+    resources = default_resources()
+    content = await context.call(build_resources_docx, resources, context.services.catalogue)
+    await context.messenger.send_document(
+        chat_id_of(update), content, resources.document_filename, caption_template="coach/resources_caption.html"
+    )
+
+
+async def resources_page(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """res:page:<id> (and any other res: action: a stale button)."""
     resources = default_resources()
     catalogue = context.services.catalogue
-    if data is not None and data.action == "doc":
-        content = await context.call(build_resources_docx, resources, catalogue)
-        await context.messenger.send_document(
-            chat_id_of(update), content, resources.document_filename, caption_template="coach/resources_caption.html"
-        )
-        return
     try:
         page = resources.page(data.arg(0) or "") if data is not None and data.action == "page" else None
     except KeyError:
@@ -340,10 +358,7 @@ async def resources_button(update: Update, context: BotContext) -> None:
 # --- /experience -------------------------------------------------------------------------------------
 
 
-async def experience_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "experience")
-    if person is None:
-        return
+async def experience_command(update: Update, context: BotContext, person: PersonView) -> None:
     step = await context.call(context.services.coaching.start_experience, person)
     await _show_experience_step(update, context, person, step)
 
@@ -390,27 +405,16 @@ async def _answer_experience(update: Update, context: BotContext, person: Person
     await _show_experience_step(update, context, person, step)
 
 
-async def experience_button(update: Update, context: BotContext) -> None:
+async def experience_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """exp:a:<question>:<value>. Only the question currently asked is accepted."""
-    query = update.callback_query
-    await query.answer()
-    person = await require_person(update, context, "experience")
-    if person is None:
-        return
-    data = parse_callback(query.data)
     if data is None or data.action != "a" or data.arg(0) is None or data.arg(1) is None:
         await reply(update, context, "common/stale_button.html")
         return
     await _answer_experience(update, context, person, data.arg(0), data.arg(1))
 
 
-@flows.on_text(EXPERIENCE_FLOW)
-async def experience_text(update: Update, context: BotContext, conversation: Conversation) -> None:
+async def experience_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     """A typed answer ("oui", "non", "4"...) to the question being asked."""
-    person = await require_person(update, context, "experience")
-    if person is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id, flow=EXPERIENCE_FLOW)
-        return
     coaching = context.services.coaching
     value = coaching.parse_typed_experience_answer(conversation.step, update.effective_message.text or "")
     if value is None:

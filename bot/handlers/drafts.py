@@ -21,12 +21,11 @@ from bot.domain.drafts import MAX_ANNEXES, annex_title, check_annex, deposit_fil
 from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
 from bot.domain.people import EnrolmentView, PersonView, Role
 from bot.domain.permissions import PermissionDenied
-from bot.handlers import flows
-from bot.handlers.common import chat_id_of, reply, require_person
+from bot.handlers.common import chat_id_of, reply
 from bot.services.conversations import Conversation
 from bot.services.drafts import DraftError, DraftRecorded, DraftVersionView
 from bot.telegram.context import BotContext
-from bot.telegram.keyboards import Button, callback, column, keyboard, parse_callback
+from bot.telegram.keyboards import Button, CallbackData, callback, column, keyboard
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +76,10 @@ async def _fetch(update: Update, context: BotContext) -> tuple[Document, bytes] 
 # A draft sent outside any conversation
 
 
-@flows.on_document("default")
-async def draft_document(update: Update, context: BotContext, conversation: Conversation | None) -> None:
-    person = await context.identify(update)
+async def draft_document(
+    update: Update, context: BotContext, person: PersonView | None, conversation: Conversation | None
+) -> None:
+    """A document outside any document flow: an auditeur's draft (others are told what to do)."""
     if person is None:
         await reply(update, context, "common/unknown_user.html")
         return
@@ -167,10 +167,7 @@ async def prepare_draft_for_tutor(services, row, now) -> dict | None:
 # /brouillons
 
 
-async def drafts_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "brouillons")
-    if person is None:
-        return
+async def drafts_command(update: Update, context: BotContext, person: PersonView) -> None:
     drafts = context.services.drafts
     if person.role is Role.AUDITEUR:
         versions = await context.call(drafts.versions, person, person.id)
@@ -214,33 +211,39 @@ async def _show_versions(
     )
 
 
-async def drafts_button(update: Update, context: BotContext) -> None:
-    """drafts:list:<auditeur id> and drafts:file:<version id>; both re-checked by the service."""
-    query = update.callback_query
-    await query.answer()
-    person = await require_person(update, context, "brouillons")
-    if person is None:
-        return
-    data = parse_callback(query.data)
+async def drafts_list(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """drafts:list:<auditeur id>; re-checked by the service."""
     target = data.int_arg(0) if data else None
-    drafts = context.services.drafts
+    if target is None:
+        await reply(update, context, "common/stale_button.html")
+        return
     try:
-        if data is not None and data.action == "list" and target is not None:
-            versions = await context.call(drafts.versions, person, target)
-            auditeur = await context.call(context.services.directory.get, target)
-            await _show_versions(update, context, person, auditeur, versions)
-        elif data is not None and data.action == "file" and target is not None:
-            version = await context.call(drafts.version, person, target)
-            auditeur = await context.call(context.services.directory.get, version.auditeur_id)
-            await context.messenger.send_document(
-                chat_id_of(update), version.telegram_file_id, version.file_name,
-                caption_template="drafts/tutor_caption.html", auditeur=auditeur, version=version,
-            )
-        else:
-            await reply(update, context, "common/stale_button.html")
+        versions = await context.call(context.services.drafts.versions, person, target)
     except PermissionDenied as denied:
         log.info("refused: %s", denied)
         await reply(update, context, "common/not_allowed.html")
+        return
+    auditeur = await context.call(context.services.directory.get, target)
+    await _show_versions(update, context, person, auditeur, versions)
+
+
+async def drafts_file(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """drafts:file:<version id>; re-checked by the service."""
+    target = data.int_arg(0) if data else None
+    if target is None:
+        await reply(update, context, "common/stale_button.html")
+        return
+    try:
+        version = await context.call(context.services.drafts.version, person, target)
+    except PermissionDenied as denied:
+        log.info("refused: %s", denied)
+        await reply(update, context, "common/not_allowed.html")
+        return
+    auditeur = await context.call(context.services.directory.get, version.auditeur_id)
+    await context.messenger.send_document(
+        chat_id_of(update), version.telegram_file_id, version.file_name,
+        caption_template="drafts/tutor_caption.html", auditeur=auditeur, version=version,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,10 +261,7 @@ def _depot_keyboard(context: BotContext, annexes: list[dict]):
     return keyboard(rows)
 
 
-async def depot_command(update: Update, context: BotContext) -> None:
-    person = await require_person(update, context, "depot")
-    if person is None:
-        return
+async def depot_command(update: Update, context: BotContext, person: PersonView) -> None:
     latest = await context.call(context.services.drafts.latest_readable, person, person.id)
     user_id = update.effective_user.id
     if latest is None:
@@ -278,12 +278,7 @@ def _report_entry(version: DraftVersionView) -> dict:
             "pages": version.pages}
 
 
-@flows.on_document(DEPOT_FLOW)
-async def depot_document(update: Update, context: BotContext, conversation: Conversation) -> None:
-    person = await require_person(update, context, "depot")
-    if person is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)
-        return
+async def depot_document(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     data = dict(conversation.data)
     if conversation.step == "report":
         enrolment = await context.call(context.services.directory.active_enrolment, person.id)
@@ -338,12 +333,7 @@ async def check_annex_isolated(content: bytes) -> tuple[str | None, str | None, 
     return tuple(outcome.value)
 
 
-@flows.on_text(DEPOT_FLOW)
-async def depot_text(update: Update, context: BotContext, conversation: Conversation) -> None:
-    person = await require_person(update, context, "depot")
-    if person is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)
-        return
+async def depot_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     data = dict(conversation.data)
     annexes = list(data.get("annexes", []))
     renaming = data.get("renaming")
@@ -364,41 +354,48 @@ async def _save(update: Update, context: BotContext, step: str, data: dict) -> N
     await context.call(context.services.conversations.set, update.effective_user.id, DEPOT_FLOW, step, data)
 
 
-async def depot_button(update: Update, context: BotContext) -> None:
-    """depot:assemble, depot:rename:<n>, depot:cancel; each checks the flow is still in progress."""
-    query = update.callback_query
-    await query.answer()
-    person = await require_person(update, context, "depot")
-    if person is None:
-        return
-    user_id = update.effective_user.id
-    data = parse_callback(query.data)
-    conversation = await context.call(context.services.conversations.get, user_id)
-    if data is None or conversation is None or conversation.flow != DEPOT_FLOW:
+async def _depot_form(update: Update, context: BotContext) -> dict | None:
+    """The deposit in progress, if any (else: a stale button)."""
+    conversation = await context.conversation(update)
+    if conversation is None or conversation.flow != DEPOT_FLOW:
         await reply(update, context, "common/stale_button.html")
+        return None
+    return dict(conversation.data)
+
+
+async def depot_cancel(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    if await _depot_form(update, context) is None:
         return
-    form = dict(conversation.data)
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)
+    await reply(update, context, "depot/cancelled.html")
+
+
+async def depot_rename(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """depot:rename:<n>: the next text is the title of annex n."""
+    form = await _depot_form(update, context)
+    if form is None:
+        return
     annexes = list(form.get("annexes", []))
-    if data.action == "cancel":
-        await context.call(context.services.conversations.clear, user_id, flow=DEPOT_FLOW)
-        await reply(update, context, "depot/cancelled.html")
-    elif data.action == "rename":
-        number = data.int_arg(0)
-        if number is None or not 1 <= number <= len(annexes):
-            await reply(update, context, "common/stale_button.html")
-            return
-        form["renaming"] = number
-        await _save(update, context, "rename", form)
-        await reply(update, context, "depot/ask_title.html", number=number, annex=annexes[number - 1])
-    elif data.action == "assemble":
-        if not form.get("report"):
-            await reply(update, context, "depot/ask_report.html", keyboard=_depot_keyboard(context, annexes))
-        elif not annexes:
-            await reply(update, context, "depot/need_annex.html", keyboard=_depot_keyboard(context, annexes))
-        else:
-            await _assemble(update, context, person, form)
-    else:
+    number = data.int_arg(0) if data else None
+    if number is None or not 1 <= number <= len(annexes):
         await reply(update, context, "common/stale_button.html")
+        return
+    form["renaming"] = number
+    await _save(update, context, "rename", form)
+    await reply(update, context, "depot/ask_title.html", number=number, annex=annexes[number - 1])
+
+
+async def depot_assemble(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    form = await _depot_form(update, context)
+    if form is None:
+        return
+    annexes = list(form.get("annexes", []))
+    if not form.get("report"):
+        await reply(update, context, "depot/ask_report.html", keyboard=_depot_keyboard(context, annexes))
+    elif not annexes:
+        await reply(update, context, "depot/need_annex.html", keyboard=_depot_keyboard(context, annexes))
+    else:
+        await _assemble(update, context, person, form)
 
 
 async def _assemble(update: Update, context: BotContext, person: PersonView, form: dict) -> None:

@@ -1,4 +1,10 @@
-"""The last resort: log the failure with its context, tell the person in French, without details."""
+"""The last resort: log the failure with ids only, tell the person once, in French, without details.
+
+Routes (`bot/telegram/routing.py`) catch every failure of their handler and call `apologise`;
+`on_error` is python-telegram-bot's error handler for what happens outside a route (polling, the
+webhook server, jobs). The log line carries the update id, the handler, the person id and the
+exception: never the person's text, file names or names.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,21 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.handlers.common import contacts
+from bot.handlers.common import chat_id_of, contacts
 from bot.telegram.context import BotContext
 
 log = logging.getLogger("bot.errors")
 
 
-def describe(update: object) -> str:
+def describe(update: object, context: BotContext) -> str:
+    """Ids and sizes only: update, handler, person (people.id), Telegram ids, the command's name;
+    never the person's text, file names or names."""
+    handler = getattr(context, "handler_name", None)
     if not isinstance(update, Update):
-        return type(update).__name__
-    parts = [f"update_id={update.update_id}"]
+        return f"update=<{type(update).__name__}> handler={handler}"
+    person = getattr(context, "person", None)
+    parts = [f"update_id={update.update_id}", f"handler={handler}"]
+    parts.append(f"person_id={person.id if person is not None else None}")
     if update.effective_user:
         parts.append(f"user_id={update.effective_user.id}")
     if update.effective_chat:
@@ -24,7 +35,7 @@ def describe(update: object) -> str:
     if update.callback_query:
         parts.append(f"callback_data={update.callback_query.data!r}")
     message = update.effective_message
-    if message is not None:  # ids and sizes only: never the person's text nor the file name
+    if message is not None:
         parts.append(f"message_id={message.message_id}")
         if message.text:
             command = message.text.split()[0] if message.text.startswith("/") else None
@@ -36,20 +47,33 @@ def describe(update: object) -> str:
     return " ".join(parts)
 
 
+async def apologise(update: object, context: BotContext, error: BaseException) -> None:
+    """Log `error` and send the person the apology, answering their button only if not done yet."""
+    if isinstance(error, Forbidden) and isinstance(update, Update) and (update.effective_chat or update.effective_user):
+        chat_id = chat_id_of(update)
+        log.info("chat %s blocked the bot while we answered", chat_id)
+        try:
+            await context.call(context.services.directory.set_blocked, chat_id, True)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record that chat %s blocked the bot", chat_id)
+        return
+    log.error("failed: %s error=%s", describe(update, context), type(error).__name__, exc_info=error)
+    if not isinstance(update, Update) or (update.effective_chat is None and update.effective_user is None):
+        return
+    try:
+        if update.callback_query is not None:
+            await context.answer_query(update)  # no-op when the route already answered it
+    except Exception:  # noqa: BLE001 - too old or unreachable: the message below still helps
+        log.info("update_id=%s: could not answer the button", update.update_id)
+    try:
+        await context.messenger.send(chat_id_of(update), "common/error.html", **contacts(context))
+    except Exception:  # noqa: BLE001 - the apology itself failed: nothing more to do but log it
+        log.exception("update_id=%s: could not send the apology", update.update_id)
+
+
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, (NetworkError, TimedOut, RetryAfter)) and not isinstance(update, Update):
         log.warning("Telegram API unreachable or busy: %s", error)
         return
-    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:
-        log.info("chat %s blocked the bot while we answered", update.effective_chat.id)
-        await context.call(context.services.directory.set_blocked, update.effective_chat.id, True)
-        return
-    log.error("unhandled error while handling %s", describe(update), exc_info=error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            if update.callback_query:
-                await update.callback_query.answer()
-            await context.messenger.send(update.effective_chat.id, "common/error.html", **contacts(context))
-        except Exception:  # the apology itself failed: nothing more to do but log it
-            log.exception("could not tell chat %s about the error", update.effective_chat.id)
+    await apologise(update, context, error)

@@ -7,11 +7,11 @@ import logging
 from telegram import Update
 
 from bot.domain.invitations import RedeemError, RedeemProblem
-from bot.domain.people import Role
-from bot.handlers.common import contacts, reply
+from bot.domain.people import PersonView, Role
+from bot.handlers.common import contacts, menu, reply
 from bot.telegram.commands import publish_commands_for
 from bot.telegram.context import BotContext
-from bot.telegram.keyboards import Button, callback, keyboard, parse_callback
+from bot.telegram.keyboards import Button, CallbackData, callback, keyboard
 
 log = logging.getLogger(__name__)
 
@@ -19,15 +19,12 @@ FLOW = "onboarding"
 NOTICE_VERSION = "2026-11"
 
 
-async def start(update: Update, context: BotContext) -> None:
+async def start(update: Update, context: BotContext, person: PersonView | None) -> None:
     code = context.args[0] if context.args else None
-    person = await context.identify(update)
     if person is not None:
         if code:
             await reply(update, context, "onboarding/code_problem.html", problem=RedeemProblem.ALREADY_BOUND.value)
-        from bot.handlers.common import menu
-
-        await menu(update, context)
+        await menu(update, context, person)
         return
     if not code:
         await reply(update, context, "common/unknown_user.html")
@@ -63,28 +60,31 @@ async def _code_problem(update: Update, context: BotContext, error: RedeemError)
     await reply(update, context, "onboarding/code_problem.html", problem=error.problem.value, minutes=minutes)
 
 
-async def consent_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    user = update.effective_user
-    data = parse_callback(query.data)
+async def _pending_invitation(update: Update, context: BotContext, data: CallbackData | None) -> int | None:
+    """The invitation the consent buttons were made for, if the notice is still awaiting an answer."""
     invitation_id = data.int_arg(0) if data else None
-    conversation = await context.call(context.services.conversations.get, user.id)
-    if (
-        data is None
-        or data.action not in {"yes", "no"}
-        or conversation is None
-        or conversation.flow != FLOW
-        or conversation.data.get("invitation_id") != invitation_id
-    ):
+    conversation = await context.conversation(update)
+    if conversation is None or conversation.flow != FLOW or conversation.data.get("invitation_id") != invitation_id:
         await reply(update, context, "common/stale_button.html")
+        return None
+    await update.callback_query.edit_message_reply_markup(None)
+    return invitation_id
+
+
+async def consent_refused(update: Update, context: BotContext, person: PersonView | None, data: CallbackData | None) -> None:
+    invitation_id = await _pending_invitation(update, context, data)
+    if invitation_id is None:
         return
-    await query.edit_message_reply_markup(None)
-    if data.action == "no":
-        await context.call(context.services.conversations.clear, user.id, flow=FLOW)
-        expires_at = await context.call(context.services.onboarding.invitation_expiry, invitation_id)
-        await reply(update, context, "onboarding/refused.html", expires_at=expires_at)
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
+    expires_at = await context.call(context.services.onboarding.invitation_expiry, invitation_id)
+    await reply(update, context, "onboarding/refused.html", expires_at=expires_at)
+
+
+async def consent_accepted(update: Update, context: BotContext, person: PersonView | None, data: CallbackData | None) -> None:
+    invitation_id = await _pending_invitation(update, context, data)
+    if invitation_id is None:
         return
+    user = update.effective_user
     try:
         bound = await context.call(
             context.services.onboarding.redeem,
@@ -98,10 +98,10 @@ async def consent_button(update: Update, context: BotContext) -> None:
         await _code_problem(update, context, error)
         return
     await context.call(context.services.conversations.clear, user.id, flow=FLOW)
+    context.forget_person()
     log.info("user %s bound to person %s (%s)", user.id, bound.person.id, bound.person.role)
     await publish_commands_for(context.bot, context.renderer, user.id, bound.person.role)
     await reply(update, context, "onboarding/welcome.html", person=bound.person)
     if bound.person.role is Role.AUDITEUR and bound.enrolment is not None:
-        from bot.handlers.common import COMMAND_CALLBACKS
-
-        await reply(update, context, "onboarding/step1.html", enrolment=bound.enrolment, can_book="rdv" in COMMAND_CALLBACKS)
+        can_book = context.routes.command("rdv") is not None
+        await reply(update, context, "onboarding/step1.html", enrolment=bound.enrolment, can_book=can_book)

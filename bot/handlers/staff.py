@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 from telegram import Update
 
+from bot.domain.people import PersonView
 from bot.domain.permissions import PermissionDenied
 from bot.domain.semesters import enrolment_choices
-from bot.handlers import flows
-from bot.handlers.common import reply, require_person
+from bot.handlers.common import reply
 from bot.services.conversations import Conversation
 from bot.services.onboarding import EnrolmentError, clean_name
 from bot.telegram.context import BotContext
-from bot.telegram.keyboards import Button, callback, column, parse_callback
+from bot.telegram.keyboards import Button, CallbackData, callback, column
 
 log = logging.getLogger(__name__)
 
@@ -24,23 +23,17 @@ INVITE_FLOW = "staff_invite"
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-async def enrol_command(update: Update, context: BotContext) -> None:
-    if await require_person(update, context, "inscrire") is None:
-        return
+async def enrol_command(update: Update, context: BotContext, staff: PersonView) -> None:
     await context.call(context.services.conversations.set, update.effective_user.id, ENROL_FLOW, "name", {})
     await reply(update, context, "staff/enrol_ask_name.html")
 
 
-async def invite_command(update: Update, context: BotContext) -> None:
-    if await require_person(update, context, "inviter") is None:
-        return
+async def invite_command(update: Update, context: BotContext, staff: PersonView) -> None:
     await context.call(context.services.conversations.set, update.effective_user.id, INVITE_FLOW, "name", {})
     await reply(update, context, "staff/invite_ask_name.html")
 
 
-async def team_command(update: Update, context: BotContext) -> None:
-    if await require_person(update, context, "equipe") is None:
-        return
+async def team_command(update: Update, context: BotContext, staff: PersonView) -> None:
     directory = context.services.directory
     tutors = await context.call(directory.tutors)
     rows = []
@@ -49,12 +42,7 @@ async def team_command(update: Update, context: BotContext) -> None:
     await reply(update, context, "staff/team.html", tutors=rows)
 
 
-@flows.on_text(INVITE_FLOW)
-async def invite_text(update: Update, context: BotContext, conversation: Conversation) -> None:
-    staff = await require_person(update, context, "inviter")
-    if staff is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id)
-        return
+async def invite_text(update: Update, context: BotContext, staff: PersonView, conversation: Conversation) -> None:
     name, _, email = (update.effective_message.text or "").partition(",")
     email = email.strip() or None
     if email is not None and not _EMAIL_RE.match(email):
@@ -69,12 +57,7 @@ async def invite_text(update: Update, context: BotContext, conversation: Convers
     await _show_invitation(update, context, issued)
 
 
-@flows.on_text(ENROL_FLOW)
-async def enrol_text(update: Update, context: BotContext, conversation: Conversation) -> None:
-    staff = await require_person(update, context, "inscrire")
-    if staff is None:
-        await context.call(context.services.conversations.clear, update.effective_user.id)
-        return
+async def enrol_text(update: Update, context: BotContext, staff: PersonView, conversation: Conversation) -> None:
     text = update.effective_message.text or ""
     data = dict(conversation.data)
     try:
@@ -102,66 +85,77 @@ async def _ask_tutor(update: Update, context: BotContext, data: dict) -> None:
     await reply(update, context, "staff/enrol_ask_tutor.html", name=data["name"], tutors=tutors, keyboard=buttons)
 
 
-async def enrol_button(update: Update, context: BotContext) -> None:
-    """Buttons of the enrolment form; each checks that the form is at the step the button belongs to."""
-    query = update.callback_query
-    await query.answer()
-    staff = await require_person(update, context, "inscrire")
-    if staff is None:
-        return
-    data = parse_callback(query.data)
-    conversation = await context.call(context.services.conversations.get, update.effective_user.id)
+async def _form(update: Update, context: BotContext, data: CallbackData | None) -> dict | None:
+    """The enrolment form, if it is at the step this button belongs to (else: stale button)."""
+    conversation = await context.conversation(update)
     if data is None or conversation is None or conversation.flow != ENROL_FLOW or conversation.step != data.action:
         await reply(update, context, "common/stale_button.html")
+        return None
+    return dict(conversation.data)
+
+
+async def enrol_tutor_chosen(update: Update, context: BotContext, staff: PersonView, data: CallbackData | None) -> None:
+    form = await _form(update, context, data)
+    if form is None:
         return
-    form = dict(conversation.data)
     labels = context.renderer
-    if data.action == "tutor":
-        tutor_id = data.int_arg(0)
-        tutor = await context.call(context.services.directory.get, tutor_id) if tutor_id is not None else None
-        if tutor is None or tutor.role != "tutor":
-            await reply(update, context, "staff/input_problem.html", code="tutor_unknown", details={"value": data.arg(0)})
-            return
-        form["tutor_id"] = tutor.id
-        await _save(update, context, "report_type", form)
-        buttons = column(
-            [
-                Button(labels.label("buttons.report_ua"), callback("enrol", "report_type", "ua")),
-                Button(labels.label("buttons.report_stage"), callback("enrol", "report_type", "stage")),
-            ]
+    tutor_id = data.int_arg(0)
+    tutor = await context.call(context.services.directory.get, tutor_id) if tutor_id is not None else None
+    if tutor is None or tutor.role != "tutor":
+        await reply(update, context, "staff/input_problem.html", code="tutor_unknown", details={"value": data.arg(0)})
+        return
+    form["tutor_id"] = tutor.id
+    await _save(update, context, "report_type", form)
+    buttons = column(
+        [
+            Button(labels.label("buttons.report_ua"), callback("enrol", "report_type", "ua")),
+            Button(labels.label("buttons.report_stage"), callback("enrol", "report_type", "stage")),
+        ]
+    )
+    await reply(update, context, "staff/enrol_ask_report_type.html", name=form["name"], keyboard=buttons)
+
+
+async def enrol_report_type_chosen(update: Update, context: BotContext, staff: PersonView, data: CallbackData | None) -> None:
+    form = await _form(update, context, data)
+    if form is None:
+        return
+    labels = context.renderer
+    if data.arg(0) not in {"ua", "stage"}:
+        await reply(update, context, "staff/input_problem.html", code="report_type_invalid", details={})
+        return
+    form["report_type"] = data.arg(0)
+    await _save(update, context, "semester", form)
+    today = context.renderer.local(context.services.clock()).date()
+    buttons = column(
+        Button(labels.render("staff/semester_button.html", code=s.code), callback("enrol", "semester", s.code))
+        for s in enrolment_choices(today)
+    )
+    await reply(update, context, "staff/enrol_ask_semester.html", name=form["name"], keyboard=buttons)
+
+
+async def enrol_semester_chosen(update: Update, context: BotContext, staff: PersonView, data: CallbackData | None) -> None:
+    form = await _form(update, context, data)
+    if form is None:
+        return
+    try:
+        issued = await context.call(
+            context.services.onboarding.enrol_auditeur,
+            staff,
+            name=form.get("name", ""),
+            tutor=int(form.get("tutor_id", 0)),
+            report_type=form.get("report_type", ""),
+            semester=data.arg(0) or "",
+            certification=form.get("certification", ""),
         )
-        await reply(update, context, "staff/enrol_ask_report_type.html", name=form["name"], keyboard=buttons)
-    elif data.action == "report_type":
-        if data.arg(0) not in {"ua", "stage"}:
-            await reply(update, context, "staff/input_problem.html", code="report_type_invalid", details={})
-            return
-        form["report_type"] = data.arg(0)
-        await _save(update, context, "semester", form)
-        choices = enrolment_choices(date.today())
-        buttons = column(
-            Button(labels.render("staff/semester_button.html", code=s.code), callback("enrol", "semester", s.code)) for s in choices
-        )
-        await reply(update, context, "staff/enrol_ask_semester.html", name=form["name"], keyboard=buttons)
-    elif data.action == "semester":
-        try:
-            issued = await context.call(
-                context.services.onboarding.enrol_auditeur,
-                staff,
-                name=form.get("name", ""),
-                tutor=int(form.get("tutor_id", 0)),
-                report_type=form.get("report_type", ""),
-                semester=data.arg(0) or "",
-                certification=form.get("certification", ""),
-            )
-        except EnrolmentError as error:
-            await reply(update, context, "staff/input_problem.html", code=error.code, details=error.details)
-            return
-        except PermissionDenied:
-            await reply(update, context, "common/not_allowed.html")
-            return
-        await context.call(context.services.conversations.clear, update.effective_user.id, flow=ENROL_FLOW)
-        await query.edit_message_reply_markup(None)
-        await _show_invitation(update, context, issued)
+    except EnrolmentError as error:
+        await reply(update, context, "staff/input_problem.html", code=error.code, details=error.details)
+        return
+    except PermissionDenied:
+        await reply(update, context, "common/not_allowed.html")
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=ENROL_FLOW)
+    await update.callback_query.edit_message_reply_markup(None)
+    await _show_invitation(update, context, issued)
 
 
 async def _show_invitation(update: Update, context: BotContext, issued) -> None:

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -111,9 +112,15 @@ class ExperienceStep:
 
 class Coaching:
     def __init__(
-        self, db: Database, catalogue: Catalogue, experience: ExperienceContent | None = None
+        self,
+        db: Database,
+        catalogue: Catalogue,
+        experience: ExperienceContent | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
+        self._clock = clock
         self._catalogue = catalogue
         self._experience = experience or default_experience_content()
 
@@ -300,7 +307,7 @@ class Coaching:
                 row.outcome = step.outcome.report_type
                 row.reasons = list(step.outcome.reasons)
                 row.confirm_with_tutor = step.outcome.confirm_with_tutor
-                row.completed_at = utcnow()
+                row.completed_at = self._clock()
         return step
 
     def experience_state(self, actor: PersonView) -> tuple[dict[str, str], str | None]:

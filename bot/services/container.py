@@ -43,8 +43,8 @@ class Services:
         services = cls(
             settings=settings,
             db=db,
-            directory=Directory(db, settings.staff_telegram_ids),
-            onboarding=Onboarding(db, invitation_ttl=settings.invitation_ttl),
+            directory=Directory(db, settings.staff_telegram_ids, clock=now),
+            onboarding=Onboarding(db, invitation_ttl=settings.invitation_ttl, clock=now),
             conversations=Conversations(db),
             catalogue=default_catalogue(),
             booking=BookingService(db, calendar, clock=now),
@@ -60,7 +60,7 @@ class Services:
                 retry=RetryPolicy(max_attempts=settings.delivery.max_attempts),
             ),
             clock=utcnow,
-            drafts=Drafts(db),
-            coaching=Coaching(db, default_catalogue()),
+            drafts=Drafts(db, clock=now),
+            coaching=Coaching(db, default_catalogue(), clock=now),
         )
         return services

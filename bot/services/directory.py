@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
 from bot.domain.people import EnrolmentView, PersonView, ReportType, Role
+from bot.services.conversations import Conversation
 from bot.storage.db import Database
-from bot.storage.models import AuditEvent, Enrolment, Person, utcnow
+from bot.storage.models import AuditEvent, ConversationState, Enrolment, Person, utcnow
 
 
 def person_view(person: Person) -> PersonView:
@@ -48,21 +50,30 @@ class TelegramIdentity:
 
 
 class Directory:
-    def __init__(self, db: Database, staff_telegram_ids: Iterable[int]) -> None:
+    def __init__(
+        self, db: Database, staff_telegram_ids: Iterable[int], *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = db
+        self._clock = clock
         self._staff_ids = frozenset(staff_telegram_ids)
 
     def identify(self, identity: TelegramIdentity) -> PersonView | None:
         """The person bound to this Telegram account; configured staff are provisioned on first contact."""
+        return self.identify_with_conversation(identity)[0]
+
+    def identify_with_conversation(self, identity: TelegramIdentity) -> tuple[PersonView | None, Conversation | None]:
+        """The person (as `identify`) and their stored conversation, read in one session."""
         with self._db.read() as session:
             person = session.scalar(select(Person).where(Person.telegram_user_id == identity.user_id))
+            row = session.get(ConversationState, identity.user_id)
+            conversation = Conversation(row.flow, row.step, dict(row.data or {})) if row else None
             if person is not None and person.active:
                 if person.role == Role.STAFF and identity.user_id not in self._staff_ids:
-                    return None  # removed from STAFF_TELEGRAM_IDS: no longer staff
-                return person_view(person)
+                    return None, conversation  # removed from STAFF_TELEGRAM_IDS: no longer staff
+                return person_view(person), conversation
         if identity.user_id in self._staff_ids:
-            return self._provision_staff(identity)
-        return None
+            return self._provision_staff(identity), conversation
+        return None, conversation
 
     def _provision_staff(self, identity: TelegramIdentity) -> PersonView:
         with self._db.transaction() as session:
@@ -73,7 +84,7 @@ class Directory:
                     display_name=identity.full_name[:200],
                     telegram_user_id=identity.user_id,
                     telegram_username=identity.username,
-                    bound_at=utcnow(),
+                    bound_at=self._clock(),
                 )
                 session.add(person)
                 session.flush()
@@ -121,7 +132,7 @@ class Directory:
                 return None
             was_blocked = person.blocked_bot_at is not None
             if blocked and not was_blocked:
-                person.blocked_bot_at = utcnow()
+                person.blocked_bot_at = self._clock()
                 session.add(AuditEvent(subject_id=person.id, action="telegram.blocked_bot"))
             elif not blocked and was_blocked:
                 person.blocked_bot_at = None

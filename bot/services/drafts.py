@@ -6,6 +6,7 @@ could not be read are recorded with their problem (the history shows them) but n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from bot.domain.permissions import PermissionDenied, may_see_auditeur, require_r
 from bot.services import outbox
 from bot.services.directory import enrolment_view, person_view
 from bot.storage.db import Database
-from bot.storage.models import AuditEvent, DraftVersion, Enrolment, Person
+from bot.storage.models import AuditEvent, DraftVersion, Enrolment, Person, utcnow
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,9 @@ def _view(row: DraftVersion) -> DraftVersionView:
 
 
 class Drafts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = db
+        self._clock = clock
 
     # -- the auditeur sends a file ------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class Drafts:
                 words=review.words,
                 problem=review.problem,
                 review=review.to_json(),
+                received_at=self._clock(),
             )
             session.add(row)
             session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,10 +64,18 @@ def clean_name(raw: str, *, max_length: int = NAME_MAX_LENGTH, code: str = "name
 
 
 class Onboarding:
-    def __init__(self, db: Database, *, invitation_ttl: timedelta, throttle: ThrottlePolicy | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        invitation_ttl: timedelta,
+        throttle: ThrottlePolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = db
         self._ttl = invitation_ttl
         self._throttle = throttle or ThrottlePolicy()
+        self._clock = clock
 
     # --- staff side -------------------------------------------------------------------------
 
@@ -139,7 +148,7 @@ class Onboarding:
     def reissue(self, actor: PersonView, person_id: int) -> InvitationIssued:
         """A fresh code for someone who lost theirs or let it expire (older unused codes stop working)."""
         require_staff(actor, "reissue an invitation")
-        now = utcnow()
+        now = self._clock()
         with self._db.transaction() as session:
             person = session.get(Person, person_id)
             if person is None or person.role == Role.STAFF:
@@ -175,7 +184,7 @@ class Onboarding:
                 code_hash=hash_code(code),
                 person_id=person.id,
                 created_by_id=_actor_id(actor),
-                expires_at=utcnow() + self._ttl,
+                expires_at=self._clock() + self._ttl,
             )
             try:
                 with session.begin_nested():
@@ -197,7 +206,7 @@ class Onboarding:
 
     def check_code(self, telegram_user_id: int, raw_code: str, *, now: datetime | None = None) -> PendingBinding:
         """Validate a code typed or passed by deep link. Wrong codes count towards the throttle."""
-        now = now or utcnow()
+        now = now or self._clock()
         failure: RedeemError | None = None
         with self._db.transaction() as session:
             throttle = session.get(SignInThrottle, telegram_user_id)
@@ -239,7 +248,7 @@ class Onboarding:
         now: datetime | None = None,
     ) -> BoundPerson:
         """Consume the code and bind the account, atomically: two accounts racing for one code, one wins."""
-        now = now or utcnow()
+        now = now or self._clock()
         with self._db.transaction() as session:
             if session.scalar(select(Person.id).where(Person.telegram_user_id == telegram_user_id)) is not None:
                 raise RedeemError(RedeemProblem.ALREADY_BOUND)

@@ -54,18 +54,19 @@ def parse_callback(data: str | None) -> CallbackData | None:
     return CallbackData(parts[0], parts[1], tuple(parts[2:]))
 
 
-def keyboard(rows: Iterable[Sequence[Button]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def keyboard(rows: Iterable[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of these rows (empty rows dropped), or None when no button is left:
+    Telegram refuses an empty `reply_markup`, so a list that can be empty never sends one."""
+    markup = [
         [
-            [
-                InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
-                for b in row
-            ]
-            for row in rows
-            if row
+            InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
+            for b in row
         ]
-    )
+        for row in rows
+        if row
+    ]
+    return InlineKeyboardMarkup(markup) if markup else None
 
 
-def column(buttons: Iterable[Button]) -> InlineKeyboardMarkup:
+def column(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
     return keyboard([b] for b in buttons)

@@ -46,6 +46,16 @@ def test_callback_data_limit(api):
     assert _call(api, "sendMessage", chat_id=42, text="t", reply_markup=too_big)["description"] == "Bad Request: BUTTON_DATA_INVALID"
 
 
+def test_empty_reply_markup_is_refused_like_telegram(api):
+    for empty in ({}, {"inline_keyboard": []}, {"inline_keyboard": [[]]}):
+        refused = _call(api, "sendMessage", chat_id=42, text="t", reply_markup=empty)
+        assert refused["error_code"] == 400, empty
+    message = _call(api, "sendMessage", chat_id=42, text="t", reply_markup={"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]})
+    removed = _call(api, "editMessageReplyMarkup", chat_id=42, message_id=message["result"]["message_id"],
+                    reply_markup={"inline_keyboard": []})
+    assert removed["ok"]  # an empty inline keyboard removes the buttons of a sent message
+
+
 def test_documents_upload_get_file_and_the_20_mb_limit(api, emulator):
     sent = api.post("sendDocument", data={"chat_id": "42"}, files={"document": ("r.pdf", b"%PDF-1.7 data", "application/pdf")}).json()
     file_id = sent["result"]["document"]["file_id"]
@@ -97,5 +107,7 @@ def test_edit_delete_commands_and_callback_answers(api, emulator):
     assert _call(api, "setMyCommands", commands=[{"command": "Bad-Name", "description": "x"}])["ok"] is False
     assert _call(api, "answerCallbackQuery", callback_query_id="7", text="ok")["ok"]
     assert emulator.callback_answer("7") == {"text": "ok", "show_alert": False}
+    again = _call(api, "answerCallbackQuery", callback_query_id="7")
+    assert again["error_code"] == 400 and "query is too old" in again["description"]  # one answer per query
     emulator.set_blocked(42, True)
     assert _call(api, "sendMessage", chat_id=42, text="x")["error_code"] == 403

@@ -101,6 +101,10 @@ async def test_errors_are_logged_with_context_without_the_token_and_the_user_get
     assert "un problème technique est survenu" in reply.text
     assert "database exploded" not in reply.text
     assert "user_id=1001" in caplog.text and "command=/equipe" in caplog.text
+    [line] = [r for r in caplog.records if r.name == "bot.errors"]
+    assert "update_id=" in line.getMessage() and "handler=team_command" in line.getMessage()
+    assert "person_id=" in line.getMessage() and "error=RuntimeError" in line.getMessage()
+    assert "Claire" not in line.getMessage()  # ids, never texts or names
     assert emulator.token not in caplog.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Person)) == 3

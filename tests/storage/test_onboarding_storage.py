@@ -154,3 +154,20 @@ def test_conversation_state_round_trips(db):
     assert conversations.get(1) is not None
     conversations.clear(1)
     assert conversations.get(1) is None
+
+
+def test_the_services_clock_dates_codes_bindings_and_blocks(db):
+    """Onboarding and the directory take "now" from the injected clock, never from the system."""
+    pinned = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
+    onboarding = Onboarding(db, invitation_ttl=timedelta(days=14), clock=lambda: pinned)
+    directory = Directory(db, [1001], clock=lambda: pinned)
+    issued = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    assert issued.expires_at == pinned + timedelta(days=14)
+    pending = onboarding.check_code(2001, issued.code)
+    onboarding.redeem(2001, pending.invitation_id, notice_version="test")
+    staff = directory.identify(TelegramIdentity(1001, "Claire"))
+    directory.set_blocked(2001, True)
+    with db.read() as session:
+        tutor = session.scalar(sa.select(Person).where(Person.telegram_user_id == 2001))
+        assert tutor.bound_at == pinned and tutor.blocked_bot_at == pinned
+        assert session.get(Person, staff.id).bound_at == pinned

@@ -5,7 +5,7 @@ from telegram import Update, User, Message, Chat
 from datetime import datetime, UTC
 
 from bot.telegram.log_redaction import install_redaction
-from bot.telegram.update_processor import PerUserUpdateProcessor
+from bot.telegram.update_processor import OrderedUpdateQueue, PerUserUpdateProcessor
 
 
 def _update(update_id: int, user_id: int) -> Update:
@@ -31,6 +31,41 @@ async def test_one_person_in_order_different_people_concurrently():
     assert events.index("end a1") < events.index("start a2")  # same person: in order
     assert events.index("end b1") < events.index("end a1")  # someone else did not wait
     await processor.wait_for_update(2, timeout=1)
+
+
+async def test_memory_stays_bounded_idle_locks_are_dropped():
+    processor = PerUserUpdateProcessor(done_window=100)
+
+    async def nothing() -> None:
+        pass
+
+    for update_id in range(1, 1001):
+        await processor.process_update(_update(update_id, 10_000 + update_id % 50), nothing())
+    assert processor.memory == {"locks": 0, "done_ids": 100, "reserved": 0}
+    await processor.wait_for_update(1000, timeout=1)
+
+
+async def test_webhook_queue_takes_the_turn_before_acknowledging_and_drops_redeliveries():
+    processor = PerUserUpdateProcessor()
+    queue = OrderedUpdateQueue(processor, gate=True)
+    events: list[str] = []
+
+    async def work(name: str, delay: float) -> None:
+        events.append(f"start {name}")
+        await asyncio.sleep(delay)
+        events.append(f"end {name}")
+
+    await queue.put(_update(1, 10))  # holds person 10's turn from here
+    second = asyncio.create_task(queue.put(_update(2, 10)))  # Telegram waits for this answer
+    await queue.put(_update(1, 10))  # a redelivery of update 1: acknowledged, not queued again
+    await asyncio.sleep(0.02)
+    assert not second.done() and queue.qsize() == 1
+    first = await queue.get()
+    await processor.process_update(first, work("u1", 0.01))
+    await asyncio.wait_for(second, 1)
+    await processor.process_update(await queue.get(), work("u2", 0.0))
+    assert events == ["start u1", "end u1", "start u2", "end u2"]
+    assert queue.qsize() == 0 and processor.memory["locks"] == 0
 
 
 def test_the_token_never_reaches_a_log_record(caplog):

@@ -1,0 +1,116 @@
+"""Every route of the bot, in one table: commands, buttons, conversation flows, and demo seeders.
+
+Read top to bottom, this is what the bot understands. `bot/app.py` installs it on each Application
+(in its bot_data: two Applications in one process share nothing); `bot/telegram/routing.py` runs a
+route: answers the button once, identifies the person once, checks the role guard, and turns any
+failure into one apology.
+
+- A command is guarded by its own name: the roles in `capabilities.COMMANDS` (`guarded=False`:
+  anyone, even people the bot does not know yet).
+- A button `namespace:action[:args]` names the command whose roles may press it (None: anyone; the
+  handler checks). `"*"` catches the namespace's other actions (old or forged buttons).
+- A flow is what the next text or document does while a person is in that stored conversation.
+"""
+
+from __future__ import annotations
+
+from bot.handlers import booking, coach, common, drafts, membership, onboarding, staff
+from bot.services.booking import seed_demo_availability
+from bot.telegram.routing import ANY_ACTION, Action, Command, Fallbacks, Flow, Routes
+
+
+def build_routes() -> Routes:
+    return Routes(
+        commands=(
+            Command("start", onboarding.start, guarded=False),
+            Command("menu", common.menu),
+            Command("rapport", coach.report_command),
+            Command("plan", coach.plan_command),
+            Command("experience", coach.experience_command),
+            Command("ressources", coach.resources_command),
+            Command("aide", common.help_command, guarded=False),
+            Command("accessibilite", common.accessibility, guarded=False),
+            Command("annuler", common.cancel, guarded=False),
+            Command("inscrire", staff.enrol_command),
+            Command("inviter", staff.invite_command),
+            Command("equipe", staff.team_command),
+            Command("brouillons", drafts.drafts_command),
+            Command("depot", drafts.depot_command),
+            Command("rdv", booking.rdv_command),
+            Command("mesrdv", booking.mesrdv_command),
+            Command("dispos", booking.dispos_command),
+        ),
+        actions=(
+            # onboarding: the data-protection notice (the person is not bound yet)
+            Action("consent", "yes", onboarding.consent_accepted, guard=None),
+            Action("consent", "no", onboarding.consent_refused, guard=None),
+            # /menu buttons run the command they name, through its own guard
+            Action("menu", ANY_ACTION, common.menu_button, guard=None),
+            # /dispos (tutor)
+            Action("dispo", "win", booking.dispo_ask, guard="dispos"),
+            Action("dispo", "off", booking.dispo_ask, guard="dispos"),
+            Action("dispo", "video", booking.dispo_ask, guard="dispos"),
+            Action("dispo", "opt", booking.dispo_option, guard="dispos"),
+            Action("dispo", "set", booking.dispo_set, guard="dispos"),
+            Action("dispo", "delw", booking.dispo_remove_window, guard="dispos"),
+            Action("dispo", "deld", booking.dispo_remove_day_off, guard="dispos"),
+            Action("dispo", ANY_ACTION, booking.dispo_stale, guard="dispos"),
+            # /rdv (auditeur): lengths, weeks of slots, booking and moving
+            Action("rdv", "start", booking.rdv_start, guard="rdv"),
+            Action("rdv", "len", booking.rdv_length, guard="rdv"),
+            Action("rdv", "week", booking.rdv_week, guard="rdv"),
+            Action("rdv", "mweek", booking.rdv_move_week, guard="rdv"),
+            Action("rdv", "book", booking.rdv_book, guard="rdv"),
+            Action("rdv", "move", booking.rdv_move, guard="rdv"),
+            Action("rdv", ANY_ACTION, booking.rdv_stale, guard="rdv"),
+            # /mesrdv (both): a listed meeting
+            Action("mrdv", "cancel", booking.mrdv_cancel, guard="mesrdv"),
+            Action("mrdv", "cancelok", booking.mrdv_cancel_confirmed, guard="mesrdv"),
+            Action("mrdv", "move", booking.mrdv_move, guard="mesrdv"),
+            Action("mrdv", "held", booking.mrdv_held, guard="mesrdv"),
+            Action("mrdv", "missed", booking.mrdv_missed, guard="mesrdv"),
+            Action("mrdv", ANY_ACTION, booking.mrdv_stale, guard="mesrdv"),
+            # /inscrire (staff): the enrolment form
+            Action("enrol", "tutor", staff.enrol_tutor_chosen, guard="inscrire"),
+            Action("enrol", "report_type", staff.enrol_report_type_chosen, guard="inscrire"),
+            Action("enrol", "semester", staff.enrol_semester_chosen, guard="inscrire"),
+            # /rapport (auditeur): the guided coach
+            Action("coach", "overview", coach.coach_overview, guard="rapport"),
+            Action("coach", "open", coach.coach_open, guard="rapport"),
+            Action("coach", "next", coach.coach_next, guard="rapport"),
+            Action("coach", "skip", coach.coach_skip, guard="rapport"),
+            Action("coach", "back", coach.coach_back, guard="rapport"),
+            Action("coach", "edit", coach.coach_edit, guard="rapport"),
+            Action("coach", "keep", coach.coach_keep, guard="rapport"),
+            Action("coach", "later", coach.coach_later, guard="rapport"),
+            Action("coach", "finish", coach.coach_finish, guard="rapport"),
+            Action("coach", ANY_ACTION, coach.coach_stale, guard="rapport"),
+            # /experience, /ressources
+            Action("exp", ANY_ACTION, coach.experience_button, guard="experience"),
+            Action("res", "doc", coach.resources_document, guard="ressources"),
+            Action("res", ANY_ACTION, coach.resources_page, guard="ressources"),
+            # /brouillons, /depot
+            Action("drafts", "list", drafts.drafts_list, guard="brouillons"),
+            Action("drafts", "file", drafts.drafts_file, guard="brouillons"),
+            Action("depot", "assemble", drafts.depot_assemble, guard="depot"),
+            Action("depot", "rename", drafts.depot_rename, guard="depot"),
+            Action("depot", "cancel", drafts.depot_cancel, guard="depot"),
+        ),
+        flows=(
+            Flow(booking.FLOW, guard="dispos", text=booking.dispos_text),
+            Flow(staff.ENROL_FLOW, guard="inscrire", text=staff.enrol_text),
+            Flow(staff.INVITE_FLOW, guard="inviter", text=staff.invite_text),
+            Flow(coach.COACH_FLOW, guard="rapport", text=coach.coach_text),
+            Flow(coach.EXPERIENCE_FLOW, guard="experience", text=coach.experience_text),
+            Flow(drafts.DEPOT_FLOW, guard="depot", text=drafts.depot_text, document=drafts.depot_document),
+        ),
+        fallbacks=Fallbacks(
+            text=common.text_message,
+            document=drafts.draft_document,
+            command=common.unknown_command,
+            unsupported=common.unsupported_message,
+            button=common.stale_button,
+            chat_member=membership.chat_member_changed,
+        ),
+        demo_seeders=(seed_demo_availability,),
+    )
