@@ -57,7 +57,7 @@ async def apologise(update: object, context: BotContext, error: BaseException) -
         except Exception:  # noqa: BLE001
             log.exception("could not record that chat %s blocked the bot", chat_id)
         return
-    log.error("failed: %s error=%s", describe(update, context), type(error).__name__, exc_info=error)
+    log.error("unhandled error while handling %s error=%s", describe(update, context), type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or (update.effective_chat is None and update.effective_user is None):
         return
     try:
