@@ -17,7 +17,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.domain import capabilities, pdf_sandbox
-from bot.handlers import booking, errors
+from bot.handlers import booking, errors, personal_data
 from bot.handlers import drafts as draft_handlers
 from bot.routes import build_routes
 from bot.services.container import Services
@@ -134,6 +134,7 @@ async def _post_init(application: Application) -> None:
     renderer: Renderer = application.bot_data["renderer"]
     await publish_default_commands(application.bot, renderer)
     application.bot_data["sender"].start()  # delivers the outbox: notifications, reminders, broadcasts
+    personal_data.start_retention_job(application)  # daily purge of data past RETENTION_MONTHS
     application.bot_data["startup_task"] = asyncio.create_task(_publish_all_commands(application, services, renderer))
 
 

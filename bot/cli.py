@@ -16,7 +16,7 @@ from bot.telegram.rendering import Renderer
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 # Subcommands contributed by feature modules: each has register(subparsers) and run(args) -> int.
-FEATURE_COMMANDS = ("bot.commands.people", "bot.commands.review")
+FEATURE_COMMANDS = ("bot.commands.people", "bot.commands.review", "bot.commands.personal_data")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

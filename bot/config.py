@@ -83,6 +83,7 @@ class Settings:
     llm: LlmSettings | None
     log_level: str
     delivery: DeliverySettings = DeliverySettings()
+    retention_months: int = 12  # personal data kept this long after the accompaniment ends
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -251,4 +252,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             max_attempts=_parse_int(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100),
             paid_broadcast=_parse_bool(env, "TELEGRAM_PAID_BROADCAST", False),
         ),
+        retention_months=_parse_int(env, "RETENTION_MONTHS", 12, minimum=1, maximum=120),
     )

@@ -14,7 +14,7 @@ failure into one apology.
 
 from __future__ import annotations
 
-from bot.handlers import booking, coach, common, drafts, membership, onboarding, staff
+from bot.handlers import booking, coach, common, drafts, membership, onboarding, personal_data, staff
 from bot.services.booking import seed_demo_availability
 from bot.telegram.routing import ANY_ACTION, Action, Command, Fallbacks, Flow, Routes
 
@@ -39,6 +39,8 @@ def build_routes() -> Routes:
             Command("rdv", booking.rdv_command),
             Command("mesrdv", booking.mesrdv_command),
             Command("dispos", booking.dispos_command),
+            Command("mesdonnees", personal_data.mesdonnees_command),
+            Command("supprimer", personal_data.supprimer_command),
         ),
         actions=(
             # onboarding: the data-protection notice (the person is not bound yet)
@@ -95,6 +97,9 @@ def build_routes() -> Routes:
             Action("depot", "assemble", drafts.depot_assemble, guard="depot"),
             Action("depot", "rename", drafts.depot_rename, guard="depot"),
             Action("depot", "cancel", drafts.depot_cancel, guard="depot"),
+            # /supprimer: the confirmation (erases the presser's own data only)
+            Action("erase", "yes", personal_data.erase_confirmed, guard="supprimer"),
+            Action("erase", "no", personal_data.erase_declined, guard="supprimer"),
         ),
         flows=(
             Flow(booking.FLOW, guard="dispos", text=booking.dispos_text),

@@ -28,13 +28,15 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "inscrire": STAFF,
     "inviter": STAFF,
     "equipe": STAFF,
+    "mesdonnees": ALL,
+    "supprimer": ALL,
     "aide": ALL,
     "accessibilite": ALL,
     "annuler": ALL,
 }
 
 # commands offered as buttons by /menu (the others stay reachable by typing them)
-MENU_EXCLUDED = frozenset({"menu", "annuler"})
+MENU_EXCLUDED = frozenset({"menu", "annuler", "supprimer"})  # erasing is typed, not a menu button
 
 # what someone who is not (yet) known to the bot sees
 PUBLIC_COMMANDS: tuple[str, ...] = ("start", "aide", "accessibilite")

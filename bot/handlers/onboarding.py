@@ -16,7 +16,7 @@ from bot.telegram.keyboards import Button, CallbackData, callback, keyboard
 log = logging.getLogger(__name__)
 
 FLOW = "onboarding"
-NOTICE_VERSION = "2026-11"
+NOTICE_VERSION = "2026-12"  # bump when templates/onboarding/notice.html changes what it promises
 
 
 async def start(update: Update, context: BotContext, person: PersonView | None) -> None:
@@ -51,7 +51,10 @@ async def try_code(update: Update, context: BotContext, raw_code: str) -> None:
             ]
         ]
     )
-    await reply(update, context, "onboarding/notice.html", person=pending.person, keyboard=buttons)
+    await reply(
+        update, context, "onboarding/notice.html", person=pending.person, keyboard=buttons,
+        retention_months=context.services.settings.retention_months,
+    )
 
 
 async def _code_problem(update: Update, context: BotContext, error: RedeemError) -> None:

@@ -16,6 +16,7 @@ from bot.services.directory import Directory
 from bot.services.drafts import Drafts
 from bot.services.onboarding import Onboarding
 from bot.services.outbox import OutboxStore, RateSettings, RetryPolicy, instance_name
+from bot.services.personal_data import PersonalData
 from bot.storage.db import Database
 from bot.storage.models import utcnow
 
@@ -32,6 +33,7 @@ class Services:
     outbox: OutboxStore
     drafts: Drafts
     coaching: Coaching
+    personal_data: PersonalData
     clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
 
     @classmethod
@@ -62,5 +64,8 @@ class Services:
             clock=utcnow,
             drafts=Drafts(db, clock=now),
             coaching=Coaching(db, default_catalogue(), clock=now),
+            personal_data=PersonalData(
+                db, clock=now, staff_telegram_ids=settings.staff_telegram_ids, retention_months=settings.retention_months
+            ),
         )
         return services

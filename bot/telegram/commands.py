@@ -28,3 +28,11 @@ async def publish_commands_for(bot: ExtBot, renderer: Renderer, chat_id: int, ro
         await bot.set_my_commands(_commands(renderer, capabilities.commands_for(role)), scope=BotCommandScopeChat(chat_id))
     except TelegramError as exc:  # the person may have blocked the bot meanwhile
         log.warning("could not set the commands of chat %s: %s", chat_id, exc)
+
+
+async def forget_commands_for(bot: ExtBot, chat_id: int) -> None:
+    """Back to the public list (after an erasure: the person is no longer known)."""
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        log.warning("could not reset the commands of chat %s: %s", chat_id, exc)

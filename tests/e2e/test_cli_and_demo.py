@@ -88,3 +88,35 @@ def test_demo_without_a_token_is_the_default(tmp_path):
     assert result.returncode == 0 and "Coachbot — démonstration" in result.stdout
     missing = coachbot("demo", "--script", str(tmp_path / "nope.txt"), cwd=tmp_path)
     assert missing.returncode == 2 and "Fichier introuvable" in missing.stderr
+
+
+def test_personne_export_and_erase_from_the_command_line(tmp_path):
+    import json
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "TELEGRAM_BOT_USERNAME": "cnam_coach_bot"}
+    assert coachbot("invite", "tutor", "--name", "Marc Dubois", env=env, cwd=tmp_path).returncode == 0
+    assert coachbot(
+        "enrol", "--name", "Léa Bernard", "--tutor", "Dubois", "--report-type", "ua", "--semester", "2026-S1",
+        "--certification", "Licence professionnelle", env=env, cwd=tmp_path,
+    ).returncode == 0
+    out = tmp_path / "export"
+
+    dry = coachbot("personne", "export", "--name", "  léa BERNARD ", "--out", str(out), "--dry-run", env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "Simulation" in dry.stdout and "enrolments : 1" in dry.stdout and not out.exists()
+    done = coachbot("personne", "export", "--name", "Léa Bernard", "--out", str(out), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [json_file] = out.glob("*.json")
+    assert json.loads(json_file.read_text(encoding="utf-8"))["person"]["display_name"] == "Léa Bernard"
+    assert len(list(out.glob("*.docx"))) == 1
+
+    tutor = coachbot("personne", "erase", "--name", "Marc Dubois", env=env, cwd=tmp_path)
+    assert tutor.returncode == 1 and "1 auditeur(s) en cours" in tutor.stdout and "handover" in tutor.stdout
+    preview = coachbot("personne", "erase", "--name", "Léa Bernard", "--dry-run", env=env, cwd=tmp_path)
+    assert preview.returncode == 0 and "Simulation : rien n'est effacé" in preview.stdout
+    assert "preuve de votre consentement" in preview.stdout
+    erased = coachbot("personne", "erase", "--name", "Léa Bernard", env=env, cwd=tmp_path)
+    assert erased.returncode == 0 and "effacées" in erased.stdout, erased.stderr
+    gone = coachbot("personne", "export", "--name", "Léa Bernard", "--dry-run", env=env, cwd=tmp_path)
+    assert gone.returncode == 1 and "Personne ne correspond" in gone.stderr
+    assert coachbot("personne", "erase", "--name", "Marc Dubois", "--dry-run", env=env, cwd=tmp_path).returncode == 0

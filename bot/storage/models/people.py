@@ -37,6 +37,7 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data erased (record kept)
 
 
 class Enrolment(Base):
@@ -66,6 +67,7 @@ class Enrolment(Base):
     status: Mapped[str] = mapped_column(String(8), default="active")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was closed (retention counts from then)
 
     auditeur: Mapped[Person] = relationship(foreign_keys=[auditeur_id])
     tutor: Mapped[Person] = relationship(foreign_keys=[tutor_id])
