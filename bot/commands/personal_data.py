@@ -101,7 +101,8 @@ def _export(services, renderer, settings, person, out: Path, *, dry_run: bool) -
     paths = [out / f"donnees-{person.id}-{stamp}.docx", out / f"donnees-{person.id}-{stamp}.json"]
     if not dry_run:
         text = export_text(
-            data, renderer, services.catalogue, retention_months=settings.retention_months, cnam_contact=settings.cnam_contact
+            data, renderer, services.catalogue, services.coaching.experience_content,
+            retention_months=settings.retention_months, cnam_contact=settings.cnam_contact,
         )
         out.mkdir(parents=True, exist_ok=True)
         paths[0].write_bytes(export_docx(text))

@@ -15,6 +15,7 @@ from typing import Any
 
 from docx import Document
 
+from bot.domain.experience import ExperienceContent
 from bot.domain.report import Catalogue
 from bot.telegram.rendering import Renderer
 
@@ -39,10 +40,20 @@ def export_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
 
 
-def export_text(data: dict[str, Any], renderer: Renderer, catalogue: Catalogue, **context: Any) -> str:
+def export_text(
+    data: dict[str, Any], renderer: Renderer, catalogue: Catalogue, experience: ExperienceContent | None = None,
+    **context: Any,
+) -> str:
     titles = {
         "sections": {s.id: s.title for s in catalogue.sections},
         "questions": {f"{s.id}/{q.id}": q.text for s in catalogue.sections for q in s.questions},
+        "experience": {q.id: q.text for q in experience.questions} if experience else {},
+        "experience_answers": (
+            {**experience.answer_labels, **{f"{q.id}/{c.value}": c.label for q in experience.questions for c in q.choices}}
+            if experience
+            else {}
+        ),
+        "reasons": dict(experience.reasons) if experience else {},
     }
     return renderer.render("personal_data/export.md.j2", data=_with_datetimes(data), titles=titles, **context)
 

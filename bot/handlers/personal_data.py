@@ -29,7 +29,8 @@ async def mesdonnees_command(update: Update, context: BotContext, person: Person
     services = context.services
     data = await context.call(services.personal_data.export, person, person.id)
     text = export_text(
-        data, context.renderer, services.catalogue, retention_months=services.settings.retention_months, **contacts(context)
+        data, context.renderer, services.catalogue, services.coaching.experience_content,
+        retention_months=services.settings.retention_months, **contacts(context),
     )
     docx = await context.call(export_docx, text)
     chat_id = chat_id_of(update)

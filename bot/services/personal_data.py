@@ -541,6 +541,8 @@ class PersonalData:
         rows = session.scalars(select(OutboxMessage))
         for row in rows:
             about = row.recipient_id == person.id or (row.subject_type == "meeting" and row.subject_id in meeting_ids)
+            if not about and person.email and row.email_to:
+                about = row.email_to.strip().lower() == person.email.strip().lower()
             if not about:
                 content = json.dumps([row.params, row.text, row.document, row.keyboard, row.subject_line], ensure_ascii=False)
                 about = any(n in content for n in needles + file_ids) or (

@@ -73,7 +73,8 @@ async def test_an_auditeur_exports_then_erases_her_data(bot, emulator, cast):
     assert data["drafts"][0]["file_name"] == FILE_NAME
     assert any(a["note"] == STAFF_NOTE for a in data["audit_events"])  # what others wrote about her
     readable = "\n".join(p.text for p in Document(io.BytesIO(docx_message.document.content)).paragraphs)
-    for expected in ("Léa Bernard", ANSWER, FILE_NAME, STAFF_NOTE, "Marc Dubois", "mardi 20 octobre 2026", "/supprimer"):
+    for expected in ("Léa Bernard", ANSWER, FILE_NAME, STAFF_NOTE, "Marc Dubois", "mardi 20 octobre 2026", "/supprimer",
+                     "Auto-diagnostic d'expérience", "Messages et rappels"):
         assert expected in readable, expected
 
     confirm = await bot.send(AUDITEUR_ID, "/supprimer")
@@ -169,6 +170,9 @@ async def test_a_tutor_hands_over_then_erases_his_data(bot, emulator, cast):
 
 
 async def test_the_notice_says_what_is_kept_how_long_and_how_to_get_or_erase_it(bot, emulator):
+    from bot.handlers.personal_data import RETENTION_JOB
+
+    assert bot.application.job_queue.get_jobs_by_name(RETENTION_JOB)  # the daily purge is scheduled
     emulator.add_user(4101, "Ana", "Lopez")
 
     def enrol():

@@ -68,3 +68,15 @@ def test_webhook_bodies_that_are_not_updates():
     assert parse_update(b"[]", None) is None
     assert parse_update(b'{"update_id": "1"}', None) is None
     assert parse_update(b'{"update_id": 1}', None).update_id == 1
+
+
+def test_every_message_state_and_meeting_status_has_a_french_label():
+    from bot.domain.budget import MeetingStatus
+    from bot.storage.models.outbox import OUTBOX_STATES
+    from bot.telegram.rendering import Renderer
+
+    renderer = Renderer()
+    for state in OUTBOX_STATES:
+        assert renderer.label(f"personal_data.message_state.{state}")
+    for status in MeetingStatus:
+        assert renderer.label(f"personal_data.meeting_status.{status.value}")
