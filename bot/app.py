@@ -56,7 +56,7 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
         .update_queue(OrderedUpdateQueue(processor, gate=settings.webhook is not None))
         .rate_limiter(PriorityRateLimiter(replies_per_second=settings.delivery.replies_per_second))
         .connect_timeout(10)
-        .read_timeout(30)
+        .read_timeout(settings.delivery.read_timeout)
         .write_timeout(60)
         .post_init(_post_init)
         .post_stop(_post_stop)

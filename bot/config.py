@@ -61,7 +61,8 @@ class DeliverySettings:
     replies_per_second: float = 30.0  # answers to the person who just wrote (local to an instance)
     poll_interval: timedelta = timedelta(milliseconds=500)  # rows written by other instances, rows coming due
     max_attempts: int = 8
-    paid_broadcast: bool = False  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
+    paid_broadcast: bool = False
+    read_timeout: float = 30.0  # seconds to wait for Telegram's answer before the outcome is unknown  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             poll_interval=timedelta(milliseconds=_parse_int(env, "OUTBOX_POLL_MS", 500, minimum=20, maximum=60000)),
             max_attempts=_parse_int(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100),
             paid_broadcast=_parse_bool(env, "TELEGRAM_PAID_BROADCAST", False),
+            read_timeout=float(_parse_int(env, "TELEGRAM_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),
         ),
         retention_months=_parse_int(env, "RETENTION_MONTHS", 12, minimum=1, maximum=120),
     )

@@ -117,7 +117,7 @@ class BotMessage:
 @dataclass
 class Fault:
     method: str | None  # None: any method
-    kind: str  # "429" | "500" | "502" | "delay" | "drop"
+    kind: str  # "429" | "500" | "502" | "delay" (then processed) | "drop" (before) | "drop_after" (processed, no answer)
     remaining: int = 1
     retry_after: int = 1
     delay: float = 0.0
@@ -184,6 +184,7 @@ class BotApiEmulator:
         self.users: dict[int, SimUser] = {}
         self.messages: dict[int, list[BotMessage]] = defaultdict(list)
         self.files: dict[str, StoredFile] = {}
+        self.pressed_at: dict[str, float] = {}  # callback query id -> when the button was pressed
         self.requests: list[tuple[float, str]] = []  # (time, method): for assertions and benchmarks
         self.faults: list[Fault] = []
         self._update_ids = itertools.count(1)
@@ -323,6 +324,8 @@ class BotApiEmulator:
         with self._lock:
             query_id = str(next(self._callback_ids))
         query = {"id": query_id, "from": user.as_json(), "chat_instance": str(user.id), "data": data}
+        with self._lock:
+            self.pressed_at[query_id] = time.monotonic()
         if message is not None:
             query["message"] = self._message_json(message)
         return self._enqueue({"callback_query": query})
@@ -376,6 +379,20 @@ class BotApiEmulator:
     def inject_fault(self, method: str | None, kind: str, *, count: int = 1, retry_after: int = 1, delay: float = 0.0) -> None:
         with self._lock:
             self.faults.append(Fault(method, kind, count, retry_after, delay))
+
+    def callback_latencies(self) -> dict[str, float | None]:
+        """Seconds from each button press to its answer (None: never answered)."""
+        with self._lock:
+            answers = self.bot.callback_answers
+            return {
+                query_id: (answers[query_id]["at"] - pressed) if query_id in answers else None
+                for query_id, pressed in self.pressed_at.items()
+            }
+
+    def faults_left(self) -> int:
+        """Injected faults not met yet."""
+        with self._lock:
+            return sum(fault.remaining for fault in self.faults)
 
     def pending_updates(self) -> int:
         with self._lock:
@@ -602,7 +619,10 @@ class BotApiEmulator:
         handler = getattr(self, f"_m_{method.lower()}", None)
         if handler is None:
             raise ApiError(404, "Not Found")
-        return await handler(bot, params, files)
+        result = await handler(bot, params, files)
+        if fault is not None and fault.kind == "drop_after":  # done, but the client never hears of it
+            raise _DropConnection()
+        return result
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -715,7 +735,9 @@ class BotApiEmulator:
         with self._lock:
             if str(query_id) in bot.callback_answers:  # Telegram accepts one answer per query
                 raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
-            bot.callback_answers[str(query_id)] = {"text": text, "show_alert": str(params.get("show_alert")).lower() == "true"}
+            bot.callback_answers[str(query_id)] = {
+                "text": text, "show_alert": str(params.get("show_alert")).lower() == "true", "at": time.monotonic(),
+            }
         return True
 
     async def _m_senddocument(self, bot, params, files):

@@ -11,7 +11,10 @@ Three kinds of Bot API calls, three treatments:
   Telegram's overall rate, so that a burst of people is served at the full rate without a storm
   of 429s. Every reply is counted: the sender subtracts them from the shared budget at its next
   claim, so replies go before proactive messages. A 429 pauses replies for ``retry_after`` and the
-  call is retried — nothing is dropped — until ``max_wait`` in all has passed.
+  call is retried — nothing is dropped — until ``max_wait`` in all has passed. A server error
+  (5xx) or a request that never left is retried too, three times with a short backoff. A timeout
+  or a dropped connection after the request left is retried once: the person may then get the
+  answer twice, which is better than waiting for an answer that never comes.
 
 python-telegram-bot's ``AIORateLimiter`` is not used: it queues callback answers behind everything
 else, gives up after a fixed number of retries, and in 22.x ends a 429 pause early.
@@ -26,8 +29,10 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
+
+from bot.telegram.failures import certainly_not_delivered, may_resend
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,8 @@ class PriorityRateLimiter(BaseRateLimiter[dict[str, Any]]):
             return await callback(*args, **kwargs)
         sending = endpoint.lower() in SENDING
         deadline = time.monotonic() + self._max_wait
+        failures = 0
+        uncertain = 0
         while True:
             if sending:
                 if self._bucket is None:
@@ -114,6 +121,17 @@ class PriorityRateLimiter(BaseRateLimiter[dict[str, Any]]):
                     self._bucket.paused_until = max(self._bucket.paused_until, time.monotonic() + pause)
                 else:
                     await asyncio.sleep(pause)
+                continue
+            except TelegramError as error:
+                failures += 1
+                if not sending or failures > 3 or not may_resend(error):
+                    raise
+                if not certainly_not_delivered(error):
+                    uncertain += 1
+                    if uncertain > 1:
+                        raise
+                log.info("%s failed (%s): retry %d", endpoint, type(error).__name__, failures)
+                await asyncio.sleep(0.3 * 2 ** (failures - 1))
                 continue
             if sending:
                 self._sent_since_taken += 1

@@ -27,18 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.services.directory import Directory
-from bot.services.outbox import DROP, Claimed, OutboxStore
+from bot.services.outbox import Claimed, OutboxStore
+from bot.telegram.failures import SendResult, classify
 from bot.telegram.rendering import Renderer, split_message
 
 log = logging.getLogger(__name__)
@@ -54,42 +52,6 @@ OUTBOX_RATE_ARGS = {"outbox": True}  # tells the rate limiter the sender handles
 
 class EmailTransport(Protocol):
     async def send(self, *, to: str, subject: str, body: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class SendResult:
-    state: str  # sent, retry, blocked, dead, unknown, skipped
-    error: str | None = None
-    message_id: int | None = None
-    retry_in: timedelta | None = None
-
-
-def _retry_after_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def classify(error: BaseException, on_uncertain: str) -> SendResult:
-    """What a failed Bot API call means for the row (see the module docstring)."""
-    if isinstance(error, RetryAfter):
-        return SendResult("retry", f"429 retry after {_retry_after_seconds(error)} s",
-                          retry_in=timedelta(seconds=_retry_after_seconds(error)))
-    if isinstance(error, Forbidden):
-        return SendResult("blocked", f"403 {error.message}"[:200])
-    if isinstance(error, BadRequest):
-        return SendResult("dead", f"400 {error.message}"[:300])
-    if isinstance(error, (TimedOut, NetworkError)):
-        cause = error.__cause__
-        if cause is None and not isinstance(error, TimedOut):
-            return SendResult("retry", f"Telegram error: {error.message}"[:300])  # an HTTP answer (5xx)
-        if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
-                              httpx.WriteTimeout)):
-            return SendResult("retry", f"not sent: {type(cause).__name__}")
-        # the request left; Telegram may have processed it
-        if on_uncertain == DROP:
-            return SendResult("unknown", f"outcome unknown: {type(cause or error).__name__}")
-        return SendResult("retry", f"outcome unknown, resending: {type(cause or error).__name__}")
-    return SendResult("dead", f"{type(error).__name__}: {error}"[:300])
 
 
 def markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
