@@ -373,8 +373,10 @@ class BotApiEmulator:
             return list(self.bot.commands.get(key, []))
 
     def callback_answer(self, query_id: str) -> dict | None:
+        """What the bot answered to a button press (text, show_alert), or None."""
         with self._lock:
-            return self.bot.callback_answers.get(query_id)
+            answer = self.bot.callback_answers.get(query_id)
+            return None if answer is None else {k: v for k, v in answer.items() if k != "at"}
 
     def inject_fault(self, method: str | None, kind: str, *, count: int = 1, retry_after: int = 1, delay: float = 0.0) -> None:
         with self._lock:
