@@ -49,7 +49,8 @@ async def test_a_500_on_send_message_inside_button_handlers_gets_one_apology(bot
         (AUDITEUR_ID, "rdv:start"),  # booking
         (STAFF_ID, "enrol:tutor:1"),  # a stale staff form button
     ]:
-        emulator.inject_fault("sendMessage", "500")
+        # replies are retried three times on a 5xx (bot/telegram/rate_limiter.py): a failure that lasts
+        emulator.inject_fault("sendMessage", "500", count=4)
         with caplog.at_level(logging.ERROR, logger="bot.errors"):
             await _press_expecting_apology(bot, emulator, user_id, data)
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.errors"]
