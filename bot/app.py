@@ -9,21 +9,23 @@ outbox's preparers and document builders are declared below.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+
+import httpx
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.domain import capabilities, pdf_sandbox
+from bot.domain import pdf_sandbox
 from bot.handlers import booking, errors, personal_data
 from bot.handlers import drafts as draft_handlers
 from bot.routes import build_routes
 from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.person_locks import PersonLocks
-from bot.telegram.commands import publish_commands_for, publish_default_commands
+from bot.telegram.commands import CommandLists, publish_default_commands
 from bot.telegram.context import BotContext
 from bot.telegram.log_redaction import install_redaction
 from bot.telegram.messenger import Messenger
@@ -55,9 +57,7 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
         .concurrent_updates(processor)
         .update_queue(OrderedUpdateQueue(processor, gate=settings.webhook is not None))
         .rate_limiter(PriorityRateLimiter(replies_per_second=settings.delivery.replies_per_second))
-        .connect_timeout(10)
-        .read_timeout(settings.delivery.read_timeout)
-        .write_timeout(60)
+        .request(_bot_api_request(settings))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -68,6 +68,7 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     application.bot_data["messenger"] = Messenger(application.bot, renderer, services.directory)
     application.bot_data["processor"] = processor
     application.bot_data["sender"] = _build_sender(application, services, renderer)
+    application.bot_data["command_lists"] = CommandLists(application.bot, renderer)
     _register_handlers(application)
     return application
 
@@ -111,6 +112,22 @@ def _build_sender(application: Application, services: Services, renderer: Render
     return sender
 
 
+KEEP_ALIVE_CONNECTIONS = 16
+
+
+def _bot_api_request(settings: Settings) -> HTTPXRequest:
+    """The Bot API client. httpx's pool scans every idle connection (two system calls each) before
+    each request, and python-telegram-bot keeps up to 256 of them alive: after one burst, every
+    later request paid for all of them. At most 16 stay open between requests; up to 256 at once."""
+    return HTTPXRequest(
+        connection_pool_size=256,
+        connect_timeout=10,
+        read_timeout=settings.delivery.read_timeout,
+        write_timeout=60,
+        httpx_kwargs={"limits": httpx.Limits(max_connections=256, max_keepalive_connections=KEEP_ALIVE_CONNECTIONS)},
+    )
+
+
 def _configure_pdf_sandbox() -> None:
     """Preload the CLI in the forkserver that runs PDF reviews (see ``pdf_sandbox``).
 
@@ -130,21 +147,11 @@ def _register_handlers(application: Application) -> None:
 
 
 async def _post_init(application: Application) -> None:
-    services: Services = application.bot_data["services"]
     renderer: Renderer = application.bot_data["renderer"]
+    # only the public list: each person's own list is published when they are bound or first write
     await publish_default_commands(application.bot, renderer)
     application.bot_data["sender"].start()  # delivers the outbox: notifications, reminders, broadcasts
     personal_data.start_retention_job(application)  # daily purge of data past RETENTION_MONTHS
-    application.bot_data["startup_task"] = asyncio.create_task(_publish_all_commands(application, services, renderer))
-
-
-async def _publish_all_commands(application: Application, services: Services, renderer: Renderer) -> None:
-    """Each bound person gets their role's command list (and configured staff theirs)."""
-    for staff_id in services.settings.staff_telegram_ids:
-        await publish_commands_for(application.bot, renderer, staff_id, capabilities.Role.STAFF)
-    for person in await asyncio.to_thread(services.directory.bound_people):
-        if person.role is not capabilities.Role.STAFF and not person.blocked:
-            await publish_commands_for(application.bot, renderer, person.telegram_user_id, person.role)
 
 
 async def _post_stop(application: Application) -> None:
@@ -153,9 +160,6 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    task = application.bot_data.get("startup_task")
-    if task is not None and not task.done():
-        task.cancel()
     await application.bot_data["sender"].stop()  # idempotent (already stopped by post_stop)
     application.bot_data["services"].db.dispose()
 

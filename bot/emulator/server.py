@@ -186,6 +186,8 @@ class BotApiEmulator:
         self.files: dict[str, StoredFile] = {}
         self.pressed_at: dict[str, float] = {}  # callback query id -> when the button was pressed
         self.requests: list[tuple[float, str]] = []  # (time, method): for assertions and benchmarks
+        # called (on the emulator's thread) with each message a bot sends: benchmarks time replies
+        self.message_listeners: list = []
         self.faults: list[Fault] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
@@ -280,14 +282,15 @@ class BotApiEmulator:
             self.users[user_id] = user
             return user
 
-    def send_text(self, user_id: int, text: str) -> int:
-        """The user types `text` in their private chat with the bot; returns the update id."""
+    def send_text(self, user_id: int, text: str, *, bot_token: str | None = None) -> int:
+        """The user types `text` in their private chat with the bot (another bot of this emulator
+        with `bot_token`); returns the update id."""
         user = self.users[user_id]
         message = self._user_message(user, text=text)
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command)}]
-        return self._enqueue({"message": message})
+        return self._enqueue({"message": message}, self._bot_for(bot_token) if bot_token else None)
 
     def send_document(
         self, user_id: int, content: bytes, file_name: str, mime_type: str | None = "application/pdf", caption: str | None = None
@@ -591,7 +594,9 @@ class BotApiEmulator:
                 **fields,
             )
             self.messages[chat_id].append(message)
-            return message
+        for listener in self.message_listeners:
+            listener(message)
+        return message
 
     def _find_message(self, chat_id: int, message_id: Any) -> BotMessage:
         try:

@@ -103,7 +103,8 @@ async def consent_accepted(update: Update, context: BotContext, person: PersonVi
     await context.call(context.services.conversations.clear, user.id, flow=FLOW)
     context.forget_person()
     log.info("user %s bound to person %s (%s)", user.id, bound.person.id, bound.person.role)
-    await publish_commands_for(context.bot, context.renderer, user.id, bound.person.role)
+    if await publish_commands_for(context.bot, context.renderer, user.id, bound.person.role):
+        context.application.bot_data["command_lists"].bound(user.id, bound.person.role)
     await reply(update, context, "onboarding/welcome.html", person=bound.person)
     if bound.person.role is Role.AUDITEUR and bound.enrolment is not None:
         can_book = context.routes.command("rdv") is not None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from bot.domain.people import EnrolmentView, PersonView, ReportType, Role
 from bot.services.conversations import Conversation
@@ -106,7 +107,9 @@ class Directory:
     def active_enrolment(self, auditeur_id: int) -> EnrolmentView | None:
         with self._db.read() as session:
             enrolment = session.scalar(
-                select(Enrolment).where(Enrolment.auditeur_id == auditeur_id, Enrolment.status == "active")
+                select(Enrolment)
+                .where(Enrolment.auditeur_id == auditeur_id, Enrolment.status == "active")
+                .options(joinedload(Enrolment.auditeur), joinedload(Enrolment.tutor))
             )
             return enrolment_view(enrolment) if enrolment else None
 
@@ -115,6 +118,7 @@ class Directory:
             rows = session.scalars(
                 select(Enrolment)
                 .where(Enrolment.tutor_id == tutor_id, Enrolment.status == "active")
+                .options(joinedload(Enrolment.auditeur), joinedload(Enrolment.tutor))
                 .order_by(Enrolment.enrolled_at)
             )
             return [enrolment_view(e) for e in rows]

@@ -147,6 +147,7 @@ async def run(
         if update.callback_query is not None:
             await context.answer_query(update)
         person = await context.identify(update)
+        _refresh_command_list(update, context, person)
         if guard is not None and (person is None or not capabilities.allowed(person.role, guard)):
             if flow is not None and update.effective_user is not None:
                 await context.call(context.services.conversations.clear, update.effective_user.id, flow=flow)
@@ -155,6 +156,17 @@ async def run(
         await callback(update, context, person, *args)
     except Exception as error:  # noqa: BLE001 - the one place failures are caught (see errors.py)
         await errors.apologise(update, context, error)
+
+
+def _refresh_command_list(update: Update, context: BotContext, person) -> None:
+    """A person writing for the first time (to this instance, or with a new role) gets their
+    role's command list, in the background: never to ids that have not opened a chat."""
+    lists = context.application.bot_data.get("command_lists")
+    user = update.effective_user
+    if lists is None or user is None or update.my_chat_member is not None:
+        return
+    if lists.needs_update(user.id, person):
+        context.application.create_task(lists.publish(user.id, person), update=update)
 
 
 async def run_command(command: Command, update: Update, context: BotContext) -> None:

@@ -14,7 +14,7 @@ from bot.emulator.driver import BotDriver
 from bot.storage.db import Database
 from bot.storage.models import Person
 from tests.conftest import base_settings
-from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID
+from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID
 
 
 def _free_port() -> int:
@@ -73,20 +73,28 @@ async def test_the_bot_rides_out_api_faults(bot, emulator, cast):
     assert "Que souhaitez-vous faire" in reply.text
 
 
-async def test_commands_are_published_per_role(bot, emulator, cast):
-    await bot.restart()  # startup publishes the lists of every bound person
-    for _ in range(50):
-        if emulator.commands_for({"type": "chat", "chat_id": AUDITEUR_ID}):
+async def test_commands_are_published_per_role_when_people_first_write(bot, emulator, cast):
+    await bot.restart()  # start-up publishes the public list only: no call for ids that never wrote
+    scoped = lambda chat_id: [c["command"] for c in emulator.commands_for({"type": "chat", "chat_id": chat_id})]  # noqa: E731
+    assert scoped(AUDITEUR_ID) == [] and scoped(STAFF_ID) == [] and scoped(TUTOR_ID) == []
+    public = [c["command"] for c in emulator.commands_for()]
+    assert public == ["start", "aide", "accessibilite"]
+
+    await bot.send(AUDITEUR_ID, "/aide")
+    await bot.send(STAFF_ID, "bonjour")
+    for _ in range(50):  # published in the background, right after the first update
+        if scoped(AUDITEUR_ID) and scoped(STAFF_ID):
             break
         await asyncio.sleep(0.05)
-    public = [c["command"] for c in emulator.commands_for()]
-    staff = [c["command"] for c in emulator.commands_for({"type": "chat", "chat_id": STAFF_ID})]
-    auditeur = [c["command"] for c in emulator.commands_for({"type": "chat", "chat_id": AUDITEUR_ID})]
-    assert public == ["start", "aide", "accessibilite"]
-    assert {"inscrire", "inviter", "equipe"} <= set(staff)
-    assert "inscrire" not in auditeur and "menu" in auditeur
+    assert {"inscrire", "inviter", "equipe"} <= set(scoped(STAFF_ID))
+    assert "inscrire" not in scoped(AUDITEUR_ID) and "menu" in scoped(AUDITEUR_ID)
+    assert scoped(TUTOR_ID) == []  # never wrote
     descriptions = {c["command"]: c["description"] for c in emulator.commands_for({"type": "chat", "chat_id": STAFF_ID})}
     assert descriptions["inscrire"].startswith("Inscrire un auditeur")
+    calls = sum(1 for _, method in emulator.requests if method.lower() == "setmycommands")
+    await bot.send(AUDITEUR_ID, "/menu")
+    await asyncio.sleep(0.1)
+    assert sum(1 for _, method in emulator.requests if method.lower() == "setmycommands") == calls  # once per person
 
 
 async def test_errors_are_logged_with_context_without_the_token_and_the_user_gets_a_french_apology(
