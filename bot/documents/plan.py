@@ -13,12 +13,14 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from docx import Document
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.documents.properties import set_french, set_properties
 from bot.domain.report import Catalogue, Section
 from bot.paths import TEMPLATES_DIR
 
@@ -73,12 +75,18 @@ def build_plan_docx(
     report_type: str,
     notes: Mapping[str, Sequence[str]],
     templates_dir: Path = TEMPLATES_DIR,
+    *,
+    created: datetime | None = None,
 ) -> bytes:
-    """The skeleton as .docx bytes: headings in official order, budget, notes, questions as comments."""
+    """The skeleton as .docx bytes: headings in the expected order, budget, notes, questions as comments.
+
+    Tagged French on every style, with a title, an author and `created` (the service clock) as dates.
+    """
     labels = load_labels(templates_dir)
     kind = catalogue.report_type(report_type)
     document = Document(str(templates_dir / "plan" / "plan_base.docx"))
-    document.core_properties.title = kind.label
+    set_french(document)
+    set_properties(document, title=kind.label, author=labels["document"]["author"], created=created)
     document.add_paragraph(kind.label, style="Title")
     document.add_paragraph(labels["plan"]["subtitle"].format(limit=kind.limit_wording), style=NOTE_STYLE)
     document.add_paragraph(labels["plan"]["intro"], style=NOTE_STYLE)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from docx import Document
 
 from bot.documents.plan import load_labels
+from bot.documents.properties import set_french, set_properties
 from bot.domain.report import Catalogue, CatalogueError, Criterion
 from bot.paths import PROMPTS_DIR, TEMPLATES_DIR
 
@@ -73,11 +75,19 @@ def grid_criteria(catalogue: Catalogue) -> list[Criterion]:
     return list(catalogue.grid.criteria) if catalogue.grid else []
 
 
-def build_resources_docx(resources: Resources, catalogue: Catalogue, templates_dir: Path = TEMPLATES_DIR) -> bytes:
+def build_resources_docx(
+    resources: Resources,
+    catalogue: Catalogue,
+    templates_dir: Path = TEMPLATES_DIR,
+    *,
+    created: datetime | None = None,
+) -> bytes:
     """One document with every page of the resources space, the grid and the expected outline."""
-    separator = load_labels(templates_dir)["resources"]["criterion_separator"]
+    labels = load_labels(templates_dir)
+    separator = labels["resources"]["criterion_separator"]
     document = Document(str(templates_dir / "plan" / "plan_base.docx"))
-    document.core_properties.title = resources.document_title
+    set_french(document)
+    set_properties(document, title=resources.document_title, author=labels["document"]["author"], created=created)
     document.add_paragraph(resources.document_title, style="Title")
     for page in resources.pages:
         document.add_heading(page.title, level=1)
@@ -90,6 +100,8 @@ def build_resources_docx(resources: Resources, catalogue: Catalogue, templates_d
                 paragraph = document.add_paragraph(style="List Bullet")
                 paragraph.add_run(criterion.label).bold = True
                 paragraph.add_run(separator + criterion.description)
+            if catalogue.grid and catalogue.grid.source_note:
+                document.add_paragraph(catalogue.grid.source_note, style=NOTE_STYLE)
         if page.outro:
             document.add_paragraph(page.outro, style=NOTE_STYLE)
     if resources.outline_title:

@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, TextStringObject
 from pypdf.errors import LimitReachedError, PyPdfError
 
 from bot.domain.pdf_review import MAX_PDF_BYTES, PdfProblemError, open_pdf, pdf_limits
@@ -21,6 +22,7 @@ MAX_ANNEXES = 20
 MAX_TITLE_CHARS = 120
 MAX_DEPOSIT_BYTES = 4 * MAX_PDF_BYTES
 REPORT_BOOKMARK = "Rapport"
+DOCUMENT_LANGUAGE = "fr-FR"
 ANNEX_BOOKMARK = "Annexe {number} — {title}"
 ANNEX_LABEL_PREFIX = "A{number}-"
 
@@ -127,6 +129,7 @@ def _write(parts: list[_Part], *, title: str, author: str) -> bytes:
         }
     )
     writer.page_mode = "/UseOutlines"
+    writer._root_object[NameObject("/Lang")] = TextStringObject(DOCUMENT_LANGUAGE)  # screen readers, search
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -98,6 +98,12 @@ class Grid:
     intro: str
     verdicts: tuple[str, ...]
     criteria: tuple[Criterion, ...]
+    source: str = "bot"  # "bot": the project's working grid; "certifier": the certifier's own grid
+    source_note: str = ""  # said wherever the criteria are shown
+
+    @property
+    def is_certifiers(self) -> bool:
+        return self.source == "certifier"
 
     def criterion(self, criterion_id: str) -> Criterion:
         for criterion in self.criteria:
@@ -217,11 +223,16 @@ def _grid_from(doc: dict) -> Grid:
             raise CatalogueError(f"grid criterion {criterion.id} names unknown sections {sorted(unknown)}")
     if len({c.id for c in criteria}) != len(criteria):
         raise CatalogueError("grid.toml: duplicate criterion ids")
+    source = doc.get("source", "bot")
+    if source not in ("bot", "certifier"):
+        raise CatalogueError(f"grid.toml: source must be 'bot' or 'certifier', not {source!r}")
     return Grid(
         title=doc.get("title", ""),
         intro=doc.get("intro", ""),
         verdicts=tuple(doc.get("verdicts", ())),
         criteria=criteria,
+        source=source,
+        source_note=doc.get("source_notes", {}).get(source, ""),
     )
 
 

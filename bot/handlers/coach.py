@@ -287,7 +287,9 @@ async def plan_command(update: Update, context: BotContext, person: PersonView) 
         await reply(update, context, "coach/no_enrolment.html")
         return
     catalogue = context.services.catalogue
-    docx = await context.call(build_plan_docx, catalogue, notes.report_type, notes.notes)
+    docx = await context.call(
+        build_plan_docx, catalogue, notes.report_type, notes.notes, created=context.services.clock()
+    )
     markdown = await context.call(build_plan_markdown, catalogue, notes.report_type, notes.notes)
     if not any(notes.notes.values()):
         await reply(update, context, "coach/plan_empty.html")
@@ -328,7 +330,9 @@ async def resources_command(update: Update, context: BotContext, person: PersonV
 async def resources_document(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """res:doc: the resources as a .docx."""
     resources = default_resources()
-    content = await context.call(build_resources_docx, resources, context.services.catalogue)
+    content = await context.call(
+        build_resources_docx, resources, context.services.catalogue, created=context.services.clock()
+    )
     await context.messenger.send_document(
         chat_id_of(update), content, resources.document_filename, caption_template="coach/resources_caption.html"
     )
@@ -351,6 +355,7 @@ async def resources_page(update: Update, context: BotContext, person: PersonView
         "coach/resources_page.html",
         page=page,
         criteria=grid_criteria(catalogue),
+        grid_note=catalogue.grid.source_note if catalogue.grid else "",
         keyboard=_resources_keyboard(context),
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from bot.paths import TEMPLATES_DIR
 
@@ -35,7 +36,14 @@ class Renderer:
         self.env.filters["fr_datetime"] = self.fr_datetime
         self.env.filters["fr_time"] = self.fr_time
         self.env.filters["fr_number"] = fr_number
+        self.env.filters["nb"] = self.count_noun
+        self.env.filters["de"] = self.elide_de
+        self.env.filters["que"] = self.elide_que
+        self.env.filters["le"] = self.elide_le
+        self.env.filters["capfirst"] = capfirst
         self.env.globals["label"] = self.label
+        self.env.globals["plural"] = plural
+        self.env.globals["elides"] = self.elides
 
     def render(self, template: str, /, **context) -> str:
         return self.env.get_template(template).render(**context).strip()
@@ -51,6 +59,39 @@ class Renderer:
         for part in key.split("."):
             node = node[part]
         return node.format(**params) if params else node
+
+    def count_noun(self, count, singular: str, plural_form: str | None = None) -> str:
+        """`{{ n|nb('partie') }}` -> "1 partie", "2 parties", "0 partie" (French: below 2 is singular)."""
+        number = int(count)
+        return f"{fr_number(number)} {plural(number, singular, plural_form)}"
+
+    def elides(self, word) -> bool:
+        """Whether a French article or conjunction before `word` drops its vowel (l', d', qu')."""
+        text = plain_text(str(word)).lstrip(" «\"'(“\u00a0")
+        if not text:
+            return False
+        rules = self._labels["elision"]
+        first = text[0].lower()
+        if first in rules["vowels"]:
+            return True
+        if first == "h":
+            head = text.lower().split()[0] if text.split() else ""
+            return not any(head.startswith(word) for word in rules["h_aspire"])
+        return False
+
+    def _elide(self, word, full: str, short: str):
+        prefix = short if self.elides(word) else full + " "
+        return Markup(prefix) + escape(word)
+
+    def elide_de(self, word):
+        """`{{ role|de }}` -> "de tuteur", "d’auditeur"."""
+        return self._elide(word, "de", "d\u2019")
+
+    def elide_que(self, word):
+        return self._elide(word, "que", "qu\u2019")
+
+    def elide_le(self, word):
+        return self._elide(word, "le", "l\u2019")
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.timezone)
@@ -68,6 +109,30 @@ class Renderer:
 
     def fr_datetime(self, value: datetime) -> str:
         return self.label("calendar.date_at_time", date=self.fr_date(value), time=self.fr_time(value))
+
+
+def plural(count, singular: str, plural_form: str | None = None) -> str:
+    """The French form of a noun (or adjective) for `count`: singular below 2, else plural.
+
+    Without an explicit plural, adds "s" to each word of `singular` that does not end in s, x or z
+    ("partie terminée" -> "parties terminées"); pass the plural for anything irregular.
+    """
+    if abs(int(count)) < 2:
+        return singular
+    if plural_form is not None:
+        return plural_form
+    return " ".join(w if w[-1:] in "sxz" or not w[-1:].isalpha() else w + "s" for w in singular.split(" "))
+
+
+def capfirst(text):
+    """Upper-case the first letter only (Jinja's `capitalize` lower-cases the rest); skips tags."""
+    value = str(text)
+    match = re.search(r"(?:<[^>]*>|[^\w<])*(\w)", value)
+    if not match or not match.group(1).isalpha():
+        return text
+    index = match.start(1)
+    result = value[:index] + value[index].upper() + value[index + 1 :]
+    return Markup(result) if isinstance(text, Markup) else result
 
 
 def fr_number(value: float, digits: int = 0) -> str:

@@ -163,7 +163,7 @@ async def test_budget_is_exhausted_at_two_hours(bot, cast):
     last = await bot.send(AUDITEUR_ID, "/rdv")  # 30 minutes left: straight to 30-minute slots
     assert "(30 minutes)" in last.text
     done = await bot.press(AUDITEUR_ID, index=0)
-    assert "Tutorat utilisé : 2h sur 2 heures ; reste 0 minute" in done.text
+    assert "Tutorat utilisé : 2h sur 2 heures ; il ne reste plus de temps" in done.text
     refused = await bot.send(AUDITEUR_ID, "/rdv")
     assert "entièrement réservées ou utilisées" in refused.text
     forged = await bot.press_data(AUDITEUR_ID, f"rdv:book:30:{int(paris(2026, 10, 29, 9).timestamp())}")

@@ -55,7 +55,7 @@ def test_db_upgrade_invite_and_enrol_from_the_command_line(tmp_path):
         "--certification", "Licence professionnelle", env=env, cwd=tmp_path,
     )
     assert enrolled.returncode == 0, enrolled.stderr
-    assert "Léa Bernard est inscrit(e) (ua, 2026-S1, tuteur : Marc Dubois)" in enrolled.stdout
+    assert "Inscription enregistrée pour Léa Bernard (ua, 2026-S1, tuteur : Marc Dubois)" in enrolled.stdout
     wrong = coachbot(
         "enrol", "--name", "X", "--tutor", "Personne", "--report-type", "ua", "--semester", "2026-S1",
         "--certification", "L", env=env, cwd=tmp_path,
@@ -75,7 +75,7 @@ def test_scripted_demo_replays_a_conversation(tmp_path):
     assert "Coachbot — démonstration" in out
     assert "Léa Bernard > /menu" in out and "Que souhaitez-vous faire ?" in out
     assert "Claire Martin > /inscrire" in out and "Inscrire un auditeur (étape 1 sur 5)" in out
-    assert "Jean <Test> est inscrit(e) : rapport de stage" in out
+    assert "Inscription enregistrée pour Jean <Test> : rapport de stage" in out
     assert re.search(r"https://t\.me/coachbot_demo_bot\?start=[A-Z0-9]{12}", out)
     assert "Marc Dubois > /inscrire" in out and "n'est pas disponible pour votre profil" in out
     assert "problème technique" not in out

@@ -88,9 +88,9 @@ async def test_experience_self_check_leads_to_an_internship_and_refuses_stale_an
 async def test_two_sections_through_the_coach_with_skip_back_edit_and_a_restart(bot, cast):
     overview = await bot.send(LEA, "/rapport")
     assert "Votre rapport d'activité UA</b>" not in overview.text  # plain text only in .text
-    assert "Votre rapport d'activité UA (moins de 8 pages, annexes non comprises)" in overview.text
-    assert "0 partie(s) terminée(s), 0 commencée(s), 10 à commencer sur 10" in overview.text
-    assert "⬜ Mission et rôle tenu — à commencer · visé : 0,75 p. (≈ 338 mots)" in overview.text
+    assert "Votre rapport d'activité UA (moins de 8 pages, annexes non comptées par le bot)" in overview.text
+    assert "0 partie terminée, 0 commencée, 10 à commencer sur 10" in overview.text
+    assert "⬜ Mission et rôle tenu — à commencer · visé : 0,75 p., environ 338 mots" in overview.text
     assert "⬜ Mission et rôle tenu" in overview.last.button_labels
 
     q1 = await bot.press(LEA, "Mission et rôle tenu")
@@ -100,9 +100,9 @@ async def test_two_sections_through_the_coach_with_skip_back_edit_and_a_restart(
     assert q1.last.button_labels == ["➡️ Question suivante", "⏭ Passer", "⏸ Terminer plus tard", "✅ Terminer la section"]
 
     noted = await bot.send(LEA, "J'ai conçu le module « tutorat » de 12 heures pour 14 stagiaires.")
-    assert "Noté (1 message(s) pour la question 1/3)" in noted.text
+    assert "Noté : 1 message pour la question 1/3" in noted.text
     noted = await bot.send(LEA, "J'étais responsable du planning sur Moodle.")
-    assert "Noté (2 message(s)" in noted.text
+    assert "Noté : 2 messages" in noted.text
     q2 = await bot.press(LEA, "Question suivante")
     assert "question 2/3" in q2.text and "Quelles décisions" in q2.text
     q3 = await bot.press(LEA, "Passer")
@@ -121,11 +121,11 @@ async def test_two_sections_through_the_coach_with_skip_back_edit_and_a_restart(
     await bot.restart()
     assert _progress_state(bot) == state_before
     resumed = await bot.send(LEA, "Les lieux étaient imposés par l'OPCO.")
-    assert "Noté (2 message(s) pour la question 2/3)" in resumed.text
+    assert "Noté : 2 messages pour la question 2/3" in resumed.text
     q3 = await bot.press(LEA, "Question suivante")  # the buttons sent before the restart still work
     assert "question 3/3" in q3.text
     again = await bot.send(LEA, "/rapport")  # the overview also shows where Léa is
-    assert "✏️ Mission et rôle tenu — commencée" in again.text and "2/3 question(s)" in again.text
+    assert "✏️ Mission et rôle tenu — commencée" in again.text and "2/3 questions" in again.text
     back_in = await bot.press(LEA, "Mission et rôle tenu")
     assert "question 3/3" in back_in.text  # same question as before leaving
     await bot.send(LEA, "La formatrice animait, je coordonnais.")
@@ -166,7 +166,7 @@ async def test_two_sections_through_the_coach_with_skip_back_edit_and_a_restart(
     assert "▸ Forme et structure" in done.text
     assert "« Formatrice depuis 2019, je coordonne aujourd'hui un dispositif de 40 apprenants. »" in done.text
     overview = await bot.send(LEA, "/rapport")
-    assert "2 partie(s) terminée(s), 0 commencée(s), 8 à commencer sur 10" in overview.text
+    assert "2 parties terminées, 0 commencée, 8 à commencer sur 10" in overview.text
     assert "✅ Introduction" in overview.last.button_labels
     assert [f.section_id for f in _feedback_rows(bot)] == ["role", "introduction"]
     remarks = _feedback_rows(bot)[0].remarks
@@ -181,7 +181,7 @@ async def test_finish_later_keeps_the_place_and_the_summary_quotes_the_notes(bot
     await bot.send(LEA, "En mars 2024, les stagiaires décrochaient des classes virtuelles.")
     await bot.press(LEA, "Question suivante")
     later = await bot.press(LEA, "Terminer plus tard")
-    assert "Vos notes sont enregistrées" in later.text and "1 commencée(s)" in later.text
+    assert "Vos notes sont enregistrées" in later.text and "1 commencée" in later.text
     text_outside = await bot.send(LEA, "un message hors du coach")
     assert "Noté" not in text_outside.text
     resumed = await bot.press(LEA, "Difficultés rencontrées")
@@ -309,7 +309,7 @@ async def test_forged_callback_data_changes_nothing(bot, cast):
     assert "plus valable" in garbage.text
     assert _progress_state(bot) == before
     still = await bot.send(LEA, "Et j'ai animé deux séances.")
-    assert "Noté (2 message(s) pour la question 1/3)" in still.text
+    assert "Noté : 2 messages pour la question 1/3" in still.text
 
 
 # --- the optional language model ------------------------------------------------------------------------

@@ -35,7 +35,7 @@ async def test_staff_invites_a_tutor_and_enrols_an_auditeur_who_both_bind(bot, e
 
     await bot.send(STAFF_ID, "/inviter")
     issued = await bot.send(STAFF_ID, "Paul Durand, paul.durand@exemple.fr")
-    assert "Paul Durand</b> est invité(e) comme tuteur" in issued.last.text
+    assert "Invitation créée pour <b>Paul Durand</b>, tuteur" in issued.last.text
     tutor_code = _code(issued.text)
 
     await bot.send(STAFF_ID, "/inscrire")
@@ -46,7 +46,7 @@ async def test_staff_invites_a_tutor_and_enrols_an_auditeur_who_both_bind(bot, e
     semesters = await bot.press(STAFF_ID, "Rapport d'activité UA")
     assert "1er semestre 2026-2027" in semesters.last.button_labels[0] or semesters.last.button_labels
     done = await bot.press(STAFF_ID, index=0)
-    assert "Nina Petit</b> est inscrit(e)" in done.last.text
+    assert "Inscription enregistrée pour <b>Nina Petit</b>" in done.last.text
     auditeur_code = _code(done.text)
 
     welcome = await _bind(bot, NEW_TUTOR, tutor_code)
@@ -141,7 +141,7 @@ async def test_html_in_a_name_is_escaped_everywhere(bot, emulator, cast):
     await bot.press(STAFF_ID, "Marc Dubois")
     await bot.press(STAFF_ID, "Rapport de stage")
     done = await bot.press(STAFF_ID, index=0)
-    assert f"{evil} est inscrit(e)" in done.text
+    assert f"Inscription enregistrée pour {evil}" in done.text
     team = await bot.send(STAFF_ID, "/equipe")
     assert evil in team.text
 

@@ -51,6 +51,7 @@ def test_deposit_is_report_then_annexes_with_bookmarks_labels_and_metadata():
     assert deposit.metadata.title == "Rapport d'activité UA"
     assert deposit.metadata.author == "Camille Martin"
     assert deposit.page_mode == "/UseOutlines"
+    assert deposit.trailer["/Root"]["/Lang"] == "fr-FR"
     # page content really comes from the annex, in order
     assert "Programme (2/2)" in deposit.pages[report_pages + 1].extract_text()
     assert "Grille (1/1)" in deposit.pages[report_pages + 2].extract_text()

@@ -42,14 +42,14 @@ def test_overview_shows_status_budget_and_progress(env, catalogue):
     html = env.get_template("coach/overview.html").render(
         report_type=catalogue.report_type("ua"), rows=progress.overview(catalogue), summary=progress.summary(catalogue)
     )
-    assert "moins de 8 pages, annexes non comprises" in html
-    assert "1 partie(s) terminée(s), 1 commencée(s), 8 à commencer sur 10" in html
+    assert "moins de 8 pages, annexes non comptées par le bot" in html
+    assert "1 partie terminée, 1 commencée, 8 à commencer sur 10" in html
     assert (
-        "✅ <b>Mission et rôle tenu</b> — terminée · visé : 0,75 p. (≈ 338 mots) · 1/3 question(s), 5 mots notés"
+        "✅ <b>Mission et rôle tenu</b> — terminée · visé : 0,75 p., environ 338 mots · 1/3 questions, 5 mots notés"
         in html
     )
     assert "✏️ <b>Actes et moments professionnels</b> — commencée · visé : 1,5 p." in html
-    assert "⬜ <b>Contexte de référence</b> — à commencer · visé : 0,75 p. (≈ 338 mots)\n" in html
+    assert "⬜ <b>Contexte de référence</b> — à commencer · visé : 0,75 p., environ 338 mots\n" in html
     assert "⬜ <b>Annexes</b> — à commencer · hors volume" in html
     assert only_telegram_tags(html)
 
@@ -145,3 +145,20 @@ def test_resources_pages_and_menu(env, catalogue):
     assert steps.count("• Étape ") == 5
     menu = env.get_template("coach/resources_menu.html").render(title=resources.document_title, pages=resources.pages)
     assert all(p.title.replace("'", "&#39;") in menu for p in resources.pages)
+
+
+def test_the_grid_is_called_the_bots_working_grid_unless_it_is_the_certifiers(env):
+    import dataclasses
+
+    catalogue = default_catalogue()
+    assert catalogue.grid.source == "bot" and not catalogue.grid.is_certifiers
+    page = default_resources().page("grille")
+    html = env.get_template("coach/resources_page.html").render(
+        page=page, criteria=catalogue.grid.criteria, grid_note=catalogue.grid.source_note
+    )
+    assert "grille de travail du bot" in html and "pas la grille officielle" in html
+    certifier = dataclasses.replace(catalogue.grid, source="certifier", source_note="Grille du certificateur.")
+    html = env.get_template("coach/resources_page.html").render(
+        page=page, criteria=certifier.criteria, grid_note=certifier.source_note
+    )
+    assert "grille de travail" not in html and "Grille du certificateur." in html

@@ -108,7 +108,7 @@ def test_length_too_short_against_the_ua_budget(catalogue):
     assert remark.params["target"] == 675  # 1.5 page x 450 words
     assert remark.criterion_id == "forme"
     text = render_remark(remark, catalogue).text
-    assert "675 mots" in text and "1,5 page" in text
+    assert "675 mots" in text and "(1,5 p.)" in text
 
 
 def test_length_too_long_for_ua_but_fine_for_stage(catalogue):

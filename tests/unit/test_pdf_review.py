@@ -311,7 +311,7 @@ def test_report_message_of_a_good_draft_after_a_flawed_one():
     assert "au-delà" not in text
     assert "version précédente" in text and "Nouvelles parties" in text and "Parties disparues" not in text
     assert f"Pages : {before.body_pages} → {after.body_pages}" in text
-    assert "revenu(e) dans la limite" in text
+    assert "tient de nouveau dans la limite" in text
     assert "Annexes : présentes (2)" in text
 
 

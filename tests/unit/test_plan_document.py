@@ -74,7 +74,7 @@ def test_docx_headings_are_real_word_headings_in_order(plan_bytes):
 
 def test_docx_notes_and_budget_under_their_heading(plan_bytes):
     role = _under(_paragraphs(plan_bytes), "Mission et rôle tenu")
-    assert ("Coach budget", "Volume visé : environ 0,75 page(s), soit 338 mots.") in role
+    assert ("Coach budget", "Volume visé : environ 0,75 p., soit 338 mots.") in role
     assert ("Normal", "J'ai conçu le module de 12 heures.") in role
     assert ("Normal", "J'ai coordonné 3 formateurs <b>& l'OPCO</b>.") in role  # kept verbatim
     contexte = _under(_paragraphs(plan_bytes), "Contexte de référence")
@@ -86,7 +86,7 @@ def test_docx_notes_and_budget_under_their_heading(plan_bytes):
 
 def test_docx_stage_budget(catalogue):
     paragraphs = _paragraphs(build_plan_docx(catalogue, "stage", {}))
-    assert ("Coach budget", "Volume visé : environ 3 page(s), soit 1350 mots.") in _under(
+    assert ("Coach budget", "Volume visé : environ 3 p., soit 1350 mots.") in _under(
         paragraphs, "Actes et moments professionnels"
     )
 
@@ -122,7 +122,7 @@ def test_markdown_outline_notes_and_escaping(catalogue):
         ("## " if style == "Heading 1" else "### ") + title for style, title in EXPECTED_HEADINGS
     ]
     role = markdown.split("### Mission et rôle tenu")[1].split("###")[0]
-    assert "_Volume visé : environ 0,75 page(s), soit 338 mots._" in role
+    assert "_Volume visé : environ 0,75 p., soit 338 mots._" in role
     assert "J'ai conçu le module de 12 heures." in role
     assert r"3 formateurs \<b\>& l'OPCO\</b\>." in role
     assert "> - De quoi étiez-vous personnellement responsable dans cette pratique ?" in role
@@ -178,3 +178,37 @@ def test_libreoffice_opens_the_plan(tmp_path, plan_bytes):
     text = (tmp_path / "plan.txt").read_text(encoding="utf-8-sig")
     assert "Difficultés rencontrées et réponses apportées" in text
     assert "J'ai conçu le module de 12 heures." in text
+
+
+def _langs(docx_bytes: bytes) -> tuple[list[str], list[str]]:
+    """The w:lang values of the document defaults and of every style."""
+    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as archive:
+        styles = minidom.parseString(archive.read("word/styles.xml"))
+    defaults = [e.getAttribute("w:val") for e in styles.getElementsByTagName("w:rPrDefault")[0].getElementsByTagName("w:lang")]
+    per_style = []
+    for style in styles.getElementsByTagName("w:style"):
+        if style.getAttribute("w:type") == "numbering":
+            continue
+        langs = [e.getAttribute("w:val") for e in style.getElementsByTagName("w:lang")]
+        per_style.append(langs[0] if langs else "")
+    return defaults, per_style
+
+
+@pytest.mark.parametrize("which", ["plan", "resources"])
+def test_generated_documents_are_french_with_real_properties(which):
+    from datetime import UTC, datetime
+
+    created = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    if which == "plan":
+        content = build_plan_docx(default_catalogue(), "ua", NOTES, created=created)
+        title = "Rapport d'activité"
+    else:
+        content = build_resources_docx(default_resources(), default_catalogue(), created=created)
+        title = default_resources().document_title
+    defaults, per_style = _langs(content)
+    assert defaults == ["fr-FR"] and per_style and set(per_style) == {"fr-FR"}
+    properties = Document(io.BytesIO(content)).core_properties
+    assert properties.created.replace(tzinfo=None) == datetime(2026, 12, 1, 9, 30)
+    assert properties.language == "fr-FR" and "coachbot" in properties.author
+    assert title.split()[0] in properties.title
+    assert "python-docx" not in (properties.comments or "") and properties.created.year == 2026
