@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
 from bot.domain.pdf_sandbox import review_pdf_isolated_sync
 from bot.domain.report import REPORT_TYPE_IDS, Catalogue, default_catalogue
+from bot.telegram.rendering import add_french_helpers
 from bot.paths import TEMPLATES_DIR
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -36,11 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         keep_trailing_newline=False,
     )
+    add_french_helpers(env)
+    return env
 
 
 def load_step_wording(templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:

@@ -12,13 +12,13 @@ each code lives in the templates, never here.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WORKDAY_END, WORKDAY_START, WORKING_WEEKDAYS
+from bot.domain.french_words import calendar_words, fold
 
 GRANULARITY_MINUTES = 15
 
@@ -35,6 +35,8 @@ class AvailabilityErrorCode(StrEnum):
     GRANULARITY = "granularity"  # not on a quarter hour
     OVERLAP = "overlap"  # overlaps another window of the same tutor
     BAD_DAY_OFF = "bad_day_off"  # a day-off range ending before it starts
+    NOTHING_VALID = "nothing_valid"  # several lines, each refused (details["refused"]: LineRefused)
+    WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
     BAD_SETTING = "bad_setting"
 
 
@@ -189,32 +191,20 @@ class BookingSettings:
 
 # -- parsing French input ------------------------------------------------------------------------
 
-_DAY_NAMES: dict[str, int] = {}
-for _index, _names in enumerate(
-    (
-        ("lundi", "lun", "lu"),
-        ("mardi", "mar", "ma"),
-        ("mercredi", "mer", "me"),
-        ("jeudi", "jeu", "je"),
-        ("vendredi", "ven", "ve"),
-        ("samedi", "sam", "sa"),
-        ("dimanche", "dim", "di"),
-    )
-):
-    for _name in _names:
-        _DAY_NAMES[_name] = _index
-        _DAY_NAMES[_name + "s"] = _index  # "les mardis"
-
-_FILLER_WORDS = frozenset({"de", "a", "et", "le", "les", "du", "au", "jusqu", "entre", "h", "tous"})
-_RANGE_WORDS = frozenset({"-", "au", "a"})  # "lundi-mercredi", "du lundi au mercredi"
-_TIME = re.compile(r"(?<![\d])(\d{1,2})\s*(?:(?:h|:)(\d{2})?)?(?![\d])")
+_TIME = re.compile(
+    # 14h, 14h30, 14:30, 14 h, "18 h 30" (but "9h 12h" is two times), 9 (a bare hour in a range)
+    r"(?<![\d])(\d{1,2})\s*(?:(?:h|:)(?:\s?(\d{2})(?!\d)(?!\s*(?:h|:)))?)?(?![\d])"
+)
 _ENTRY_SEPARATORS = re.compile(r"[\n;]+")
 
 
 def _normalise(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    ascii_text = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return re.sub(r"[\u2010-\u2015\u2212]", "-", ascii_text).replace("'", " ").replace("\u2019", " ")
+    """Folded text with time words replaced ("de 9h à midi" -> "de 9h a 12h")."""
+    words = calendar_words()
+    folded = fold(text)
+    for word, replacement in words.times.items():
+        folded = re.sub(rf"\b{re.escape(word)}\b", replacement, folded)
+    return folded
 
 
 def _parse_time(hours: str, minutes: str | None, fragment: str) -> time:
@@ -227,11 +217,13 @@ def _parse_time(hours: str, minutes: str | None, fragment: str) -> time:
 
 
 def _parse_days(words: list[str], fragment: str) -> list[int]:
+    vocabulary = calendar_words()
+    day_names, range_words, fillers = vocabulary.weekdays, vocabulary.range_words, vocabulary.window_fillers
     days: list[int] = []
     pending_range = False
     for word in words:
-        if word in _DAY_NAMES:
-            day = _DAY_NAMES[word]
+        if word in day_names:
+            day = day_names[word]
             if pending_range:
                 if day <= days[-1]:  # "vendredi au lundi": no wrapping around the weekend
                     raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=fragment)
@@ -239,9 +231,9 @@ def _parse_days(words: list[str], fragment: str) -> list[int]:
             else:
                 days.append(day)
             pending_range = False
-        elif word in _RANGE_WORDS and days:
+        elif word in range_words and days:
             pending_range = True
-        elif word in _FILLER_WORDS or word in {",", "/", "-"}:
+        elif word in fillers or word in {",", "/", "-"}:
             continue
         else:
             raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=word)
@@ -261,8 +253,9 @@ def parse_window_entry(entry: str) -> list[WeeklyWindow]:
     day_part, tail = text[: matches[0].start()], text[matches[-1].end():]
     between = "".join(text[a.end(): b.start()] for a, b in zip(matches, matches[1:]))
     leftovers = re.findall(r"[a-z]+", between + " " + tail)
-    if any(word not in _FILLER_WORDS for word in leftovers):
-        bad = next(word for word in leftovers if word not in _FILLER_WORDS)
+    fillers = calendar_words().window_fillers
+    if any(word not in fillers for word in leftovers):
+        bad = next(word for word in leftovers if word not in fillers)
         raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=bad)
     days = _parse_days(re.findall(r"[a-z]+|[-,/]", day_part), fragment)
     if not days:
@@ -294,3 +287,42 @@ def parse_windows(text: str, existing: Sequence[WeeklyWindow] = ()) -> list[Week
         parsed.extend(parse_window_entry(entry))
     add_windows(existing, parsed)
     return sorted(parsed)
+
+
+@dataclass(frozen=True)
+class LineRefused:
+    """One line of the tutor's text that was not saved, and why (``error.code``, ``error.details``)."""
+
+    number: int  # 1-based, among the non-empty entries
+    text: str
+    error: AvailabilityError
+
+
+@dataclass(frozen=True)
+class WindowsReading:
+    added: tuple[WeeklyWindow, ...]
+    refused: tuple[LineRefused, ...]
+
+
+def read_windows(text: str, existing: Sequence[WeeklyWindow] = ()) -> WindowsReading:
+    """Each entry (line or "; "-separated part) on its own: the good ones are kept, each bad one is
+    reported with its number, text and reason. An entry overlapping ``existing`` or an earlier
+    accepted entry is refused (OVERLAP); nothing from a refused entry is kept."""
+    entries = [entry.strip() for entry in _ENTRY_SEPARATORS.split(text) if entry.strip()]
+    if not entries:
+        raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=text.strip())
+    accepted: list[WeeklyWindow] = list(existing)
+    added: list[WeeklyWindow] = []
+    refused: list[LineRefused] = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            windows = parse_window_entry(entry)
+            add_windows(accepted, windows)
+        except AvailabilityError as error:
+            if "fragment" not in error.details:
+                error = AvailabilityError(error.code, fragment=entry, **error.details)
+            refused.append(LineRefused(number, entry, error))
+            continue
+        accepted.extend(windows)
+        added.extend(windows)
+    return WindowsReading(tuple(sorted(added)), tuple(refused))

@@ -10,14 +10,17 @@ Choices, for compatibility with Outlook, Google Calendar, Apple Calendar and Thu
   higher SEQUENCE, so the client updates the event in place instead of adding a second one.
 * A cancellation is METHOD:CANCEL with STATUS:CANCELLED, the same UID and a higher SEQUENCE —
   never a REQUEST, which clients would treat as an update and keep in the calendar.
-* People without an e-mail address are left out of ORGANIZER/ATTENDEE rather than given an
-  invented address that replies would be sent to.
+* A REQUEST or CANCEL names its ORGANIZER and its ATTENDEEs (RFC 5546; some clients refuse an
+  invitation without attendees). The organizer is also listed as an attendee (ROLE=CHAIR). Someone
+  without an e-mail address gets a stable ``urn:uuid:`` address derived from their ``key`` rather
+  than an invented e-mail address that replies would be sent to; without a key they are left out.
 
 The French wording (summary, description) is rendered by the caller from templates.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +38,18 @@ Method = Literal["REQUEST", "CANCEL"]
 class Participant:
     name: str
     email: str | None = None
+    key: str | None = None  # stable identity (e.g. "person-12") for someone without an e-mail address
+
+    @property
+    def address(self) -> str | None:
+        if self.email:
+            return f"mailto:{self.email}"
+        if self.key:
+            return f"urn:uuid:{uuid.uuid5(_PARTICIPANT_NAMESPACE, self.key)}"
+        return None
+
+
+_PARTICIPANT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "participants.coachbot")
 
 
 def meeting_uid(meeting_id: int | str, domain: str = "coachbot") -> str:
@@ -43,7 +58,7 @@ def meeting_uid(meeting_id: int | str, domain: str = "coachbot") -> str:
 
 
 def _address(person: Participant, **parameters: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{person.email}")
+    address = vCalAddress(person.address)
     address.params["CN"] = person.name
     for key, value in parameters.items():
         address.params[key] = value
@@ -97,13 +112,15 @@ def meeting_invitation(
         event.add("url", url)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    if organizer.email:
+    if organizer.address:
         event.add("organizer", _address(organizer))
+        event.add("attendee", _address(organizer, ROLE="CHAIR", PARTSTAT="ACCEPTED", CUTYPE="INDIVIDUAL"))
     for attendee in attendees:
-        if attendee.email:
+        if attendee.address:
             event.add(
                 "attendee",
                 _address(attendee, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", CUTYPE="INDIVIDUAL"),
             )
     calendar.add_component(event)
     return calendar.to_ical()
+

@@ -55,6 +55,11 @@ def _epoch_arg(data, index: int) -> datetime | None:
 # -- .ics (built by the outbox sender when it delivers the file) -----------------------------------
 
 
+def _participant(person: dict) -> Participant:
+    """An .ics participant: their e-mail where known, else a stable urn:uuid from their id."""
+    return Participant(person["display_name"], person["email"], key=f"person-{person['id']}")
+
+
 def meeting_ics(renderer: Renderer, params: dict, now: datetime) -> bytes:
     """The outbox builder ``meeting_ics``: the invitation (REQUEST) or cancellation (CANCEL)."""
     meeting, method = params["meeting"], params["method"]
@@ -66,8 +71,8 @@ def meeting_ics(renderer: Renderer, params: dict, now: datetime) -> bytes:
         summary=renderer.render("booking/ics_summary.txt", meeting=meeting),
         description=renderer.render("booking/ics_description.txt", meeting=meeting),
         url=meeting["video_link"],
-        organizer=Participant(meeting["tutor"]["display_name"], meeting["tutor"]["email"]),
-        attendees=[Participant(meeting["auditeur"]["display_name"], meeting["auditeur"]["email"])],
+        organizer=_participant(meeting["tutor"]),
+        attendees=[_participant(meeting["auditeur"])],
         method=method,
         stamp=now,
     )
@@ -198,11 +203,11 @@ async def dispos_text(update: Update, context: BotContext, tutor: PersonView, co
     booking = context.services.booking
     try:
         if conversation.step == "windows":
-            added, view = await context.call(booking.add_windows, tutor, text)
-            note, values = "windows_added", {"added": added}
+            result = await context.call(booking.add_windows, tutor, text)
+            view, note, values = result.view, "windows_added", {"added": result.added, "refused": result.refused}
         elif conversation.step == "day_off":
-            day_off, view = await context.call(booking.add_day_off, tutor, text)
-            note, values = "day_off_added", {"day_off": day_off}
+            result = await context.call(booking.add_day_off, tutor, text)
+            view, note, values = result.view, "day_off_added", {"added": result.added, "refused": result.refused}
         elif conversation.step == "video":
             view = await context.call(booking.set_video_link, tutor, text)
             note, values = "video_saved", {}

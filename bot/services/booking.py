@@ -31,7 +31,8 @@ from bot.domain.availability import (
     BookingSettings,
     DayOff,
     WeeklyWindow,
-    parse_windows,
+    LineRefused,
+    read_windows,
 )
 from bot.domain.budget import (
     MeetingStatus,
@@ -57,7 +58,7 @@ from bot.domain.meetings import (
     WindowView,
     generated_room_link,
     minutes_of,
-    parse_day_off,
+    read_days_off,
     parse_video_link,
     window_from_minutes,
 )
@@ -102,6 +103,22 @@ class SlotPage:
     page: WeekPage
     budget: BudgetView
     meeting: MeetingView | None = None
+
+
+@dataclass(frozen=True)
+class WindowsAdded:
+    """The windows saved from the tutor's text, the lines refused (with why), and /dispos after."""
+
+    added: list[WeeklyWindow]
+    refused: list[LineRefused]
+    view: AvailabilityView
+
+
+@dataclass(frozen=True)
+class DaysOffAdded:
+    added: list[DayOff]
+    refused: list[LineRefused]
+    view: AvailabilityView
 
 
 def meeting_view(meeting: Meeting) -> MeetingView:
@@ -245,13 +262,19 @@ class BookingService:
         with self._db.read() as session:
             return self._availability(session, actor.id)
 
-    def add_windows(self, actor: PersonView, text: str) -> tuple[list[WeeklyWindow], AvailabilityView]:
-        """Parse and add weekly windows ("mardi 14h-17h"); all or nothing. Raises AvailabilityError."""
+    def add_windows(self, actor: PersonView, text: str) -> WindowsAdded:
+        """Parse weekly windows ("mardi 14h-17h"), one entry per line: the valid entries are saved,
+        each refused one is returned with its reason. Raises AvailabilityError when no entry at
+        all is valid (nothing is saved then)."""
         require_role(actor, "change their availability", Role.TUTOR)
         with self._db.transaction() as session:
             existing = self._windows(self._window_rows(session, actor.id))
-            added = parse_windows(text, existing)
-            for window in added:
+            reading = read_windows(text, existing)
+            if not reading.added:
+                raise reading.refused[0].error if len(reading.refused) == 1 else AvailabilityError(
+                    AvailabilityErrorCode.NOTHING_VALID, refused=reading.refused
+                )
+            for window in reading.added:
                 session.add(
                     AvailabilityWindow(
                         tutor_id=actor.id,
@@ -261,7 +284,7 @@ class BookingService:
                     )
                 )
             session.flush()
-            return added, self._availability(session, actor.id)
+            return WindowsAdded(list(reading.added), list(reading.refused), self._availability(session, actor.id))
 
     def remove_window(self, actor: PersonView, window_id: int) -> tuple[bool, AvailabilityView]:
         require_role(actor, "change their availability", Role.TUTOR)
@@ -271,14 +294,21 @@ class BookingService:
             ).rowcount
             return removed == 1, self._availability(session, actor.id)
 
-    def add_day_off(self, actor: PersonView, text: str) -> tuple[DayOff, AvailabilityView]:
-        """Parse "24/12/2026" or "22/12/2026-02/01/2027" and add it. Raises AvailabilityError."""
+    def add_day_off(self, actor: PersonView, text: str) -> DaysOffAdded:
+        """Parse days off ("24/12/2026", "du 21 décembre au 3 janvier"), one per line, and add the
+        valid ones; refused lines come back with their reason. Raises AvailabilityError when none
+        is valid."""
         require_role(actor, "change their availability", Role.TUTOR)
-        day_off = parse_day_off(text, paris_date(self.now()))
+        added, refused = read_days_off(text, paris_date(self.now()))
+        if not added:
+            raise refused[0].error if len(refused) == 1 else AvailabilityError(
+                AvailabilityErrorCode.NOTHING_VALID, refused=refused
+            )
         with self._db.transaction() as session:
-            session.add(TutorDayOff(tutor_id=actor.id, first_day=day_off.first, last_day=day_off.last))
+            for day_off in added:
+                session.add(TutorDayOff(tutor_id=actor.id, first_day=day_off.first, last_day=day_off.last))
             session.flush()
-            return day_off, self._availability(session, actor.id)
+            return DaysOffAdded(added, refused, self._availability(session, actor.id))
 
     def remove_day_off(self, actor: PersonView, day_off_id: int) -> tuple[bool, AvailabilityView]:
         require_role(actor, "change their availability", Role.TUTOR)

@@ -6,7 +6,7 @@ import html
 import re
 import tomllib
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,14 +36,8 @@ class Renderer:
         self.env.filters["fr_datetime"] = self.fr_datetime
         self.env.filters["fr_time"] = self.fr_time
         self.env.filters["fr_number"] = fr_number
-        self.env.filters["nb"] = self.count_noun
-        self.env.filters["de"] = self.elide_de
-        self.env.filters["que"] = self.elide_que
-        self.env.filters["le"] = self.elide_le
-        self.env.filters["capfirst"] = capfirst
+        add_french_helpers(self.env, self._labels["elision"])
         self.env.globals["label"] = self.label
-        self.env.globals["plural"] = plural
-        self.env.globals["elides"] = self.elides
 
     def render(self, template: str, /, **context) -> str:
         return self.env.get_template(template).render(**context).strip()
@@ -59,39 +53,6 @@ class Renderer:
         for part in key.split("."):
             node = node[part]
         return node.format(**params) if params else node
-
-    def count_noun(self, count, singular: str, plural_form: str | None = None) -> str:
-        """`{{ n|nb('partie') }}` -> "1 partie", "2 parties", "0 partie" (French: below 2 is singular)."""
-        number = int(count)
-        return f"{fr_number(number)} {plural(number, singular, plural_form)}"
-
-    def elides(self, word) -> bool:
-        """Whether a French article or conjunction before `word` drops its vowel (l', d', qu')."""
-        text = plain_text(str(word)).lstrip(" «\"'(“\u00a0")
-        if not text:
-            return False
-        rules = self._labels["elision"]
-        first = text[0].lower()
-        if first in rules["vowels"]:
-            return True
-        if first == "h":
-            head = text.lower().split()[0] if text.split() else ""
-            return not any(head.startswith(word) for word in rules["h_aspire"])
-        return False
-
-    def _elide(self, word, full: str, short: str):
-        prefix = short if self.elides(word) else full + " "
-        return Markup(prefix) + escape(word)
-
-    def elide_de(self, word):
-        """`{{ role|de }}` -> "de tuteur", "d’auditeur"."""
-        return self._elide(word, "de", "d\u2019")
-
-    def elide_que(self, word):
-        return self._elide(word, "que", "qu\u2019")
-
-    def elide_le(self, word):
-        return self._elide(word, "le", "l\u2019")
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.timezone)
@@ -109,6 +70,54 @@ class Renderer:
 
     def fr_datetime(self, value: datetime) -> str:
         return self.label("calendar.date_at_time", date=self.fr_date(value), time=self.fr_time(value))
+
+
+def add_french_helpers(env: Environment, elision: dict | None = None) -> None:
+    """The French grammar helpers every template environment gets (see `templates/labels.toml`):
+
+    `{{ n|nb('partie') }}` "1 partie" / "2 parties"; `plural(n, 'terminée')`; `{{ name|de }}`
+    "de Marc" / "d’Élise" (also `|que`, `|le`); `elides(word)`; `{{ text|capfirst }}`.
+    """
+    rules = elision or _default_elision()
+    env.filters["nb"] = count_noun
+    env.filters["de"] = lambda word: _elide(word, "de", "d\u2019", rules)
+    env.filters["que"] = lambda word: _elide(word, "que", "qu\u2019", rules)
+    env.filters["le"] = lambda word: _elide(word, "le", "l\u2019", rules)
+    env.filters["capfirst"] = capfirst
+    env.globals["plural"] = plural
+    env.globals["elides"] = lambda word: elides(word, rules)
+
+
+@lru_cache(maxsize=1)
+def _default_elision() -> dict:
+    with (TEMPLATES_DIR / "labels.toml").open("rb") as handle:
+        return tomllib.load(handle)["elision"]
+
+
+def count_noun(count, singular: str, plural_form: str | None = None) -> str:
+    """"1 partie", "2 parties", "0 partie" (French: below 2 is singular), "1 234 mots"."""
+    number = int(count)
+    return f"{fr_number(number)} {plural(number, singular, plural_form)}"
+
+
+def elides(word, rules: dict | None = None) -> bool:
+    """Whether le/de/que before `word` become l’/d’/qu’ (a vowel, or an h that is not aspirated)."""
+    rules = rules or _default_elision()
+    text = plain_text(str(word)).lstrip(" «\"'(“\u00a0")
+    if not text:
+        return False
+    first = text[0].lower()
+    if first in rules["vowels"]:
+        return True
+    if first == "h":
+        head = text.lower().split()[0]
+        return not any(head.startswith(aspirated) for aspirated in rules["h_aspire"])
+    return False
+
+
+def _elide(word, full: str, short: str, rules: dict):
+    prefix = short if elides(word, rules) else full + " "
+    return Markup(prefix) + escape(word)
 
 
 def plural(count, singular: str, plural_form: str | None = None) -> str:

@@ -65,7 +65,7 @@ async def test_tutor_sets_availability_and_bad_input_is_explained(bot, cast):
     await bot.press(TUTOR_ID, "Ajouter une absence")
     assert "date non reconnue" in (await bot.send(TUTOR_ID, "31/02/2026")).text
     off = await bot.send(TUTOR_ID, "23/10/2026")
-    assert "Absence enregistrée le vendredi 23 octobre 2026" in off.text
+    assert "Absence enregistrée : le vendredi 23 octobre 2026" in off.text
 
     await bot.press(TUTOR_ID, "Lien de visioconférence")
     assert "pas un lien valable" in (await bot.send(TUTOR_ID, "ma salle")).text
@@ -83,6 +83,24 @@ async def test_tutor_sets_availability_and_bad_input_is_explained(bot, cast):
     assert NOT_ALLOWED in auditeur_try.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(TutorDayOff)) == 1
+
+
+async def test_one_bad_line_in_dispos_keeps_the_good_ones_and_says_which(bot, cast):
+    pin(bot, NOW)
+    await bot.send(TUTOR_ID, "/dispos")
+    await bot.press(TUTOR_ID, "Ajouter des créneaux")
+    added = await bot.send(TUTOR_ID, "vendredi de 17 h à 18 h 30\nsamedi 9h-10h\nmardi 8h–9h")
+    assert "Créneaux ajoutés : mardi 8h–9h, vendredi 17h–18h30." in added.text
+    assert "• ligne 2, « samedi 9h-10h » : le tutorat a lieu du lundi au vendredi seulement." in added.text
+    assert "vendredi 17h–18h30" in added.text.split("Créneaux hebdomadaires")[1]
+
+    await bot.press(TUTOR_ID, "Ajouter une absence")
+    none = await bot.send(TUTOR_ID, "demain\n31/02")
+    assert "Aucune ligne n'a pu être enregistrée" in none.text and "• ligne 1, « demain »" in none.text
+    off = await bot.send(TUTOR_ID, "du 21 décembre au 3 janvier\nlundi 9 novembre")
+    assert "Absences enregistrées : du lundi 21 décembre 2026 au dimanche 3 janvier 2027, le lundi 9 novembre 2026." in off.text
+    with bot.db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(TutorDayOff)) == 2
 
 
 async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, cast):
@@ -114,6 +132,8 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     to_tutor = booked.to(TUTOR_ID)
     assert "Léa Bernard a réservé son premier rendez-vous" in to_tutor[0].plain_text
     assert booked.documents[0].document.file_name == "rdv-2026-10-20-1100.ics"
+    unfolded = invitation.replace("\r\n ", "")
+    assert 'ATTENDEE;CN="Léa Bernard"' in unfolded and "ROLE=CHAIR:mailto:marc.dubois@exemple.fr" in unfolded
     assert "METHOD:REQUEST" in ics_of(to_tutor[1])
 
     [meeting] = meetings(bot)

@@ -204,6 +204,9 @@ async def test_long_answers_are_stored_whole_and_html_is_escaped(bot, cast):
     html = "".join(m.text for m in summary.to_user)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;gras&lt;/b&gt;" in html
     assert len(summary.to_user) >= 2  # over Telegram's 4,096 characters: split into valid messages
+    assert all(len(m.plain_text) <= 4096 for m in summary.to_user)
+    squash = lambda s: "".join(s.split())  # noqa: E731 - a cut only drops whitespace
+    assert squash(long_answer) in squash("".join(m.plain_text for m in summary.to_user))
     state = _progress_state(bot)
     assert state["sections"]["contexte"]["answers"]["structure"] == [hostile, long_answer.strip()]
     plan = await bot.send(LEA, "/plan")

@@ -42,7 +42,7 @@ async def test_nul_in_a_video_link_a_name_and_a_file_name(bot, cast):
     await bot.press(STAFF_ID, "Marc Dubois")
     await bot.press(STAFF_ID, "Rapport de stage")
     done = await bot.press(STAFF_ID, index=0)
-    assert APOLOGY not in done.text and "Jeanne Nulle est inscrit(e)" in done.text
+    assert APOLOGY not in done.text and "Inscription enregistrée pour Jeanne Nulle" in done.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.display_name == "Jeanne Nulle")) == 1
 

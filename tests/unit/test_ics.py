@@ -60,18 +60,36 @@ def test_times_are_written_in_utc_without_a_floating_or_local_time() -> None:
     assert "TZID" not in text
 
 
+def _attendees(event) -> list:
+    attendees = event.get("ATTENDEE", [])
+    return attendees if isinstance(attendees, list) else [attendees]
+
+
 def test_organizer_and_attendees_carry_names_and_addresses() -> None:
     _, event = parse(invitation(attendees=[AUDITEUR, Participant("Sans Courriel", None)]))
     assert str(event["ORGANIZER"]) == "mailto:claire.martin@example.org"
     assert event["ORGANIZER"].params["CN"] == "Claire Martin"
-    attendees = event["ATTENDEE"]
-    attendees = attendees if isinstance(attendees, list) else [attendees]
-    assert [str(a) for a in attendees] == ["mailto:karim@example.net"]  # no invented address
-    assert attendees[0].params["CN"] == "Karim Benali"
-    assert attendees[0].params["ROLE"] == "REQ-PARTICIPANT"
+    attendees = _attendees(event)
+    # the organizer chairs; nobody gets an invented e-mail address
+    assert [str(a) for a in attendees] == ["mailto:claire.martin@example.org", "mailto:karim@example.net"]
+    assert [a.params["ROLE"] for a in attendees] == ["CHAIR", "REQ-PARTICIPANT"]
+    assert attendees[1].params["CN"] == "Karim Benali"
 
 
-def test_an_organizer_without_email_is_left_out() -> None:
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_a_request_has_attendees_even_without_any_email(method) -> None:
+    tutor = Participant("Claire Martin", None, key="person-3")
+    auditeur = Participant("Karim Benali", None, key="person-7")
+    _, event = parse(invitation(organizer=tutor, attendees=[auditeur], method=method))
+    attendees = _attendees(event)
+    assert [a.params["CN"] for a in attendees] == ["Claire Martin", "Karim Benali"]
+    assert all(str(a).startswith("urn:uuid:") for a in attendees) and str(event["ORGANIZER"]) == str(attendees[0])
+    again = parse(invitation(organizer=tutor, attendees=[auditeur]))[1]
+    assert [str(a) for a in _attendees(again)] == [str(a) for a in attendees]  # stable across updates
+    assert "mailto:" not in invitation(organizer=tutor, attendees=[auditeur]).decode()
+
+
+def test_an_organizer_without_email_nor_key_is_left_out() -> None:
     _, event = parse(invitation(organizer=Participant("Claire Martin", None)))
     assert "ORGANIZER" not in event
 
@@ -118,3 +136,4 @@ def test_a_paris_start_is_converted_to_utc() -> None:
 def test_invalid_invitations_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError):
         invitation(**changes)
+

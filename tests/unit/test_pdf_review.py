@@ -24,6 +24,7 @@ from bot.domain.pdf_review import (
 from bot.domain.report import SECTION_IDS, default_catalogue
 from bot.domain.structure import classify_heading, default_structure_lexicon
 from bot.paths import PROMPTS_DIR, TEMPLATES_DIR
+from bot.telegram.rendering import add_french_helpers
 from tests import pdf_factory as factory
 
 CATALOGUE = default_catalogue()
@@ -138,10 +139,9 @@ def test_pdf_with_only_an_owner_password_is_reviewed():
     assert result.problem is None and result.sections_missing == ()
 
 
-def test_bomb_is_rejected_quickly_in_process():
-    started = time.perf_counter()
+def test_bomb_is_rejected_in_process():
+    # The verdict only: its wall time is measured by bench/bench_pdf_review.py, not asserted here.
     assert review(pdf("decompression_bomb")).problem == "too_complex"
-    assert time.perf_counter() - started < 2.0
 
 
 def test_sniff_format_recognises_what_people_send_instead_of_a_pdf():
@@ -259,6 +259,7 @@ def test_comparison_refuses_reviews_with_a_problem():
 
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
+add_french_helpers(ENV)
 
 
 def step_wording() -> dict[str, str]:
@@ -337,11 +338,9 @@ def test_isolated_review_matches_the_in_process_review():
     assert pdf_sandbox.review_pdf_isolated_sync(data, "stage") == review(data, "stage")
 
 
-def test_bomb_is_rejected_by_the_isolated_runner_within_two_seconds():
-    started = time.perf_counter()
+def test_bomb_is_rejected_by_the_isolated_runner():
     result = pdf_sandbox.review_pdf_isolated_sync(pdf("decompression_bomb"), "ua")
-    assert result.problem == "too_complex"
-    assert time.perf_counter() - started < 2.0
+    assert result.problem == "too_complex"  # wall time (target < 2 s): bench/bench_pdf_review.py
 
 
 def test_timeout_gives_too_complex():
@@ -448,3 +447,13 @@ def test_a_part_with_weak_evidence_is_not_reported_missing_and_quotes_the_closes
     weak = structure.evidence["difficultes"]
     assert weak.status == "weak" and weak.quote == "Un problème de salle, une absence : il a fallu s'adapter."
     assert structure.evidence["questions"].status == "missing"
+
+
+@pytest.mark.parametrize(
+    ("type_id", "pages", "over", "under"),
+    [("ua", 7, False, False), ("ua", 8, True, False), ("stage", 15, False, False), ("stage", 11, False, True)],
+)
+def test_page_limit_at_exactly_8_and_15_pages(type_id, pages, over, under):
+    # UA: "rapport de moins de 8 pages" (8 is over); stage: "d'une quinzaine de pages" (15 is fine).
+    result = review(factory.text_pdf(pages), type_id)
+    assert (result.body_pages, result.over_limit, result.under_limit) == (pages, over, under)

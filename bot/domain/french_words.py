@@ -1,0 +1,55 @@
+"""How people write days, months and times in French (``prompts/input/calendar_words.toml``)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.paths import PROMPTS_DIR
+
+
+@dataclass(frozen=True)
+class CalendarWords:
+    weekdays: dict[str, int]  # folded spelling -> Monday=0
+    months: dict[str, int]  # folded spelling -> January=1
+    times: dict[str, str]  # "midi" -> "12h"
+    window_fillers: frozenset[str]
+    day_off_fillers: frozenset[str]
+    range_words: frozenset[str]
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, one kind of dash and apostrophe: what the word lists are written in."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    ascii_text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    ascii_text = re.sub(r"[\u2010-\u2015\u2212]", "-", ascii_text)
+    return ascii_text.replace("'", " ").replace("\u2019", " ").replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def load_calendar_words(path: Path) -> CalendarWords:
+    with path.open("rb") as handle:
+        doc = tomllib.load(handle)
+    weekdays: dict[str, int] = {}
+    for index, names in enumerate(doc["weekdays"]):
+        for name in names:
+            weekdays[fold(name)] = index
+            weekdays[fold(name) + "s"] = index  # "les mardis"
+    months = {fold(name): index + 1 for index, names in enumerate(doc["months"]) for name in names}
+    fillers = doc["fillers"]
+    return CalendarWords(
+        weekdays=weekdays,
+        months=months,
+        times={fold(k): v for k, v in doc.get("times", {}).items()},
+        window_fillers=frozenset(fold(w) for w in fillers["windows"]),
+        day_off_fillers=frozenset(fold(w) for w in fillers["days_off"]),
+        range_words=frozenset(fold(w) for w in fillers["ranges"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def calendar_words() -> CalendarWords:
+    return load_calendar_words(PROMPTS_DIR / "input" / "calendar_words.toml")
