@@ -67,7 +67,7 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
     assert "Annexes : présentes (2)" in text
     assert "Prochaines étapes" in text and "1. " in text and "3. " in text
     assert "Version 1 enregistrée et transmise à votre tuteur, Marc Dubois" in text
-    assert "non comprises.\n✍️ Environ" in text and "Prochaines étapes\n1. " in text  # one finding per line
+    assert "non comptées par le bot.\n✍️ Environ" in text and "Prochaines étapes\n1. " in text  # one finding per line
     assert "version précédente" not in text
 
     to_tutor = good.to(TUTOR_ID)
@@ -78,7 +78,7 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
 
     flawed = await bot.send_document(AUDITEUR_ID, pdfs["flawed"], "rapport-v2.pdf")
     text = flawed.last.plain_text
-    assert "non comprises.\n⚠️ C'est au-delà de la limite : le rapport doit faire moins de 8 pages" in text
+    assert "non comptées par le bot.\n⚠️ C'est au-delà de la limite : le rapport doit faire moins de 8 pages" in text
     missing = next(line for line in text.splitlines() if "Parties manquantes" in line)
     assert "Choix de la pratique" in missing and "Conclusion" in missing and "Introduction" not in missing
     assert "Annexes : aucune trouvée" in text
