@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
 from markupsafe import Markup, escape
 
 from bot.paths import TEMPLATES_DIR
@@ -80,9 +80,8 @@ def add_french_helpers(env: Environment, elision: dict | None = None) -> None:
     """
     rules = elision or _default_elision()
     env.filters["nb"] = count_noun
-    env.filters["de"] = lambda word: _elide(word, "de", "d\u2019", rules)
-    env.filters["que"] = lambda word: _elide(word, "que", "qu\u2019", rules)
-    env.filters["le"] = lambda word: _elide(word, "le", "l\u2019", rules)
+    for name, full, short in (("de", "de", "d\u2019"), ("que", "que", "qu\u2019"), ("le", "le", "l\u2019")):
+        env.filters[name] = _elision_filter(full, short, rules)
     env.filters["capfirst"] = capfirst
     env.globals["plural"] = plural
     env.globals["elides"] = lambda word: elides(word, rules)
@@ -115,9 +114,15 @@ def elides(word, rules: dict | None = None) -> bool:
     return False
 
 
-def _elide(word, full: str, short: str, rules: dict):
-    prefix = short if elides(word, rules) else full + " "
-    return Markup(prefix) + escape(word)
+def _elision_filter(full: str, short: str, rules: dict):
+    @pass_eval_context
+    def elide(eval_ctx, word):
+        prefix = short if elides(word, rules) else full + " "
+        if eval_ctx.autoescape:  # HTML templates: the word is escaped, the result is safe
+            return Markup(prefix) + escape(word)
+        return prefix + str(word)  # plain text (.txt, .md): as is
+
+    return elide
 
 
 def plural(count, singular: str, plural_form: str | None = None) -> str:

@@ -111,7 +111,7 @@ def test_personne_export_and_erase_from_the_command_line(tmp_path):
     assert len(list(out.glob("*.docx"))) == 1
 
     tutor = coachbot("personne", "erase", "--name", "Marc Dubois", env=env, cwd=tmp_path)
-    assert tutor.returncode == 1 and "1 auditeur(s) en cours" in tutor.stdout and "handover" in tutor.stdout
+    assert tutor.returncode == 1 and "1 auditeur en cours" in tutor.stdout and "handover" in tutor.stdout
     preview = coachbot("personne", "erase", "--name", "Léa Bernard", "--dry-run", env=env, cwd=tmp_path)
     assert preview.returncode == 0 and "Simulation : rien n'est effacé" in preview.stdout
     assert "preuve de votre consentement" in preview.stdout

@@ -124,7 +124,7 @@ async def test_a_tutor_hands_over_then_erases_his_data(bot, emulator, cast):
 
     blocked = await bot.send(TUTOR_ID, "/supprimer")
     assert "il faut transmettre" in blocked.text
-    assert "vous accompagnez encore 1 auditeur(s)" in blocked.text and "1 rendez-vous à venir" in blocked.text
+    assert "vous accompagnez encore 1 auditeur" in blocked.text and "1 rendez-vous à venir" in blocked.text
 
     exported = await bot.send(TUTOR_ID, "/mesdonnees")
     data = json.loads(exported.documents[1].document.content)

@@ -125,6 +125,11 @@ class Probe:
     def split(self, sep=None):
         return ["2026", "1"] if sep == "-S" else self._name.split(sep)
 
+    @property
+    def items(self):
+        """Iterable (an attribute named "items") and callable (dict.items()) at once."""
+        return _Items(self._n, self._name)
+
     def get(self, key, default=None):
         return Probe(self._n, self._name)
 
@@ -142,6 +147,15 @@ class Probe:
 
     def lower(self):
         return self._name.lower()
+
+
+class _Items(list):
+    def __init__(self, number: int, name: str):
+        super().__init__(Probe(number, name, "items") for _ in range(number))
+        self._pairs = [(name, Probe(number, name, "value")) for _ in range(number)]
+
+    def __call__(self):
+        return self._pairs
 
 
 VARIANTS = {
