@@ -10,9 +10,6 @@ import argparse
 import importlib
 import sys
 
-from bot.config import ConfigError, load_settings
-from bot.telegram.rendering import Renderer
-
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 # Subcommands contributed by feature modules: each has register(subparsers) and run(args) -> int.
@@ -40,6 +37,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["review"]:  # a one-shot review imports nothing else (speed, see bot.commands.review)
+        from bot.commands import review
+
+        return review.main(arguments[1:])
+    from bot.config import ConfigError
+    from bot.telegram.rendering import Renderer
+
     parser, runners = _parser()
     args = parser.parse_args(argv)
     try:
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(parser, runners, args) -> int:
+    from bot.config import load_settings
+
     if args.command in runners:
         return runners[args.command].run(args)
     settings = load_settings()

@@ -1,7 +1,11 @@
 """``coachbot review FILE --type ua|stage [--json]``: review a PDF draft from the command line.
 
-For tutors and staff. The review runs in the same sandbox as the bot's (child process, timeout,
-memory cap). Exit codes: 0 review done (even with findings), 1 the file has a problem, 2 usage.
+For tutors and staff. The review runs in one forked child with the bot's timeout and memory cap
+(``pdf_sandbox.run_forked``: no forkserver in a one-shot, single-threaded process), and
+``bot.cli`` dispatches here before importing anything else, so the whole command costs about what a
+bare pypdf extraction of the file does (``bench/bench_review_cli.py``). ``--json`` adds the outline
+understood and the evidence per part. Exit codes: 0 review done (even with findings), 1 the file has
+a problem, 2 usage.
 """
 
 from __future__ import annotations
@@ -13,15 +17,16 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
-from bot.domain.pdf_sandbox import review_pdf_isolated_sync
-from bot.domain.report import REPORT_TYPE_IDS, Catalogue, default_catalogue
-from bot.telegram.rendering import add_french_helpers
+from bot.domain.ids import REPORT_TYPE_IDS
 from bot.paths import TEMPLATES_DIR
+
+if TYPE_CHECKING:  # imported when used: the PDF child is forked before anything heavy is imported
+    from jinja2 import Environment
+
+    from bot.domain.pdf_review import PdfReview
+    from bot.domain.report import Catalogue
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 _TAG = re.compile(r"</?(?:b|i|code|pre|a)(?:\s[^>]*)?>")
@@ -37,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape  # not needed for --json
+
+    from bot.telegram.rendering import add_french_helpers
+
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -53,6 +62,8 @@ def load_step_wording(templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
 
 def problem_context(review: PdfReview) -> dict[str, Any]:
     """Variables of the ``review/problem_<code>.html`` templates."""
+    from bot.domain.pdf_review import MAX_PDF_BYTES
+
     return {
         "detected_format": review.detected_format,
         "size_mb": round(review.size_bytes / 1_000_000, 1) if review.size_bytes else None,
@@ -80,11 +91,36 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"coachbot review: {path}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    catalogue = default_catalogue()
     data = path.read_bytes()
-    review = review_pdf_isolated_sync(data, args.report_type)
+    from bot.domain.pdf_sandbox import extract_pdf_forked
+
+    prepared: dict[str, Any] = {}
+
+    def prepare() -> None:  # the parent's share, while the child parses the PDF (two cores, not one)
+        from bot.domain.pdf_review import review_extracted
+        from bot.domain.report import default_catalogue
+        from bot.domain.structure import default_structure_lexicon
+
+        prepared.update(catalogue=default_catalogue(), lexicon=default_structure_lexicon(), review=review_extracted)
+        if not args.json:
+            env = template_environment()
+            env.get_template("review/report.txt")
+            prepared["env"] = env
+
+    extracted = extract_pdf_forked(data, while_waiting=prepare)
+    catalogue = prepared["catalogue"]
+    review = prepared["review"](
+        extracted, data, catalogue.report_type(args.report_type), catalogue, lexicon=prepared["lexicon"]
+    )
     if args.json:
         print(json.dumps(review.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_text(review, catalogue))
+        print(render_text(review, catalogue, prepared.get("env")))
     return EXIT_PROBLEM if review.problem else EXIT_OK
+
+
+def main(argv: list[str]) -> int:
+    """``coachbot review …`` without the rest of the CLI (no configuration, database or bot imports)."""
+    parser = argparse.ArgumentParser(prog="coachbot")
+    register(parser.add_subparsers(dest="command"))
+    return run(parser.parse_args(["review", *argv]))

@@ -1,8 +1,8 @@
 """Review of a report draft sent as a PDF: pages against the limit, words, sections, annexes.
 
-Pure: bytes in, a ``PdfReview`` out. Untrusted input is bounded here by pypdf's own limits (a
-tighter ``pypdf.Configuration`` applied for the duration of the review) and by the size check; the
-wall-clock timeout and the memory cap live in ``pdf_sandbox``, which runs this in a child process.
+Pure: bytes in, a ``PdfReview`` out. The PDF is parsed by ``bot.domain.pdf_text`` (bounded by
+pypdf's own limits, a tighter ``pypdf.Configuration``, and the size check); the wall-clock timeout
+and the memory cap live in ``pdf_sandbox``, which runs the parsing in a child process.
 
 The structure (cover, contents and annex pages, headings, which part each heading and paragraph
 is) is understood by meaning in ``bot.domain.structure`` from the page lines read here.
@@ -11,63 +11,29 @@ is) is understood by meaning in ``bot.domain.structure`` from the page lines rea
 from __future__ import annotations
 
 import hashlib
-import io
-import math
 import re
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterator
-
-from pypdf import PdfReader, apply_configuration
-from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
+from typing import Any
 
 from bot.domain.lexicon import strip_accents
+from bot.domain.pdf_text import (  # noqa: F401 - re-exported: the review's public names
+    MAX_PAGES,
+    MAX_PDF_BYTES,
+    PROBLEM_CODES,
+    PYPDF_LIMITS,
+    PdfProblemError,
+    extract,
+    open_pdf,
+    pdf_limits,
+    sniff_format,
+)
 from bot.domain.report import SECTION_IDS, Catalogue, ReportType
 from bot.domain.structure import Evidence, Line, OutlineItem, StructureLexicon, analyse, default_structure_lexicon
-
-MAX_PDF_BYTES = 20 * 1024 * 1024
-"""Largest file reviewed or assembled (20 MiB); check Telegram's ``file_size`` against it first."""
-
-PROBLEM_CODES: tuple[str, ...] = ("encrypted", "corrupted", "not_pdf", "no_text", "too_large", "too_complex")
-
-# pypdf limits for untrusted drafts: a report of 15-40 pages never comes near them.
-PYPDF_LIMITS: dict[str, int] = {
-    "zlib_maximum_output_length": 16_000_000,
-    "lzw_maximum_output_length": 16_000_000,
-    "run_length_maximum_output_length": 16_000_000,
-    "brotli_maximum_output_length": 16_000_000,
-    "array_based_stream_maximum_output_length": 16_000_000,
-    "zlib_maximum_recovery_input_length": 2_000_000,
-    "maximum_declared_stream_length": 25_000_000,
-    "stream_decoding_work_maximum_length": 40_000_000,
-    "image_maximum_buffer_size": 16_000_000,
-    "stream_parsing_work_maximum_count": 1_000_000,
-    "outline_maximum_entries": 2_000,
-    "outline_maximum_depth": 10,
-    "page_tree_maximum_entries": 5_000,
-    "page_tree_maximum_depth": 20,
-    "xform_maximum_invocations_per_extraction": 500,
-}
-MAX_PAGES = 300
-"""More pages than any report plus annexes: reviewing them would only burn time."""
 
 MIN_WORDS = 50
 """Below this a PDF is treated as a scan (image pages without a text layer)."""
 
 NEXT_STEPS_COUNT = 3
-
-
-class PdfProblemError(Exception):
-    """The bytes are not a PDF that can be read; ``code`` is one of ``PROBLEM_CODES``."""
-
-    def __init__(self, code: str, detail: str = "", *, detected_format: str | None = None):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
-        self.detected_format = detected_format
-
-
-# --------------------------------------------------------------------------------------------
-# Results
 
 
 @dataclass(frozen=True)
@@ -220,121 +186,30 @@ def fold(text: str) -> str:
 # Reading the PDF
 
 
-def sniff_format(data: bytes) -> str:
-    """What a file is, from its first bytes: pdf, word, odt, zip, image, text or unknown."""
-    head = data[:1024]
-    if b"%PDF-" in head:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        if b"word/" in data[:200_000]:
-            return "word"
-        if b"opendocument" in data[:200]:
-            return "odt"
-        return "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") or head.startswith(b"{\\rtf"):
-        return "word"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")) or head[4:12] in (
-        b"ftypheic",
-        b"ftypmif1",
-    ):
-        return "image"
-    try:
-        sample = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "unknown"
-    printable = sum(c.isprintable() or c in "\r\n\t" for c in sample)
-    return "text" if sample and printable / len(sample) > 0.95 else "unknown"
+@dataclass
+class ExtractedPdf:
+    """What the review needs from a PDF: the outline and each page's lines and text (picklable)."""
+
+    outline: list[tuple[str, int | None]]
+    pages_lines: list[list[Line]]
+    pages_text: list[str]
 
 
-def open_pdf(data: bytes) -> PdfReader:
-    """A reader over ``data`` (decrypted if it only has an owner password), or ``PdfProblemError``.
-
-    Call it inside ``pdf_limits()`` so that parsing is bounded too.
-    """
-    if len(data) > MAX_PDF_BYTES:
-        raise PdfProblemError("too_large", f"{len(data)} bytes")
-    detected = sniff_format(data)
-    if detected != "pdf":
-        raise PdfProblemError("not_pdf", detected, detected_format=detected)
-    if b"%%EOF" not in data[-4096:]:
-        raise PdfProblemError("corrupted", "no end-of-file marker: the file is incomplete")
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            try:
-                unlocked = reader.decrypt("")
-            except (PyPdfError, NotImplementedError, ValueError) as exc:
-                raise PdfProblemError("encrypted", str(exc)) from exc
-            if not unlocked:
-                raise PdfProblemError("encrypted", "a password is needed to open it")
-        page_count = len(reader.pages)
-    except PdfProblemError:
-        raise
-    except LimitReachedError as exc:
-        raise PdfProblemError("too_complex", str(exc)) from exc
-    except FileNotDecryptedError as exc:
-        raise PdfProblemError("encrypted", str(exc)) from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise PdfProblemError("corrupted", f"{type(exc).__name__}: {exc}") from exc
-    if page_count == 0:
-        raise PdfProblemError("corrupted", "no pages")
-    if page_count > MAX_PAGES:
-        raise PdfProblemError("too_complex", f"{page_count} pages")
-    return reader
+def extract_pdf(data: bytes) -> ExtractedPdf | tuple[str, str | None]:
+    """The untrusted part (parsing the PDF): the text, or (problem code, detected format)."""
+    return extracted_from(extract(data))
 
 
-def pdf_limits():
-    """Context manager applying ``PYPDF_LIMITS`` to pypdf for the current context."""
-    return apply_configuration(**PYPDF_LIMITS)
-
-
-def _scale(matrix: list[float]) -> float:
-    return math.hypot(matrix[2], matrix[3]) or 1.0
-
-
-def _page_lines(page) -> tuple[list[Line], str]:
-    """The page's text lines with the font size and boldness of each, and the plain text."""
-    lines: list[Line] = [Line("")]
-
-    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
-        if not text:
-            return
-        base_font = str(font.get("/BaseFont", "")) if isinstance(font, dict) else ""
-        effective = float(size or 0) * _scale(tm) * _scale(cm)
-        bold = any(w in base_font.lower() for w in ("bold", "black", "heavy", "semibold", "demi"))
-        parts = text.split("\n")
-        for index, part in enumerate(parts):
-            if index:
-                lines.append(Line(""))
-            if part.strip():
-                line = lines[-1]
-                line.text += part
-                line.size = max(line.size, effective)
-                line.bold = line.bold or bold
-
-    text = page.extract_text(visitor_text=visit)
-    return [line for line in lines if line.text.strip()], text
-
-
-def _outline_titles(reader: PdfReader) -> Iterator[tuple[str, int | None]]:
-    stack: list[Any] = [reader.outline]
-    seen = 0
-    while stack and seen < PYPDF_LIMITS["outline_maximum_entries"]:
-        item = stack.pop(0)
-        if isinstance(item, list):
-            stack[:0] = item
-            continue
-        seen += 1
-        title = str(getattr(item, "title", "") or "")
-        try:
-            page_index = reader.get_destination_page_number(item)
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-            page_index = None
-        yield title, page_index
-
-
-# --------------------------------------------------------------------------------------------
-# The review
+def extracted_from(result: tuple) -> ExtractedPdf | tuple[str, str | None]:
+    """``pdf_text.extract``'s plain tuples as the review's types."""
+    if result[0] == "problem":
+        return result[1], result[2]
+    _, outline, pages, texts = result
+    return ExtractedPdf(
+        [(str(title), page) for title, page in outline],
+        [[Line(text, float(size), bool(bold)) for text, size, bold in page] for page in pages],
+        list(texts),
+    )
 
 
 def review_pdf(
@@ -345,45 +220,23 @@ def review_pdf(
     lexicon: StructureLexicon | None = None,
 ) -> PdfReview:
     """Review a draft. Never raises for a bad file: the problem is in ``PdfReview.problem``."""
-    lexicon = lexicon or default_structure_lexicon()
-    try:
-        with pdf_limits():
-            reader = open_pdf(data)
-            return _review_reader(reader, data, report_type, catalogue, lexicon)
-    except PdfProblemError as problem:
-        return PdfReview.for_problem(data, report_type, problem.code, detected_format=problem.detected_format)
-    except LimitReachedError:
-        return PdfReview.for_problem(data, report_type, "too_complex")
-    except MemoryError:
-        return PdfReview.for_problem(data, report_type, "too_complex")
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-        return PdfReview.for_problem(data, report_type, "corrupted")
+    return review_extracted(extract_pdf(data), data, report_type, catalogue, lexicon=lexicon)
 
 
-def _review_reader(
-    reader: PdfReader, data: bytes, report_type: ReportType, catalogue: Catalogue, lexicon: StructureLexicon
+def review_extracted(
+    extracted: ExtractedPdf | tuple[str, str | None],
+    data: bytes,
+    report_type: ReportType,
+    catalogue: Catalogue,
+    *,
+    lexicon: StructureLexicon | None = None,
 ) -> PdfReview:
-    try:
-        outline = list(_outline_titles(reader))
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-        outline = []
-
-    pages_text: list[str] = []
-    pages_lines: list[list[Line]] = []
-    unreadable = 0
-    for page in reader.pages:
-        try:
-            lines, text = _page_lines(page)
-        except LimitReachedError:
-            raise
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-            lines, text = [], ""
-            unreadable += 1
-        pages_lines.append(lines)
-        pages_text.append(text)
-    if unreadable == len(pages_text):
-        raise PdfProblemError("corrupted", "no page could be read")
-
+    """The review of what ``extract_pdf`` returned (pure Python on bounded text: no PDF parsing)."""
+    if isinstance(extracted, tuple):
+        code, detected_format = extracted
+        return PdfReview.for_problem(data, report_type, code, detected_format=detected_format)
+    lexicon = lexicon or default_structure_lexicon()
+    outline, pages_lines, pages_text = extracted.outline, extracted.pages_lines, extracted.pages_text
     all_words = sum(len(_WORD.findall(t)) for t in pages_text)
     if all_words < MIN_WORDS:
         return PdfReview.for_problem(data, report_type, "no_text", pages=len(pages_text))

@@ -26,17 +26,23 @@ Concurrency is bounded (``MAX_CONCURRENT_CHILDREN``) so a burst of uploads canno
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
+import os
+import pickle
 import resource
+import select
+import signal
 import threading
 import time
 import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
+if TYPE_CHECKING:  # multiprocessing and asyncio are imported when used: the CLI needs neither
+    import multiprocessing
+    from multiprocessing.connection import Connection
+
+if TYPE_CHECKING:
+    from bot.domain.pdf_review import ExtractedPdf, PdfReview
 
 START_METHOD = "forkserver"
 MAX_CONCURRENT_CHILDREN = 2
@@ -51,6 +57,8 @@ _context: multiprocessing.context.BaseContext | None = None
 
 
 def _mp_context(method: str = START_METHOD) -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     global _context
     if method != START_METHOD:
         return multiprocessing.get_context(method)
@@ -160,6 +168,7 @@ def review_pdf_isolated_sync(
     memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> PdfReview:
     """``review_pdf`` in a child process; ``too_complex`` if it times out, runs out of memory or dies."""
+    from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
     from bot.domain.report import default_catalogue
 
     report_type = default_catalogue().report_type(report_type_id)
@@ -180,6 +189,8 @@ async def review_pdf_isolated(
     memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> PdfReview:
     """The event-loop-friendly twin: the waiting happens in a worker thread, never on the loop."""
+    import asyncio
+
     return await asyncio.to_thread(
         review_pdf_isolated_sync, data, report_type_id, timeout=timeout, memory_mb=memory_mb
     )
@@ -221,6 +232,110 @@ def assemble_deposit_isolated_sync(
 async def assemble_deposit_isolated(
     report: bytes, annexes: list[tuple[str, bytes]], *, title: str, author: str, **limits: Any
 ) -> bytes:
+    import asyncio
+
     return await asyncio.to_thread(
         assemble_deposit_isolated_sync, report, annexes, title=title, author=author, **limits
     )
+
+
+# --------------------------------------------------------------------------------------------
+# One-shot processes (the CLI)
+
+
+def run_forked(
+    target: Callable[..., Any],
+    args: tuple,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    while_waiting: Callable[[], None] | None = None,
+) -> ChildOutcome:
+    """``run_isolated`` for a single-threaded one-shot process: one ``os.fork()``, no forkserver.
+
+    ``coachbot review`` has no threads, so forking it is safe and costs a few milliseconds: the
+    child already has pypdf and the lexicon loaded, sets the same memory cap, runs ``target`` and
+    sends back its pickled result; the parent kills it at ``timeout``. ``while_waiting`` runs in the
+    parent meanwhile (the CLI loads its templates while the child reviews).
+    """
+    started = time.perf_counter()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        status = 1
+        try:
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            try:
+                payload = ("ok", target(*args), "")
+            except MemoryError:
+                payload = ("memory", None, "MemoryError")
+            except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+                payload = ("crash", None, "".join(traceback.format_exception_only(exc)).strip())
+            data = pickle.dumps(payload)
+            view = memoryview(data)
+            while view:
+                written = os.write(write_end, view)
+                view = view[written:]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    status, value, detail = "crash", None, ""
+    try:
+        if while_waiting is not None:
+            while_waiting()
+        while True:
+            remaining = timeout - (time.perf_counter() - started)
+            if remaining <= 0:
+                status, detail = "timeout", f"over {timeout:.1f}s"
+                break
+            ready, _, _ = select.select([read_end], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                try:
+                    status, value, detail = pickle.loads(b"".join(chunks))
+                except Exception as exc:  # noqa: BLE001 - a child that died mid-write
+                    status, value, detail = "crash", None, f"no result: {type(exc).__name__}"
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        if status == "timeout":
+            os.kill(pid, signal.SIGKILL)
+        _, code = os.waitpid(pid, 0)
+        if status == "crash" and not detail:
+            detail = f"exit status {code}"
+    return ChildOutcome(status=status, value=value, detail=detail, seconds=time.perf_counter() - started)
+
+
+def _extract_in_child(data: bytes) -> tuple:
+    from bot.domain.pdf_text import extract  # pypdf and nothing else
+
+    return extract(data)
+
+
+def extract_pdf_forked(
+    data: bytes,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    while_waiting: Callable[[], None] | None = None,
+) -> ExtractedPdf | tuple[str, str | None]:
+    """``pdf_review.extract_pdf`` (the PDF parsing) in one forked, capped child, for the CLI.
+
+    Call it early: the child imports pypdf and parses while the parent runs ``while_waiting``
+    (loading the lexicon and the templates); the parent then reviews the extracted text, which is
+    plain Python on bounded data. ``("too_complex", None)`` if the child is killed or dies.
+    """
+    outcome = run_forked(_extract_in_child, (data,), timeout=timeout, memory_mb=memory_mb, while_waiting=while_waiting)
+    from bot.domain.pdf_review import extracted_from
+
+    if outcome.status == "ok":
+        return extracted_from(outcome.value)
+    return ("too_complex", None)

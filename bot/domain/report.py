@@ -12,21 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bot.domain.ids import REPORT_TYPE_IDS, SECTION_IDS  # noqa: F401 - the catalogue ids, re-exported
 from bot.paths import PROMPTS_DIR
-
-SECTION_IDS: tuple[str, ...] = (
-    "introduction",
-    "choix",
-    "contexte",
-    "role",
-    "actes",
-    "difficultes",
-    "competences",
-    "questions",
-    "conclusion",
-    "annexes",
-)
-REPORT_TYPE_IDS: tuple[str, ...] = ("ua", "stage")
 
 
 class CatalogueError(ValueError):

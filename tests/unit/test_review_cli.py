@@ -75,3 +75,45 @@ def test_type_is_required_and_checked(files):
     with pytest.raises(SystemExit) as wrong:
         run(str(files["good.pdf"]), "--type", "these")
     assert missing.value.code == 2 and wrong.value.code == 2
+
+
+def test_json_adds_the_outline_and_the_evidence_per_part(files, capsys):
+    assert run(str(files["good.pdf"]), "--type", "stage", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [e["part"] for e in data["evidence"]][:2] == ["introduction", "choix"]
+    assert all(e["status"] in ("heading", "content", "weak", "missing") for e in data["evidence"])
+    heading = next(item for item in data["outline"] if item["parts"])
+    assert heading["kind"] == "heading" and heading["parts"] == ["introduction"] and heading["page"] >= 1
+
+
+def test_the_cli_review_equals_the_bot_review(files, capsys):
+    from bot.domain import pdf_sandbox
+    from bot.domain.pdf_review import PdfReview
+
+    assert run(str(files["flawed.pdf"]), "--type", "ua", "--json") == 0
+    from_cli = PdfReview.from_json(json.loads(capsys.readouterr().out))
+    assert from_cli == pdf_sandbox.review_pdf_isolated_sync(files["flawed.pdf"].read_bytes(), "ua")
+
+
+def test_the_cli_child_is_killed_at_the_timeout():
+    import time
+
+    from bot.domain import pdf_sandbox
+
+    outcome = pdf_sandbox.run_forked(time.sleep, (30,), timeout=0.3)
+    assert outcome.status == "timeout" and outcome.seconds < 3
+    assert pdf_sandbox.run_forked(bytearray, (500 * 2**20,), memory_mb=300).status == "memory"
+    assert pdf_sandbox.run_forked(len, (b"abc",)).value == 3
+
+
+def test_review_dispatch_imports_neither_the_bot_nor_the_database(files):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from bot.cli import main; main(['review', sys.argv[1], '--type', 'ua', '--json']);"
+        "heavy = [m for m in ('telegram', 'sqlalchemy', 'bot.config', 'jinja2') if m in sys.modules];"
+        "print('HEAVY', heavy, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(files["good.pdf"])], capture_output=True, text=True)
+    assert "HEAVY []" in done.stderr
