@@ -127,6 +127,29 @@ class SectionSession:
         else:
             self.answers.pop(question_id, None)
 
+    def follow_up_question(self) -> str:
+        """Where a message typed at the summary belongs: the first question left without an
+        answer (the summary flags it and asks about it), else the last question."""
+        for question_id in self.question_ids:
+            if not self.answers.get(question_id):
+                return question_id
+        return self.question_ids[-1]
+
+    def add_to(self, question_id: str, text: str) -> bool:
+        """Add a message to a question's answer without moving (a message typed at the summary)."""
+        self._index_of(question_id)
+        text = text.strip()
+        if not text:
+            return False
+        self.answers.setdefault(question_id, []).append(text)
+        self.skipped.discard(question_id)
+        return True
+
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """Questions skipped or left without an answer, in order."""
+        return tuple(q for q in self.question_ids if not self.answers.get(q))
+
     def undo_last(self) -> str | None:
         """Remove the last message given to the current question and return it."""
         question_id = self._require_current()

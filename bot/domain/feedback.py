@@ -2,7 +2,10 @@
 
 Each check is a small function registered in ``CHECKS`` under the id used by
 ``prompts/report/sections.toml``; it reads the auditeur's notes and returns remarks that quote the
-words they are about. The French wording of the remarks and hints lives in
+words they are about. The words it looks for are data (``prompts/report/lexicon.toml``), matched by
+lemma with the engine of the PDF review (``bot.domain.lexicon``): "J'ai redistribué les modules et
+recruté une formatrice" answers a difficulty because the auditeur acts in the first person
+(``redistribuer``, ``recruter`` are action verbs), not because a fixed phrase is there. The French wording of the remarks and hints lives in
 ``prompts/report/feedback.toml``: the coach asks and hints, it never writes the report.
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bot.domain.lexicon import Lemmatizer, WordList
 from bot.domain.report import Catalogue, CatalogueError, Section
 from bot.paths import PROMPTS_DIR
 
@@ -94,384 +98,114 @@ def quote_of(sentence: str) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def _pattern(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?:(?<=')|(?!\w))")
+# --- the lexicon (prompts/report/lexicon.toml), matched by lemma -----------------------------------
 
 
-_MONTHS = r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre"
-_DAYS = r"lundi|mardi|mercredi|jeudi|vendredi|samedi"
-DATE = re.compile(
-    rf"(?<![\w])(?:{_MONTHS}|{_DAYS})(?![\w])|(?<!\d)(?:19|20)\d{{2}}(?!\d)|(?<!\d)\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?(?!\d)"
+@dataclass(frozen=True)
+class FeedbackLexicon:
+    lemmatizer: Lemmatizer
+    lists: dict[str, WordList]
+
+
+LEXICON_LISTS: tuple[str, ...] = (
+    "months", "weekdays", "number_words", "actor", "tool", "first_person", "collective", "difficulty", "response",
+    "action_verbs", "difficulty_verbs", "capacity", "competence_mention", "example", "resolved", "open", "narrative",
+    "analytic", "annex", "production", "creation", "argument", "plan_announce", "perspective",
 )
-FIGURE = re.compile(
-    r"(?<![\d/])(?!(?:19|20)\d{2}(?!\d))\d+(?:[,.]\d+)?(?![\d/])"
-    r"|(?<![\w])(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cinquante|cent"
-    r"|dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)s?(?![\w])"
+
+
+def load_feedback_lexicon(prompts_dir: Path = PROMPTS_DIR, *, cache_dir: Path | None = None) -> FeedbackLexicon:
+    path = prompts_dir / "report" / "lexicon.toml"
+    try:
+        with path.open("rb") as handle:
+            doc = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from exc
+    missing = [name for name in LEXICON_LISTS if not doc.get(name)]
+    if missing:
+        raise CatalogueError(f"{path}: no words for {missing}")
+    lists = {name: [str(e) for e in doc[name]] for name in LEXICON_LISTS}
+    for name in VERB_LISTS:
+        lists[name] += [participle for verb in lists[name] for participle in _participles(verb)]
+    vocabulary = [e.lstrip("=").rstrip("*") for entries in lists.values() for e in entries]
+    lemmatizer = Lemmatizer(vocabulary, cache_dir=cache_dir)
+    return FeedbackLexicon(lemmatizer, {name: WordList(name, entries, lemmatizer) for name, entries in lists.items()})
+
+
+VERB_LISTS = ("action_verbs", "difficulty_verbs")
+
+
+def _participles(verb: str) -> list[str]:
+    """"organiser" -> "organisé", "réunir" -> "réuni": simplemma lemmatises such forms as adjectives."""
+    if " " in verb or len(verb) < 4:
+        return []
+    if verb.endswith("er"):
+        return [verb[:-2] + "é"]
+    if verb.endswith("ir"):
+        return [verb[:-1]]
+    return []
+
+
+@lru_cache(maxsize=1)
+def default_feedback_lexicon() -> FeedbackLexicon:
+    return load_feedback_lexicon()
+
+
+class _Words:
+    """A named list of the default lexicon, loaded on first use; ``search`` like a compiled pattern."""
+
+    def __init__(self, name: str, *patterns: re.Pattern[str]):
+        self.name = name
+        self.patterns = patterns  # what is not a word (digits, "12/03") stays a pattern here
+
+    @property
+    def words(self) -> WordList:
+        return default_feedback_lexicon().lists[self.name]
+
+    def search(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns) or self.words.search(text)
+
+
+class _AnyOf:
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def search(self, text: str) -> bool:
+        return any(part.search(text) for part in self.parts)
+
+
+DATE = _AnyOf(
+    _Words("months"),
+    _Words("weekdays", re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|(?<!\d)\d{1,2}/\d{1,2}(?:/\d{2,4})?(?!\d)")),
 )
-ACTOR = _pattern(
-    r"stagiaires?",
-    r"apprenan(?:t|te|ts|tes)",
-    r"auditeur(?:s|rice|rices)?",
-    r"format(?:eur|eurs|rice|rices)",
-    r"salariés?",
-    r"équipes?",
-    r"direct(?:eur|rice|ion)",
-    r"responsables?",
-    r"managers?",
-    r"collègues?",
-    r"tut(?:eur|eurs|rice|rices)",
-    r"clients?",
-    r"commanditaires?",
-    r"financeurs?",
-    r"opco",
-    r"france travail",
-    r"pôle emploi",
-    r"partenaires?",
-    r"conseill(?:er|ers|ère|ères)",
-    r"jury",
-    r"participant(?:e|s|es)?",
-    r"bénéficiaires?",
-    r"drh",
-    r"rh",
-    r"m\.",
-    r"mme",
-    r"madame",
-    r"monsieur",
-    r"intervenant(?:e|s|es)?",
-    r"coordinat(?:eur|rice|eurs|rices)",
-    r"enseignant(?:e|s|es)?",
-    r"élus?",
-    r"agents?",
-    r"jeunes",
-    r"demandeurs d'emploi",
-)
-TOOL = _pattern(
-    r"moodle",
-    r"teams",
-    r"zoom",
-    r"excel",
-    r"word",
-    r"powerpoint",
-    r"klaxoon",
-    r"wooclap",
-    r"genially",
-    r"canva",
-    r"lms",
-    r"enf",
-    r"questionnaires?",
-    r"grilles?",
-    r"tableaux? de bord",
-    r"logiciels?",
-    r"plateformes?",
-    r"outils?",
-    r"méthodes?",
-    r"référentiels?",
-    r"qualiopi",
-    r"gantt",
-    r"rétroplanning",
-    r"addie",
-    r"cartes? mentales?",
-    r"quiz",
-    r"e-learning",
-    r"classes? virtuelles?",
-    r"visio(?:conférence)?",
-    r"tableurs?",
-    r"fiches?",
-    r"trames?",
-    r"scénarios? pédagogiques?",
-    r"entretiens?",
-    r"ateliers?",
-    r"jeux? de rôle",
-    r"études? de cas",
-)
+FIGURE = _Words("number_words", re.compile(r"(?<![\d/])(?!(?:19|20)\d{2}(?!\d))\d+(?:[,.]\d+)?(?![\d/])"))
+ACTOR = _Words("actor")
+TOOL = _Words("tool")
 ACRONYM = re.compile(r"(?<![\w])[A-Z][A-Z0-9]{1,}(?![\w])")
-
-FIRST_PERSON = re.compile(r"(?<![\w'])(?:je|j'|moi|me|m'|mon|ma|mes)(?![\w])|(?<![\w'])[jm]'(?=\w)")
-COLLECTIVE = _pattern(r"nous", r"on", r"notre", r"nos", r"l'équipe a", r"l'équipe avait")
-
-DIFFICULTY = _pattern(
-    r"difficultés?",
-    r"difficiles?",
-    r"problèmes?",
-    r"obstacles?",
-    r"freins?",
-    r"résistances?",
-    r"réticen\w*",
-    r"retards?",
-    r"conflits?",
-    r"manque\w*",
-    r"absences?",
-    r"échecs?",
-    r"tensions?",
-    r"imprévus?",
-    r"erreurs?",
-    r"abandons?",
-    r"démotiv\w*",
-    r"désengag\w*",
-    r"compliqu\w*",
-    r"n'arrivai\w*",
-    r"peinai\w*",
-    r"décrochage",
-)
-RESPONSE = _pattern(
-    r"pour y remédier",
-    r"pour y répondre",
-    r"pour y faire face",
-    r"en réponse",
-    r"solutions?",
-    r"remédi\w*",
-    r"j'ai donc",
-    r"j'ai alors",
-    r"alors j'ai",
-    r"nous avons donc",
-    r"nous avons alors",
-    r"j'ai décidé",
-    r"j'ai proposé",
-    r"j'ai mis en place",
-    r"mis en place",
-    r"j'ai (?:ré)?organisé",
-    r"j'ai adapté",
-    r"adapt\w*",
-    r"ajust\w*",
-    r"contourn\w*",
-    r"répondu",
-    r"j'ai sollicité",
-    r"grâce à",
-    r"ce qui a permis",
-    r"face à",
-    r"face aux?",
-    r"j'ai réagi",
-    r"j'ai revu",
-    r"j'ai repensé",
-    r"j'ai négocié",
-    r"j'ai relancé",
-    r"j'ai instauré",
-    r"résolu\w*",
-)
-CAPACITY = _pattern(
-    r"capables? de",
-    r"capacités? à",
-    r"capacités? de",
-    r"en mesure de",
-    r"je sais",
-    r"savoir \w+",
-    r"j'ai appris à",
-    r"je peux",
-    r"je parviens à",
-    r"je suis désormais",
-    r"je maîtrise",
-    r"maîtriser",
-    r"je sais désormais",
-)
-COMPETENCE_MENTION = _pattern(r"compétences?", r"savoir-faire", r"savoirs?")
-EXAMPLE = _pattern(
-    r"par exemple",
-    r"ainsi",
-    r"lorsque",
-    r"lorsqu'",
-    r"lors d[eu']",
-    r"lors des",
-    r"quand",
-    r"comme le montre",
-    r"en témoigne",
-    r"notamment",
-    r"c'est le cas",
-    r"l'illustre",
-    r"je l'ai fait",
-    r"j'ai dû",
-    r"pendant",
-    r"au cours d[eu']",
-    r"à l'occasion d[eu']",
-)
-RESOLVED = _pattern(
-    r"résolu\w*",
-    r"j'ai compris",
-    r"j'ai trouvé",
-    r"la réponse",
-    r"répondu",
-    r"tranch\w*",
-    r"éclair\w*",
-    r"clarifi\w*",
-    r"m'a permis de comprendre",
-    r"aujourd'hui je sais",
-    r"je sais désormais",
-    r"désormais je sais",
-)
+FIRST_PERSON = _Words("first_person")
+COLLECTIVE = _Words("collective")
+DIFFICULTY = _Words("difficulty")
+RESPONSE = _Words("response")
+ACTION = _Words("action_verbs")
+DIFFICULTY_VERBS = _Words("difficulty_verbs")
+CAPACITY = _Words("capacity")
+COMPETENCE_MENTION = _Words("competence_mention")
+EXAMPLE = _Words("example")
+RESOLVED = _Words("resolved")
+# Negation around "résolu", "trouvé", "réponse": grammar, not vocabulary (a "non résolu" is not resolved).
 UNRESOLVED_PHRASE = re.compile(
     r"(?:non|pas|jamais)\s+(?:encore\s+)?(?:été\s+)?résolu\w*|pas\s+(?:encore\s+)?trouvé|pas\s+de\s+réponse|sans\s+réponse"
 )
-OPEN = _pattern(
-    r"restent? ouvertes?",
-    r"ouvertes?",
-    r"sans réponse",
-    r"je me demande",
-    r"je m'interroge",
-    r"toujours pas",
-    r"non résolu\w*",
-    r"pas encore résolu\w*",
-    r"en suspens",
-    r"reste à",
-    r"je ne sais pas",
-    r"interrogations?",
-    r"n'ai pas encore",
-    r"je cherche encore",
-    r"reste entière",
-    r"pas tranché\w*",
-)
-NARRATIVE = _pattern(
-    r"puis",
-    r"ensuite",
-    r"après",
-    r"d'abord",
-    r"le lendemain",
-    r"la semaine suivante",
-    r"ce jour-là",
-    r"le matin",
-    r"l'après-midi",
-    r"le soir",
-    r"au début",
-    r"à la fin",
-    r"enfin",
-)
-ANALYTIC = _pattern(
-    r"parce qu(?:e|')",
-    r"car",
-    r"donc",
-    r"c'est pourquoi",
-    r"ce qui montre",
-    r"cela montre",
-    r"je constate",
-    r"j'ai compris",
-    r"je comprends",
-    r"en effet",
-    r"pourquoi",
-    r"permis de",
-    r"en revanche",
-    r"cependant",
-    r"toutefois",
-    r"selon",
-    r"au regard d[eu']",
-    r"il me semble",
-    r"je pense",
-    r"j'en conclus",
-    r"j'en retiens",
-    r"explique\w*",
-    r"analys\w*",
-    r"recul",
-    r"leçons?",
-    r"concepts?",
-    r"théori\w*",
-    r"modèles?",
-    r"auteurs?",
-    r"signifie",
-    r"révèle",
-    r"tient à",
-    r"s'explique",
-    r"dans la mesure où",
-    r"ce qui",
-    r"cela",
-)
-ANNEX = _pattern(r"annexes?")
-PRODUCTION = _pattern(
-    r"supports?",
-    r"fiches?",
-    r"grilles?",
-    r"plannings?",
-    r"programmes?",
-    r"questionnaires?",
-    r"comptes?[ -]rendus?",
-    r"tableaux?",
-    r"documents?",
-    r"livrets?",
-    r"guides?",
-    r"diaporamas?",
-    r"présentations?",
-    r"quiz",
-    r"modules?",
-    r"cahiers? des charges",
-    r"conventions?",
-    r"trames?",
-    r"déroulés?",
-    r"scénarios?",
-    r"rétroplannings?",
-    r"bilans?",
-    r"synthèses?",
-    r"référentiels?",
-    r"plans? de formation",
-    r"outils?",
-    r"attestations?",
-    r"évaluations?",
-)
-CREATION = _pattern(
-    r"conçu\w*",
-    r"réalisé\w*",
-    r"rédigé\w*",
-    r"créé\w*",
-    r"élaboré\w*",
-    r"produit\w*",
-    r"construit\w*",
-    r"préparé\w*",
-    r"mis au point",
-    r"fabriqué\w*",
-    r"formalisé\w*",
-    r"écrit\w*",
-    r"développé\w*",
-    r"je conçois",
-    r"je rédige",
-    r"je crée",
-    r"j'élabore",
-    r"je réalise",
-)
-ARGUMENT = _pattern(
-    r"parce qu(?:e|')",
-    r"car",
-    r"puisque",
-    r"c'est pourquoi",
-    r"raisons?",
-    r"intérêts?",
-    r"intéress\w*",
-    r"motiv\w*",
-    r"enjeux?",
-    r"représentati\w*",
-    r"significati\w*",
-    r"illustre\w*",
-    r"j'ai choisi",
-    r"choisi\w* (?:cette|ce)",
-)
-PLAN_ANNOUNCE = _pattern(
-    r"d'abord",
-    r"dans un premier temps",
-    r"premi(?:er|ère) partie",
-    r"deuxième partie",
-    r"seconde partie",
-    r"ensuite",
-    r"puis",
-    r"enfin",
-    r"plan",
-    r"je présenterai",
-    r"je décrirai",
-    r"j'analyserai",
-    r"je commencerai",
-    r"je terminerai",
-    r"je vais",
-    r"parties?",
-)
-PERSPECTIVE = _pattern(
-    r"perspectives?",
-    r"avenir",
-    r"demain",
-    r"prochaine?s?",
-    r"je souhaite",
-    r"j'envisage",
-    r"projets?",
-    r"poursuivre",
-    r"évoluer",
-    r"je compte",
-    r"je voudrais",
-    r"suite de mon parcours",
-    r"à terme",
-    r"désormais",
-)
+OPEN = _Words("open")
+NARRATIVE = _Words("narrative")
+ANALYTIC = _Words("analytic")
+ANNEX = _Words("annex")
+PRODUCTION = _Words("production")
+CREATION = _Words("creation")
+ARGUMENT = _Words("argument")
+PLAN_ANNOUNCE = _Words("plan_announce")
+PERSPECTIVE = _Words("perspective")
+SUBJECTS = frozenset({"je", "nous", "on"})
 
 
 @dataclass(frozen=True)
@@ -496,7 +230,7 @@ class SectionText:
     def all_text(self) -> str:
         return "\n".join(self.lowered)
 
-    def sentences_matching(self, pattern: re.Pattern[str]) -> list[int]:
+    def sentences_matching(self, pattern) -> list[int]:
         return [i for i, text in enumerate(self.lowered) if pattern.search(text)]
 
     def longest_sentence(self, indexes: list[int] | None = None) -> str | None:
@@ -569,12 +303,36 @@ def check_difficulty_present(text: SectionText) -> CheckResult:
     return [(text.longest_sentence(), {})]
 
 
+def acts_in_first_person(sentence: str, *, after: int = 0) -> bool:
+    """The auditeur (je, nous, on) does something in the sentence: an action verb, by lemma, that
+    comes after a first-person subject, itself at or after position ``after`` (in lemmas)."""
+    words = ACTION.words
+    surface = words.surface(sentence)  # pronouns as written: their lemmas merge persons
+    subjects = [i for i, word in enumerate(surface) if word in SUBJECTS and i >= after]
+    if not subjects:
+        return False
+    describing = set(DIFFICULTY_VERBS.words.lemma_positions(sentence))
+    return any(i > subjects[0] and i not in describing for i in words.lemma_positions(sentence))
+
+
+def _answers_difficulty(text: SectionText, difficulty_index: int, index: int) -> bool:
+    lowered = text.lowered[index]
+    if RESPONSE.search(lowered):
+        return True
+    if index != difficulty_index:
+        return acts_in_first_person(lowered)
+    # in the difficulty's own sentence, only an action after the difficulty answers it
+    # ("J'ai manqué de temps pour préparer" names a difficulty; "…, j'ai alors recruté" answers it)
+    marks = DIFFICULTY.words.lemma_positions(lowered)
+    return acts_in_first_person(lowered, after=(marks[0] + 1) if marks else 0)
+
+
 def check_difficulty_answered(text: SectionText) -> CheckResult:
-    answers = set(text.sentences_matching(RESPONSE))
+    """A difficulty with no answer near it: neither a response word nor an action of the auditeur."""
     results: CheckResult = []
     for i in text.sentences_matching(DIFFICULTY):
         window = range(i, min(i + PAIRING_WINDOW + 1, len(text.sentences)))
-        if not answers.intersection(window):
+        if not any(_answers_difficulty(text, i, j) for j in window):
             results.append((quote_of(text.sentences[i]), {}))
     return results
 

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -171,4 +172,87 @@ def find_cues(lemmas: tuple[str, ...], cues: Iterable[Cue]) -> list[Cue]:
         n = len(cue.lemmas)
         if any(lemmas[i : i + n] == cue.lemmas for i in range(len(lemmas) - n + 1)):
             found.append(cue)
+    return found
+
+
+@lru_cache(maxsize=8192)
+def _surface(text: str) -> tuple[str, ...]:
+    return tuple(strip_accents(w) for w in words(text))
+
+
+class WordList:
+    """A list of words and phrases of ``prompts/`` matched by lemma (see prompts/report/lexicon.toml).
+
+    Entries: a word or phrase (its lemmas in a row), ``"mot*"`` (surface words starting with "mot",
+    the last word of a phrase may be one), ``"=mot"`` (that exact surface word). ``search(text)``
+    mirrors ``re.Pattern.search`` for the checks: truthy when an entry is in the text.
+    """
+
+    def __init__(self, name: str, entries: Iterable[str], lemmatizer: Lemmatizer):
+        self.name = name
+        self._lemmatizer = lemmatizer
+        self.phrases: list[tuple[str, ...]] = []
+        self.exact: set[str] = set()
+        self.prefixed: list[tuple[tuple[str, ...], str]] = []  # (surface words before, prefix of the last)
+        for entry in entries:
+            if entry.startswith("="):
+                self.exact.add(strip_accents(entry[1:].lower()))
+            elif entry.endswith("*"):
+                surface = tuple(strip_accents(w) for w in words(entry[:-1]))
+                if surface:
+                    self.prefixed.append((surface[:-1], surface[-1]))
+            else:
+                lemmas = folded_lemmas(entry, lemmatizer)
+                if lemmas:
+                    self.phrases.append(lemmas)
+        self._single = {p[0] for p in self.phrases if len(p) == 1}
+        self._multi = [p for p in self.phrases if len(p) > 1]
+
+    def lemmas(self, text: str) -> tuple[str, ...]:
+        return _lemmas_of(text, self._lemmatizer)
+
+    @staticmethod
+    def surface(text: str) -> tuple[str, ...]:
+        """The words as written (folded), position for position with ``lemmas``."""
+        return _surface(text)
+
+    def search(self, text: str) -> bool:
+        lemmas = self.lemmas(text)
+        if self._single.intersection(lemmas):
+            return True
+        surface = _surface(text)
+        if self.exact.intersection(surface):
+            return True
+        for phrase in self._multi:
+            n = len(phrase)
+            if set(phrase) <= set(lemmas) and any(lemmas[i : i + n] == phrase for i in range(len(lemmas) - n + 1)):
+                return True
+        for before, prefix in self.prefixed:
+            n = len(before)
+            for i in range(n, len(surface)):
+                if surface[i].startswith(prefix) and surface[i - n : i] == before:
+                    return True
+        return False
+
+    def lemma_positions(self, text: str) -> list[int]:
+        """Positions (in ``lemmas(text)``) of the single-word entries found, by lemma or as written."""
+        prefixes = tuple(prefix for before, prefix in self.prefixed if not before)
+        surface = _surface(text)
+        return [
+            i
+            for i, lemma in enumerate(self.lemmas(text))
+            if lemma in self._single or surface[i] in self.exact or (prefixes and surface[i].startswith(prefixes))
+        ]
+
+
+_LEMMAS_CACHE: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def _lemmas_of(text: str, lemmatizer: Lemmatizer) -> tuple[str, ...]:
+    key = (id(lemmatizer), text)
+    found = _LEMMAS_CACHE.get(key)
+    if found is None:
+        if len(_LEMMAS_CACHE) > 8192:
+            _LEMMAS_CACHE.clear()
+        found = _LEMMAS_CACHE[key] = folded_lemmas(text, lemmatizer)
     return found

@@ -2,7 +2,8 @@
 
 The conversation flow "coach" records which section and question the auditeur was shown (step
 "answer": free text is one more message for that question; step "edit": the next text replaces the
-answer); the progress itself is kept by the coaching service. Buttons carry the section and
+answer; step "summary": a message typed after a section's summary is kept as part of the answer to
+the question it follows, never dropped); the progress itself is kept by the coaching service. Buttons carry the section and
 question they were made for, and the service refuses them when the auditeur has moved on.
 """
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 COACH_FLOW = "coach"
 EXPERIENCE_FLOW = "experience"
-STEP_ANSWER, STEP_EDIT = "answer", "edit"
+STEP_ANSWER, STEP_EDIT, STEP_SUMMARY = "answer", "edit", "summary"
 # coach button action -> number of arguments it carries (section, question)
 COACH_ACTIONS = {
     "overview": 0, "open": 1, "later": 1, "finish": 1, "next": 2, "skip": 2, "back": 2, "edit": 2, "keep": 2,
@@ -122,7 +123,8 @@ async def _show_position(update: Update, context: BotContext, person: PersonView
 
 
 async def _show_summary(update: Update, context: BotContext, person: PersonView, view: SectionView) -> None:
-    await context.call(context.services.conversations.clear, update.effective_user.id, flow=COACH_FLOW)
+    # The summary ends with questions: a message typed now is kept for the section (coach_text).
+    await _set_flow(update, context, view, STEP_SUMMARY)
     catalogue = context.services.catalogue
     feedback = await section_feedback(
         view.section_id, view.notes, view.report_type, catalogue, context.services.settings.llm
@@ -149,6 +151,7 @@ async def _show_summary(update: Update, context: BotContext, person: PersonView,
         "coach/section_summary.html",
         section=catalogue.section(view.section_id),
         notes=list(view.notes),
+        skipped=[item.question for item in view.notes if not item.answers],
         remarks=[render_remark(remark, catalogue) for remark in feedback.remarks],
         show_fallback_notice=feedback.show_fallback_notice,
         keyboard=buttons,
@@ -256,6 +259,12 @@ async def coach_text(update: Update, context: BotContext, person: PersonView, co
         if conversation.step == STEP_EDIT:
             view = await context.call(coaching.edit_answer, person, section_id, question_id, text)
             await _show_position(update, context, person, view)
+            return
+        if conversation.step == STEP_SUMMARY:
+            view, kept_for = await context.call(coaching.add_after_summary, person, section_id, text)
+            section = context.services.catalogue.section(section_id)
+            await reply(update, context, "coach/added_after_summary.html", question=section.question(kept_for))
+            await _show_summary(update, context, person, view)
             return
         view = await context.call(coaching.answer, person, section_id, question_id, text)
     except (StaleAction, UnknownSection):

@@ -71,11 +71,36 @@ async def accessibility(update: Update, context: BotContext, person: PersonView 
 
 
 async def cancel(update: Update, context: BotContext, person: PersonView | None) -> None:
+    """Abandon the current action and say exactly what stays saved (coach answers are kept as typed)."""
     user_id = update.effective_user.id
-    had_flow = await context.conversation(update) is not None
-    if had_flow:
+    conversation = await context.conversation(update)
+    kept: dict = {}
+    if conversation is not None and person is not None:
+        kept = await _kept_by(conversation, context, person)
         await context.call(context.services.conversations.clear, user_id)
-    await reply(update, context, "common/cancelled.html", had_flow=had_flow)
+    elif conversation is not None:
+        await context.call(context.services.conversations.clear, user_id)
+    await reply(update, context, "common/cancelled.html", had_flow=conversation is not None, **kept)
+
+
+async def _kept_by(conversation, context: BotContext, person: PersonView) -> dict:
+    """What the abandoned flow had already saved, for ``common/cancelled.html``."""
+    from bot.handlers.coach import COACH_FLOW, EXPERIENCE_FLOW  # the flows whose steps save as they go
+    from bot.services.coaching import NoEnrolment
+
+    if conversation.flow == COACH_FLOW:
+        section_id = str(conversation.data.get("section") or "")
+        try:
+            section = context.services.catalogue.section(section_id)
+            answered, messages = await context.call(context.services.coaching.kept_in_section, person, section_id)
+        except (KeyError, NoEnrolment):  # an outdated flow: say nothing rather than something wrong
+            log.info("could not count the kept answers of person %s", person.id)
+            return {}
+        return {"kept_flow": "coach", "section": section, "answered": answered, "messages": messages}
+    if conversation.flow == EXPERIENCE_FLOW:
+        answers, _ = await context.call(context.services.coaching.experience_state, person)
+        return {"kept_flow": "experience", "answered": len(answers)}
+    return {}
 
 
 async def menu_button(update: Update, context: BotContext, person: PersonView | None, data: CallbackData | None) -> None:

@@ -219,6 +219,33 @@ class Coaching:
         progress, _ = self._mutate(actor, act)
         return self._view(progress, section_id)
 
+    def add_after_summary(self, actor: PersonView, section_id: str, text: str) -> tuple[SectionView, str]:
+        """A message typed at the section's summary: kept as (part of) the answer to the question it
+        follows (``SectionSession.follow_up_question``). Returns the summary view and that question."""
+
+        def act(progress: ReportProgress) -> str:
+            session = self._open_session(progress, section_id)
+            if not session.at_end:
+                raise StaleAction(section_id)
+            question_id = session.follow_up_question()
+            session.add_to(question_id, text)
+            return question_id
+
+        self._section(section_id)
+        progress, question_id = self._mutate(actor, act)
+        return self._view(progress, section_id), question_id
+
+    def kept_in_section(self, actor: PersonView, section_id: str) -> tuple[int, int]:
+        """(questions with an answer, messages kept) in a section: what /annuler leaves in place."""
+        with self._db.read() as session:
+            enrolment = self._enrolment(session, require_role(actor, "coach", Role.AUDITEUR).id)
+            progress = self._progress(self._row(session, enrolment.id), enrolment.report_type)
+        state = progress.sessions.get(section_id)
+        if state is None:
+            return 0, 0
+        answered = [q for q in state.question_ids if state.answers.get(q)]
+        return len(answered), sum(len(state.answers[q]) for q in answered)
+
     def next_question(self, actor: PersonView, section_id: str, question_id: str) -> SectionView:
         return self._step(actor, section_id, question_id, lambda s: s.advance())
 

@@ -171,8 +171,76 @@ async def test_two_sections_through_the_coach_with_skip_back_edit_and_a_restart(
     assert [f.section_id for f in _feedback_rows(bot)] == ["role", "introduction"]
     remarks = _feedback_rows(bot)[0].remarks
     assert remarks and all({"check_id", "criterion_id", "quote"} <= set(r) for r in remarks)
-    with bot.db.read() as session:  # no conversation left open after the summary
+    with bot.db.read() as session:  # /rapport closed the summary's conversation
         assert session.get(ConversationState, LEA) is None
+
+
+# --- issue 16: feedback that reads meaning, nothing lost ------------------------------------------
+
+
+async def test_an_answer_in_the_auditeurs_own_words_is_no_false_alarm(bot, cast):
+    await bot.send(LEA, "/rapport")
+    await bot.press(LEA, "Difficultés rencontrées")
+    await bot.send(LEA, "En mars 2024, la principale difficulté a été le départ d'une formatrice en plein parcours.")
+    await bot.press(LEA, "Question suivante")
+    await bot.send(LEA, "J'ai redistribué les modules et recruté une nouvelle formatrice en deux semaines.")
+    summary = await bot.press(LEA, "Terminer la section")
+    assert "Difficultés rencontrées et réponses apportées · vos notes" in summary.text
+    assert "n'est pas suivie de la réponse" not in summary.text
+
+
+async def test_a_difficulty_left_unanswered_is_still_pointed_out(bot, cast):
+    await bot.send(LEA, "/rapport")
+    await bot.press(LEA, "Difficultés rencontrées")
+    await bot.send(LEA, "En mars 2024, le principal problème a été l'absence répétée de 5 stagiaires sur 14.")
+    summary = await bot.press(LEA, "Terminer la section")
+    assert "Cette difficulté n'est pas suivie de la réponse que vous y avez apportée." in summary.text
+
+
+async def test_skipped_questions_are_flagged_in_the_summary(bot, cast):
+    await bot.send(LEA, "/rapport")
+    await bot.press(LEA, "Introduction")
+    await bot.send(LEA, "Formatrice depuis 2019, je coordonne un dispositif de 40 apprenants ; je présenterai d'abord le choix, puis l'analyse.")
+    await bot.press(LEA, "Question suivante")
+    await bot.press(LEA, "Passer")
+    summary = await bot.press(LEA, "Passer")
+    assert "Introduction · vos notes" in summary.text
+    assert "▸ Questions passées" in summary.text
+    assert "« Quelle pratique de formation allez-vous analyser" in summary.text
+    assert "Rien à signaler" not in summary.text
+
+
+async def test_a_message_typed_after_the_summary_is_kept_for_the_question_it_follows(bot, cast):
+    await bot.send(LEA, "/rapport")
+    await bot.press(LEA, "Difficultés rencontrées")
+    await bot.send(LEA, "En mars 2024, le principal problème a été l'absence répétée de 5 stagiaires sur 14.")
+    summary = await bot.press(LEA, "Terminer la section")
+    assert "Comment y avez-vous répondu" in summary.text  # flagged: skipped, it asks
+    kept = await bot.send(LEA, "J'ai appelé chaque stagiaire et ouvert un créneau de rattrapage le soir.")
+    assert "Je n'ai pas compris" not in kept.text
+    assert "C'est noté : j'ai ajouté votre message à votre réponse à la question « Comment y avez-vous répondu" in kept.text
+    assert "• J'ai appelé chaque stagiaire et ouvert un créneau de rattrapage le soir." in kept.text  # the new summary
+    answers = _progress_state(bot)["sections"]["difficultes"]["answers"]
+    assert answers["reponse"] == ["J'ai appelé chaque stagiaire et ouvert un créneau de rattrapage le soir."]
+    assert "n'est pas suivie de la réponse" not in kept.text
+
+
+async def test_cancel_says_exactly_what_was_kept(bot, cast):
+    await bot.send(LEA, "/rapport")
+    await bot.press(LEA, "Mission et rôle tenu")
+    await bot.send(LEA, "J'étais responsable du planning.")
+    await bot.send(LEA, "Je recrutais les intervenants.")
+    cancelled = await bot.send(LEA, "/annuler")
+    assert "rien n'a été enregistré" not in cancelled.text
+    assert "Ce que vous avez déjà envoyé reste enregistré : 2 messages pour 1 question de cette partie." in cancelled.text
+    assert _progress_state(bot)["sections"]["role"]["answers"]["responsabilites"] == [
+        "J'étais responsable du planning.",
+        "Je recrutais les intervenants.",
+    ]
+    after = await bot.send(LEA, "un message après l'annulation")
+    assert "Noté" not in after.text
+    nothing = await bot.send(LEA, "/annuler")
+    assert "Il n'y avait aucune action en cours" in nothing.text
 
 
 async def test_finish_later_keeps_the_place_and_the_summary_quotes_the_notes(bot, cast):
