@@ -39,7 +39,11 @@ def load_truth() -> list[dict]:
 
 
 def _ratio(a: int, b: int) -> float:
-    return a / b if b else 1.0
+    return a / b if b else 1.0  # no case: nothing wrong (printed as n/a)
+
+
+def _shown(a: int, b: int) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
 
 
 def measure(entries: list[dict], label: str, verbose: bool, runs: int) -> bool:
@@ -101,7 +105,8 @@ def measure(entries: list[dict], label: str, verbose: bool, runs: int) -> bool:
     for part in SECTION_IDS:
         precision, recall = _ratio(tp[part], tp[part] + fp[part]), _ratio(tp[part], tp[part] + fn[part])
         ok &= precision >= 0.95 and recall >= 0.95
-        print(f"{part:<14}{precision:>10.2f}{recall:>8.2f}   ({tp[part]} / {tp[part] + fp[part]} / {tp[part] + fn[part]})")
+        shown = f"{_shown(tp[part], tp[part] + fp[part]):>10}{_shown(tp[part], tp[part] + fn[part]):>8}"
+        print(f"{part:<14}{shown}   ({tp[part]} / {tp[part] + fp[part]} / {tp[part] + fn[part]})")
     precision, recall = _ratio(all_tp, all_tp + all_fp), _ratio(all_tp, all_tp + all_fn)
     ok &= precision >= 0.95 and recall >= 0.95
     print(f"{'overall':<14}{precision:>10.2f}{recall:>8.2f}   ({all_tp} / {all_tp + all_fp} / {all_tp + all_fn})")

@@ -49,7 +49,7 @@ MAX_CONCURRENT_CHILDREN = 2
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 300
 
-FORKSERVER_PRELOAD: tuple[str, ...] = ("__main__", "bot.domain.pdf_sandbox", "bot.domain.annexes")
+FORKSERVER_PRELOAD: tuple[str, ...] = ("__main__", "bot.domain.pdf_sandbox", "bot.domain.pdf_review", "bot.domain.annexes")
 
 _children = threading.BoundedSemaphore(MAX_CONCURRENT_CHILDREN)
 _context_lock = threading.Lock()

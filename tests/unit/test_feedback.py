@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -422,3 +423,46 @@ def test_review_never_crashes_and_quotes_come_from_the_notes(section_id, notes):
         render_remark(remark, catalogue)
         if remark.quote is not None:
             assert remark.quote.rstrip("…") in "\n".join(notes)
+
+
+# --- issue 16: by meaning, lexicon as data ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        ["La principale difficulté a été le départ d'une formatrice en plein parcours.",
+         "J'ai redistribué les modules et recruté une nouvelle formatrice en deux semaines."],
+        ["Les formateurs étaient réticents : je les ai réunis pour leur expliquer le projet."],
+        ["Nous avons eu un conflit de planning avec le financeur.", "Nous avons décalé deux sessions."],
+        ["Le manque de salles a posé problème.", "J'ai négocié un accès au lycée voisin."],
+    ],
+)
+def test_a_difficulty_answered_in_ones_own_words_gives_no_remark(catalogue, notes):
+    assert remarks_of(catalogue, "difficultes", notes, "difficulty_answered") == []
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        ["Le principal problème a été l'absence des stagiaires.", "Les stagiaires venaient de loin."],
+        ["J'ai manqué de temps pour préparer les séances."],
+        ["J'ai rencontré une forte résistance des formateurs."],
+    ],
+)
+def test_a_difficulty_without_an_answer_is_still_pointed_out(catalogue, notes):
+    assert len(remarks_of(catalogue, "difficultes", notes, "difficulty_answered")) == 1
+
+
+def test_the_feedback_lexicon_is_data_and_every_list_loads():
+    from bot.domain import feedback
+
+    lexicon = feedback.default_feedback_lexicon()
+    assert set(lexicon.lists) == set(feedback.LEXICON_LISTS)
+    assert all(lexicon.lists[name].phrases or lexicon.lists[name].exact or lexicon.lists[name].prefixed
+               for name in feedback.LEXICON_LISTS)
+    source = (Path(feedback.__file__)).read_text(encoding="utf-8")
+    assert "_pattern(" not in source  # the French words live in prompts/report/lexicon.toml
+    # lemmas join the forms: one entry, every inflection
+    assert feedback.DIFFICULTY.search("les écueils rencontrés") and feedback.ACTION.words.search("nous avons recrutés")
+    assert feedback.FIRST_PERSON.search("j'ai organisé") and not feedback.FIRST_PERSON.search("notre équipe a organisé")
