@@ -42,14 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape  # not needed for --json
+    from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape  # not for --json
 
+    from bot.domain.lexicon import lemma_cache_dir
     from bot.telegram.rendering import add_french_helpers
 
+    cache = lemma_cache_dir() / "templates"  # compiled templates: a one-shot process skips compiling
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = FileSystemBytecodeCache(str(cache))
+    except OSError:
+        bytecode_cache = None
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         keep_trailing_newline=False,
+        bytecode_cache=bytecode_cache,
     )
     add_french_helpers(env)
     return env
