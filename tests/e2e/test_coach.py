@@ -485,6 +485,8 @@ def test_demo_script_runs_the_coach(tmp_path):
     assert "Léa Bernard > /experience" in out and "Vous rédigez le rapport d'activité de l'UA" in out
     assert "Mission et rôle tenu · question 1/3" in out and "question 3/3" in out
     assert "Mission et rôle tenu · vos notes" in out and "Pour aller plus loin" in out
+    assert "C'est noté : j'ai ajouté votre message à votre réponse à la question" in out
+    assert "• Je rendais compte chaque mois au comité de pilotage, où j'ai défendu le budget." in out
     assert "problème technique" not in out
     plan = files / "plan-rapport-ua.docx"
     assert plan.is_file() and (files / "plan-rapport-ua.md").is_file()

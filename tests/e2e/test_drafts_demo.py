@@ -42,6 +42,8 @@ def test_drafts_demo_script(tmp_path):
     assert "C'est au-delà de la limite : le rapport doit faire moins de 8 pages" in out
     assert "Par rapport à la version précédente" in out and "tient de nouveau dans la limite" in out
     assert "Nouveau brouillon de Léa Bernard (version 2" in out
+    assert "Le plan que j'ai compris" in out and "Plan compris :" in out  # the auditeur's and the tutor's
+    assert "→ Introduction" in out
     assert "C'est un document Word, pas un PDF" in out
     assert "fichier non relu : pas un PDF" in out
     assert "Brouillons de Léa Bernard" in out
