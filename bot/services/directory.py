@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,13 +53,62 @@ class TelegramIdentity:
         return " ".join(part for part in (self.first_name, self.last_name) if part).strip() or str(self.user_id)
 
 
+class _RecentPeople:
+    """Who wrote lately, so that their next update needs no database read: bound people only (an
+    unknown account may be bound by another instance at any moment), for `ttl` seconds, forgotten at
+    once when this instance binds, blocks or changes them. Another instance's change is seen within
+    `ttl`; a 403 from Telegram is recorded whatever the cache says."""
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._entries: OrderedDict[int, tuple[float, PersonView]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, telegram_user_id: int) -> PersonView | None:
+        with self._lock:
+            entry = self._entries.get(telegram_user_id)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[telegram_user_id]
+                return None
+            return entry[1]
+
+    def put(self, telegram_user_id: int, person: PersonView | None) -> None:
+        with self._lock:
+            self._entries.pop(telegram_user_id, None)
+            if person is not None and self._ttl > 0:
+                self._entries[telegram_user_id] = (time.monotonic() + self._ttl, person)
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Directory:
     def __init__(
-        self, db: Database, staff_telegram_ids: Iterable[int], *, clock: Callable[[], datetime] = utcnow
+        self,
+        db: Database,
+        staff_telegram_ids: Iterable[int],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        recent_ttl: float = 10.0,
+        recent_size: int = 10_000,
     ) -> None:
         self._db = db
         self._clock = clock
         self._staff_ids = frozenset(staff_telegram_ids)
+        self._recent = _RecentPeople(recent_ttl, recent_size)
+
+    def recently_identified(self, telegram_user_id: int) -> PersonView | None:
+        """The person identified for this account in the last few seconds (no database read), if any."""
+        return self._recent.get(telegram_user_id)
+
+    def forget(self, telegram_user_id: int) -> None:
+        """This account was just bound, blocked or changed: the next identification reads it again."""
+        self._recent.put(telegram_user_id, None)
 
     def identify(self, identity: TelegramIdentity) -> PersonView | None:
         """The person bound to this Telegram account; configured staff are provisioned on first contact."""
@@ -64,6 +116,11 @@ class Directory:
 
     def identify_with_conversation(self, identity: TelegramIdentity) -> tuple[PersonView | None, Conversation | None]:
         """The person (as `identify`) and their stored conversation, read in one session."""
+        person, conversation = self._identify_with_conversation(identity)
+        self._recent.put(identity.user_id, person)
+        return person, conversation
+
+    def _identify_with_conversation(self, identity: TelegramIdentity) -> tuple[PersonView | None, Conversation | None]:
         with self._db.read() as session:
             person = session.scalar(select(Person).where(Person.telegram_user_id == identity.user_id))
             row = session.get(ConversationState, identity.user_id)
@@ -130,6 +187,7 @@ class Directory:
 
     def set_blocked(self, telegram_user_id: int, blocked: bool) -> PersonView | None:
         """Record that a person blocked (or unblocked) the bot, from a my_chat_member update or a 403."""
+        self.forget(telegram_user_id)
         with self._db.transaction() as session:
             person = session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
             if person is None:

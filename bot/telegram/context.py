@@ -34,6 +34,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         self._person: Any = _UNLOADED
         self._conversation: Any = _UNLOADED
         self.query_answered = False
+        self._user_id: int | None = None
         self.handler_name: str | None = None
 
     @property
@@ -61,13 +62,22 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         if user is None or user.is_bot:
             self._person, self._conversation = None, None
             return
+        self._user_id = user.id
         identity = TelegramIdentity(user.id, user.first_name, user.last_name, user.username)
         self._person, self._conversation = await self.call(self.services.directory.identify_with_conversation, identity)
 
     async def identify(self, update: Update) -> PersonView | None:
-        """The person behind this update (once per update; `forget_person` after binding)."""
+        """The person behind this update (once per update; `forget_person` after binding).
+
+        Someone who wrote a few seconds ago is known without reading the database (see
+        `Directory.recently_identified`); their conversation is then read only if asked for."""
         if self._person is _UNLOADED:
-            await self._load(update)
+            user = update.effective_user
+            recent = self.services.directory.recently_identified(user.id) if user is not None and not user.is_bot else None
+            if recent is not None:
+                self._person, self._user_id = recent, user.id
+            else:
+                await self._load(update)
         return self._person
 
     async def conversation(self, update: Update) -> Conversation | None:
@@ -82,8 +92,10 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         return None if self._person is _UNLOADED else self._person
 
     def forget_person(self) -> None:
-        """The person changed (bound, blocked, role): the next `identify` reads them again."""
+        """The person changed (bound, blocked, erased, role): the next `identify` reads them again."""
         self._person = self._conversation = _UNLOADED
+        if self._user_id is not None:
+            self.services.directory.forget(self._user_id)
 
     async def answer_query(self, update: Update) -> None:
         """Answer the button press, once: a second answer is refused by Telegram."""

@@ -171,3 +171,19 @@ def test_the_services_clock_dates_codes_bindings_and_blocks(db):
         tutor = session.scalar(sa.select(Person).where(Person.telegram_user_id == 2001))
         assert tutor.bound_at == pinned and tutor.blocked_bot_at == pinned
         assert session.get(Person, staff.id).bound_at == pinned
+
+
+def test_people_who_just_wrote_are_known_without_a_read_until_they_change(db, onboarding):
+    directory = Directory(db, [1001], recent_ttl=60)
+    tutor = _tutor(onboarding, db)
+    assert directory.recently_identified(2001) is None  # never identified here
+    assert directory.identify(TelegramIdentity(2001, "Marc")) == tutor
+    assert directory.recently_identified(2001) == tutor
+    directory.set_blocked(2001, True)  # blocked: forgotten, read again (blocked) next time
+    assert directory.recently_identified(2001) is None
+    assert directory.identify(TelegramIdentity(2001, "Marc")).blocked
+    directory.forget(2001)  # e.g. just bound or erased by this instance
+    assert directory.recently_identified(2001) is None
+    assert directory.identify(TelegramIdentity(7777, "Nobody")) is None
+    assert directory.recently_identified(7777) is None  # unknown accounts are never remembered
+    assert Directory(db, [], recent_ttl=0).recently_identified(2001) is None
