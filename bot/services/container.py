@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.domain.calendar import HolidayCalendar
 from bot.domain.report import Catalogue, default_catalogue
 from bot.services.booking import BookingService
+from bot.services.broadcasts import BroadcastService
 from bot.services.coaching import Coaching
 from bot.services.conversations import Conversations
 from bot.services.directory import Directory
@@ -18,6 +19,7 @@ from bot.services.onboarding import Onboarding
 from bot.services.outbox import OutboxStore, RateSettings, RetryPolicy, instance_name
 from bot.services.personal_data import PersonalData
 from bot.storage.db import Database
+from bot.telegram.rendering import Renderer
 from bot.storage.models import utcnow
 
 
@@ -34,6 +36,7 @@ class Services:
     drafts: Drafts
     coaching: Coaching
     personal_data: PersonalData
+    broadcasts: BroadcastService
     clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
 
     @classmethod
@@ -66,6 +69,14 @@ class Services:
             coaching=Coaching(db, default_catalogue(), clock=now),
             personal_data=PersonalData(
                 db, clock=now, staff_telegram_ids=settings.staff_telegram_ids, retention_months=settings.retention_months
+            ),
+            broadcasts=BroadcastService(
+                db,
+                clock=now,
+                timezone=settings.timezone,
+                render=Renderer(timezone=settings.timezone).render,
+                per_second=settings.delivery.per_second,
+                paid_broadcast=settings.delivery.paid_broadcast,
             ),
         )
         return services

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum, IntEnum
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,6 +169,47 @@ def enqueue(
         ),
     )
     return _add(session, row)
+
+
+def enqueue_many(
+    session: Session,
+    recipients: Iterable[tuple[int, int | None]],
+    *,
+    kind: str,
+    blocked: Iterable[int] = (),
+    template: str | None = None,
+    params: dict[str, Any] | None = None,
+    text: str | None = None,
+    document: Document | None = None,
+    priority: Priority = Priority.BROADCAST,
+    not_before: datetime | None = None,
+    group: str | None = None,
+    on_uncertain: str = DROP,
+    options: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """The same message to many people in one bulk insert (a broadcast): ``recipients`` are
+    (person id, Telegram chat id). People in ``blocked`` get a row recorded ``blocked`` at once: they
+    are counted and reported, and take nothing from the rate budget. Returns the rows written."""
+    if template is None and text is None and document is None:
+        raise ValueError("an outbox message needs a template, a text or a document")
+    common = _common(
+        kind=kind, template=template, params=params, text=text, keyboard=None, document=document,
+        priority=priority, not_before=not_before, expires_at=None, group=group, subject=None,
+        dedupe_key=None, on_uncertain=on_uncertain, options=options, now=now,
+    )
+    blocked = set(blocked)
+    rows = []
+    for person_id, chat_id in recipients:
+        row = dict(common, channel="telegram", recipient_id=person_id, chat_id=chat_id, recipient_key=f"p{person_id}")
+        if person_id in blocked or chat_id is None:
+            row.update(state="blocked", last_error="not on Telegram" if chat_id is None else "has blocked the bot")
+        rows.append(row)
+    for start in range(0, len(rows), 500):
+        session.execute(insert(OutboxMessage), rows[start : start + 500])
+    if rows:
+        session.info["outbox_written"] = True
+    return len(rows)
 
 
 def enqueue_email(

@@ -14,8 +14,11 @@ from bot.storage.models.people import (
 )
 from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
 from bot.storage.models.outbox import OutboxMessage, RateBucket
+from bot.storage.models.broadcasts import Broadcast, EnrolmentPeriod
 
 __all__ = [
+    "Broadcast",
+    "EnrolmentPeriod",
     "CoachingFeedback",
     "CoachingProgress",
     "ExperienceCheck",

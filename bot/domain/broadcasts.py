@@ -1,0 +1,298 @@
+"""Staff broadcasts: who receives them, what a valid message is, when one may be scheduled, and the
+two enrolment announcements of the year (1st semester in October, 2nd in February or March).
+
+Pure rules, no Telegram and no SQL. The service (``bot/services/broadcasts.py``) resolves an
+``Audience`` to people, stores the broadcast and writes one outbox row per recipient when it is due.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.semesters import Semester, SemesterError
+from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
+
+TEXT_LIMIT = 4096  # characters after formatting (what the recipient sees)
+CAPTION_LIMIT = 1024
+MAX_AHEAD = timedelta(days=400)  # a broadcast is scheduled at most a little more than a year ahead
+
+
+class BroadcastError(ValueError):
+    """Bad input: ``code`` selects the French explanation (templates/broadcasts/problem.html)."""
+
+    def __init__(self, code: str, **details) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+# -- audiences ------------------------------------------------------------------------------------
+
+
+class AudienceKind(StrEnum):
+    AUDITEURS = "auditeurs"  # every auditeur with an active enrolment
+    SEMESTER = "semestre"  # auditeurs of one semester cohort (value: "2026-S1")
+    CERTIFICATION = "certification"  # auditeurs preparing one certification (value: its title)
+    STAGE = "etape"  # auditeurs at one step of the accompaniment (value: the step's code)
+    TUTORS = "tuteurs"
+    EVERYONE = "tous"  # auditeurs, tutors and staff
+
+
+VALUE_KINDS = frozenset({AudienceKind.SEMESTER, AudienceKind.CERTIFICATION, AudienceKind.STAGE})
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: AudienceKind
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str) -> Audience:
+        """``auditeurs``, ``tuteurs``, ``tous``, ``semestre:2026-S1``, ``certification:<title>``, ``etape:<step>``."""
+        name, _, value = (raw or "").strip().partition(":")
+        try:
+            kind = AudienceKind(name.strip().lower())
+        except ValueError:
+            raise BroadcastError("audience_unknown", value=raw) from None
+        value = value.strip() or None
+        if kind in VALUE_KINDS and value is None:
+            raise BroadcastError("audience_value_missing", kind=kind.value)
+        if kind not in VALUE_KINDS and value is not None:
+            raise BroadcastError("audience_unknown", value=raw)
+        if kind is AudienceKind.SEMESTER:
+            try:
+                value = Semester.parse(value).code
+            except SemesterError:
+                raise BroadcastError("semester_invalid", value=value) from None
+        if kind is AudienceKind.CERTIFICATION and len(value) > 200:
+            raise BroadcastError("audience_unknown", value=raw[:60])
+        return cls(kind, value)
+
+    @property
+    def code(self) -> str:
+        return self.kind.value if self.value is None else f"{self.kind.value}:{self.value}"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True)
+class RecipientCount:
+    reachable: int  # on Telegram and not blocked: will receive it
+    blocked: int  # blocked the bot or not on Telegram yet: counted apart, recorded as blocked
+
+    @property
+    def total(self) -> int:
+        return self.reachable + self.blocked
+
+
+# -- the message ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A broadcast's content: Telegram HTML (as typed, formatting kept) and an optional document."""
+
+    html: str
+    document_name: str | None = None
+    has_document: bool = False
+
+    @property
+    def is_caption(self) -> bool:
+        return self.has_document
+
+
+def validate_message(html: str | None, *, has_document: bool = False) -> str:
+    """The message as it will be sent (stripped), or BroadcastError: empty, too long, broken HTML."""
+    html = (html or "").strip()
+    try:
+        plain = parse_html(html)
+    except EntityParseError as error:
+        raise BroadcastError("html_broken", error=str(error).removeprefix("Can't parse entities: ")) from None
+    if not plain.strip() and not has_document:
+        raise BroadcastError("message_empty")
+    if not plain.strip():
+        return ""  # a document without caption
+    limit = CAPTION_LIMIT if has_document else TEXT_LIMIT
+    length = utf16_length(plain)
+    if length > limit:
+        raise BroadcastError("caption_too_long" if has_document else "message_too_long", length=length, limit=limit)
+    return html
+
+
+# -- when -------------------------------------------------------------------------------------------
+
+_MONTHS = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5,
+    "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "sep": 9, "octobre": 10, "oct": 10,
+    "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+}
+_WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
+_TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:h|:|heures?)\s*(\d{2})?(?!\d)")
+_NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2,4}))?(?!\d)")
+_WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2}|1er)\s+([a-z]+)\.?(?:\s+(\d{4}))?")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c)).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
+    """A French date as people write it ("lundi 5 octobre", "05/10", "5/10/2027", "demain", "1er mars").
+
+    Returns the date and whether a year was given. Without a year, the next such date from ``today``.
+    A weekday that does not match the date is refused (a typo in either).
+    """
+    folded = _fold(text)
+    day: date | None = None
+    year_given = False
+    if re.search(r"\bapres-demain\b", folded):
+        day = today + timedelta(days=2)
+    elif re.search(r"\bdemain\b", folded):
+        day = today + timedelta(days=1)
+    elif re.search(r"\baujourd'?hui\b", folded):
+        day = today
+    else:
+        numeric = _NUMERIC_DATE_RE.search(folded)
+        worded = None
+        for match in _WORD_DATE_RE.finditer(folded):
+            if match.group(2) in _MONTHS:
+                worded = match
+                break
+        if numeric is not None:
+            d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
+        elif worded is not None:
+            d = 1 if worded.group(1) == "1er" else int(worded.group(1))
+            m, y = _MONTHS[worded.group(2)], worded.group(3)
+        else:
+            weekday = next((n for w, n in _WEEKDAYS.items() if re.search(rf"\b{w}\b", folded)), None)
+            if weekday is None:
+                raise BroadcastError("date_not_understood", text=text)
+            ahead = (weekday - today.weekday()) % 7
+            return today + timedelta(days=ahead), False
+        year_given = y is not None
+        year = (int(y) + 2000 if len(y) == 2 else int(y)) if y is not None else today.year
+        try:
+            day = date(year, m, d)
+        except ValueError:
+            raise BroadcastError("date_invalid", text=text) from None
+        if not year_given and day < today and not past_ok:
+            try:
+                day = date(year + 1, m, d)
+            except ValueError:  # 29 February
+                raise BroadcastError("date_invalid", text=text) from None
+    weekday = next((n for w, n in _WEEKDAYS.items() if re.search(rf"\b{w}\b", folded)), None)
+    if weekday is not None and day.weekday() != weekday:
+        raise BroadcastError("weekday_mismatch", day=day, text=text)
+    return day, year_given
+
+
+def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
+    """A French date and time in ``timezone`` ("lundi 5 octobre 9h", "05/10 à 9h30", "demain 14h")
+    as an aware UTC datetime; refused when not understood, without a time, or in the past."""
+    folded = _fold(text or "").strip()
+    if not folded:
+        raise BroadcastError("date_not_understood", text=text)
+    local_now = now.astimezone(timezone)
+    time_match = _TIME_RE.search(folded)
+    if time_match is None:
+        raise BroadcastError("time_missing", text=text)
+    hour, minute = int(time_match.group(1)), int(time_match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        raise BroadcastError("time_invalid", text=text)
+    rest = (folded[: time_match.start()] + " " + folded[time_match.end():]).strip()
+    if re.fullmatch(r"(a|le|a partir de)?\s*", rest):
+        day = local_now.date()  # "9h": today
+    else:
+        day, _ = parse_day(rest, local_now.date())
+    moment = datetime.combine(day, time(hour, minute), tzinfo=timezone)
+    # a time that does not exist (the spring DST gap) moves forward like a clock does
+    moment = moment.astimezone(ZoneInfo("UTC")).astimezone(timezone)
+    check_schedule(moment, now=now)
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def check_schedule(moment: datetime, *, now: datetime) -> None:
+    if moment <= now:
+        raise BroadcastError("in_past", when=moment)
+    if moment - now > MAX_AHEAD:
+        raise BroadcastError("too_far", when=moment)
+
+
+# -- the academic calendar and the enrolment announcements --------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolmentPeriod:
+    """When enrolment for one semester is open (set by staff once a year)."""
+
+    semester: Semester
+    opens_on: date
+    closes_on: date
+
+    @property
+    def template(self) -> str:
+        return f"broadcasts/announcement_s{self.semester.number}.html"
+
+
+def default_period(semester: Semester) -> EnrolmentPeriod:
+    """What the seed says: October for the 1st semester, February to March for the 2nd."""
+    if semester.number == 1:
+        year = semester.academic_year
+        return EnrolmentPeriod(semester, date(year, 10, 1), date(year, 10, 31))
+    year = semester.academic_year + 1
+    return EnrolmentPeriod(semester, date(year, 2, 1), date(year, 3, 31))
+
+
+def check_period(semester: Semester, opens_on: date, closes_on: date) -> EnrolmentPeriod:
+    """Enrolment opens before it closes, within the semester's academic year (September to August)."""
+    if closes_on < opens_on:
+        raise BroadcastError("period_reversed", opens_on=opens_on, closes_on=closes_on)
+    first, last = date(semester.academic_year, 9, 1), date(semester.academic_year + 1, 8, 31)
+    if not (first <= opens_on <= last and first <= closes_on <= last):
+        raise BroadcastError("period_outside_year", semester=semester.code, year=semester.academic_year_label)
+    return EnrolmentPeriod(semester, opens_on, closes_on)
+
+
+def parse_period(text: str, semester: Semester) -> EnrolmentPeriod:
+    """"du 1/10 au 31/10", "1er octobre - 31 octobre 2026": years default to the semester's."""
+    folded = _fold(text or "")
+    parts = re.split(r"\s+au\s+|\s+-\s+|\s*–\s*|\s+jusqu'au\s+", re.sub(r"^\s*(du|le)\s+", "", folded.strip()), maxsplit=1)
+    if len(parts) != 2:
+        raise BroadcastError("period_not_understood", text=text)
+    reference = default_period(semester).opens_on.replace(day=1, month=9 if semester.number == 1 else 1)
+    opens_on, _ = parse_day(parts[0], reference)
+    closes_on, _ = parse_day(parts[1], opens_on)
+    return check_period(semester, opens_on, closes_on)
+
+
+ANNOUNCEMENT_HOUR = time(9, 0)  # enrolment announcements go out at 9h (Paris) on the opening day
+
+
+def announcement_time(period: EnrolmentPeriod, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(period.opens_on, ANNOUNCEMENT_HOUR, tzinfo=timezone).astimezone(ZoneInfo("UTC"))
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+EDITABLE = frozenset({State.DRAFT, State.SCHEDULED})
+
+
+def estimated_end(remaining: int, per_second: float, now: datetime) -> datetime:
+    return now + timedelta(seconds=remaining / max(per_second, 0.1))
