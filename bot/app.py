@@ -22,6 +22,7 @@ from bot.domain import pdf_sandbox
 from bot.handlers import booking, errors, personal_data
 from bot.handlers import drafts as draft_handlers
 from bot.routes import build_routes
+from bot.services import broadcasts as broadcast_service
 from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.person_locks import PersonLocks
@@ -31,6 +32,7 @@ from bot.telegram.log_redaction import install_redaction
 from bot.telegram.messenger import Messenger
 from bot.telegram.rate_limiter import PriorityRateLimiter
 from bot.telegram.sender import OutboxSender
+from bot.telegram.broadcast_progress import BroadcastProgress
 from bot.telegram import routing
 from bot.telegram.rendering import Renderer
 from bot.telegram.update_processor import OrderedUpdateQueue, PerUserUpdateProcessor
@@ -69,6 +71,9 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     application.bot_data["processor"] = processor
     application.bot_data["sender"] = _build_sender(application, services, renderer)
     application.bot_data["command_lists"] = CommandLists(application.bot, renderer)
+    progress = BroadcastProgress(application.bot, services, renderer, interval=settings.delivery.poll_interval.total_seconds())
+    application.bot_data["broadcast_progress"] = progress
+    application.bot_data["due_jobs"] = [progress.tick]  # run by tests' drain() before the outbox is drained
     _register_handlers(application)
     return application
 
@@ -89,9 +94,12 @@ def _outbox_preparers(services: Services) -> dict:
     }
 
 
-def _outbox_builders(renderer: Renderer) -> dict:
+def _outbox_builders(renderer: Renderer, services: Services) -> dict:
     """Documents made when they are sent, by name (the outbox stores the name and the parameters)."""
-    return {"meeting_ics": lambda params, now: booking.meeting_ics(renderer, params, now)}
+    return {
+        "meeting_ics": lambda params, now: booking.meeting_ics(renderer, params, now),
+        broadcast_service.DOCUMENT_BUILDER: broadcast_service.DocumentCache(services.broadcasts),
+    }
 
 
 def _build_sender(application: Application, services: Services, renderer: Renderer) -> OutboxSender:
@@ -102,7 +110,7 @@ def _build_sender(application: Application, services: Services, renderer: Render
         renderer,
         services.directory,
         preparers=_outbox_preparers(services),
-        builders=_outbox_builders(renderer),
+        builders=_outbox_builders(renderer, services),
         clock=lambda: services.clock(),
         poll_interval=settings.delivery.poll_interval.total_seconds(),
         reply_counter=application.bot.rate_limiter.take_sent_count,
@@ -152,14 +160,17 @@ async def _post_init(application: Application) -> None:
     await publish_default_commands(application.bot, renderer)
     application.bot_data["sender"].start()  # delivers the outbox: notifications, reminders, broadcasts
     personal_data.start_retention_job(application)  # daily purge of data past RETENTION_MONTHS
+    application.bot_data["broadcast_progress"].start()  # scheduled broadcasts coming due, progress messages
 
 
 async def _post_stop(application: Application) -> None:
     """Before the HTTP client closes: sends in flight finish and are recorded."""
+    await application.bot_data["broadcast_progress"].stop()
     await application.bot_data["sender"].stop()
 
 
 async def _post_shutdown(application: Application) -> None:
+    await application.bot_data["broadcast_progress"].stop()
     await application.bot_data["sender"].stop()  # idempotent (already stopped by post_stop)
     application.bot_data["services"].db.dispose()
 

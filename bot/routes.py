@@ -15,6 +15,7 @@ failure into one apology.
 from __future__ import annotations
 
 from bot.handlers import booking, coach, common, drafts, membership, onboarding, personal_data, staff
+from bot.handlers import broadcasts
 from bot.services.booking import seed_demo_availability
 from bot.telegram.routing import ANY_ACTION, Action, Command, Fallbacks, Flow, Routes
 
@@ -41,6 +42,7 @@ def build_routes() -> Routes:
             Command("dispos", booking.dispos_command),
             Command("mesdonnees", personal_data.mesdonnees_command),
             Command("supprimer", personal_data.supprimer_command),
+            Command("diffuser", broadcasts.start),
         ),
         actions=(
             # onboarding: the data-protection notice (the person is not bound yet)
@@ -100,6 +102,23 @@ def build_routes() -> Routes:
             # /supprimer: the confirmation (erases the presser's own data only)
             Action("erase", "yes", personal_data.erase_confirmed, guard="supprimer"),
             Action("erase", "no", personal_data.erase_declined, guard="supprimer"),
+            # /diffuser (staff): audience, preview, send or schedule, pause/resume/cancel, scheduled, announcements
+            Action("bcast", "aud", broadcasts.audience_chosen, guard="diffuser"),
+            Action("bcast", "sem", broadcasts.value_chosen, guard="diffuser"),
+            Action("bcast", "cert", broadcasts.value_chosen, guard="diffuser"),
+            Action("bcast", "stage", broadcasts.value_chosen, guard="diffuser"),
+            Action("bcast", "send", broadcasts.send_pressed, guard="diffuser"),
+            Action("bcast", "when", broadcasts.when_pressed, guard="diffuser"),
+            Action("bcast", "drop", broadcasts.drop_pressed, guard="diffuser"),
+            Action("bcast", "pause", broadcasts.sending_pressed, guard="diffuser"),
+            Action("bcast", "resume", broadcasts.sending_pressed, guard="diffuser"),
+            Action("bcast", "cancel", broadcasts.sending_pressed, guard="diffuser"),
+            Action("bcast", "list", broadcasts.list_pressed, guard="diffuser"),
+            Action("bcast", "show", broadcasts.show_pressed, guard="diffuser"),
+            Action("bcast", "edit", broadcasts.edit_pressed, guard="diffuser"),
+            Action("bcast", "ann", broadcasts.announcements_pressed, guard="diffuser"),
+            Action("bcast", "cal", broadcasts.calendar_pressed, guard="diffuser"),
+            Action("bcast", "annok", broadcasts.schedule_announcements_pressed, guard="diffuser"),
         ),
         flows=(
             Flow(booking.FLOW, guard="dispos", text=booking.dispos_text),
@@ -108,6 +127,7 @@ def build_routes() -> Routes:
             Flow(coach.COACH_FLOW, guard="rapport", text=coach.coach_text),
             Flow(coach.EXPERIENCE_FLOW, guard="experience", text=coach.experience_text),
             Flow(drafts.DEPOT_FLOW, guard="depot", text=drafts.depot_text, document=drafts.depot_document),
+            Flow(broadcasts.FLOW, guard="diffuser", text=broadcasts.on_text, document=broadcasts.on_document),
         ),
         fallbacks=Fallbacks(
             text=common.text_message,

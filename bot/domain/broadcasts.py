@@ -268,7 +268,7 @@ def parse_period(text: str, semester: Semester) -> EnrolmentPeriod:
         raise BroadcastError("period_not_understood", text=text)
     reference = default_period(semester).opens_on.replace(day=1, month=9 if semester.number == 1 else 1)
     opens_on, _ = parse_day(parts[0], reference)
-    closes_on, _ = parse_day(parts[1], opens_on)
+    closes_on, _ = parse_day(parts[1], reference)
     return check_period(semester, opens_on, closes_on)
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "equipe": STAFF,
     "mesdonnees": ALL,
     "supprimer": ALL,
+    "diffuser": STAFF,
     "aide": ALL,
     "accessibilite": ALL,
     "annuler": ALL,

@@ -122,9 +122,9 @@ class BotDriver:
         await self.drain(timeout)
         return Reply(self.emulator.sent_since(since), chat_id)
 
-    async def send(self, user_id: int, text: str, *, timeout: float = 15.0) -> Reply:
+    async def send(self, user_id: int, text: str, *, timeout: float = 15.0, entities: list[dict] | None = None) -> Reply:
         since = self.emulator.last_sequence()
-        update_id = self.emulator.send_text(user_id, text)
+        update_id = self.emulator.send_text(user_id, text, entities=entities)
         return await self._settle(update_id, user_id, since, timeout)
 
     async def press(
@@ -159,8 +159,16 @@ class BotDriver:
         await self.application.bot_data["processor"].wait_for_update(update_id, timeout)
 
     async def drain(self, timeout: float = 15.0) -> None:
-        """Wait until the outbox has delivered (or given up on) everything due now."""
+        """Wait until the outbox has delivered (or given up on) everything due now, scheduled broadcasts
+        that came due included, with their final reports."""
+        jobs = self.application.bot_data.get("due_jobs", [])
+        for job in jobs:
+            await job()
         await self.application.bot_data["sender"].drain(timeout)
+        if jobs:
+            for job in jobs:
+                await job()
+            await self.application.bot_data["sender"].drain(timeout)
 
     async def wait_for_message(self, chat_id: int, *, since: int = 0, timeout: float = 10.0) -> list[BotMessage]:
         """Wait for messages the bot sends on its own (reminders, notifications from jobs)."""

@@ -117,7 +117,7 @@ class BotMessage:
 @dataclass
 class Fault:
     method: str | None  # None: any method
-    kind: str  # "429" | "500" | "502" | "delay" (then processed) | "drop" (before) | "drop_after" (processed, no answer)
+    kind: str  # "429" | "403" | "500" | "502" | "delay" (then processed) | "drop" (before) | "drop_after" (processed, no answer)
     remaining: int = 1
     retry_after: int = 1
     delay: float = 0.0
@@ -282,14 +282,17 @@ class BotApiEmulator:
             self.users[user_id] = user
             return user
 
-    def send_text(self, user_id: int, text: str, *, bot_token: str | None = None) -> int:
+    def send_text(self, user_id: int, text: str, *, bot_token: str | None = None, entities: list[dict] | None = None) -> int:
         """The user types `text` in their private chat with the bot (another bot of this emulator
-        with `bot_token`); returns the update id."""
+        with `bot_token`); returns the update id. ``entities``: the formatting they applied
+        (``{"type": "bold", "offset": 0, "length": 5}``)."""
         user = self.users[user_id]
         message = self._user_message(user, text=text)
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command)}]
+        elif entities:
+            message["entities"] = list(entities)
         return self._enqueue({"message": message}, self._bot_for(bot_token) if bot_token else None)
 
     def send_document(
@@ -619,6 +622,8 @@ class BotApiEmulator:
                 await asyncio.sleep(fault.delay)
             elif fault.kind == "429":
                 raise ApiError(429, f"Too Many Requests: retry after {fault.retry_after}", {"retry_after": fault.retry_after})
+            elif fault.kind == "403":
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
             elif fault.kind in {"500", "502"}:
                 raise ApiError(int(fault.kind), "Internal Server Error" if fault.kind == "500" else "Bad Gateway")
             elif fault.kind == "drop":

@@ -57,6 +57,7 @@ class BroadcastView:
     audience: Audience
     document_name: str | None
     has_document: bool
+    document_file_id: str | None
     scheduled_at: datetime | None
     recipients: int | None
     author_id: int | None
@@ -121,7 +122,8 @@ def _view(row: Broadcast) -> BroadcastView:
     return BroadcastView(
         id=row.id, kind=row.kind, state=State(row.state), message_html=row.message_html,
         audience=Audience.parse(row.audience), document_name=row.document_name,
-        has_document=row.document_name is not None, scheduled_at=row.scheduled_at, recipients=row.recipients,
+        has_document=row.document_name is not None,
+        document_file_id=row.document_file_id, scheduled_at=row.scheduled_at, recipients=row.recipients,
         author_id=row.author_id, paid=row.paid, progress_chat_id=row.progress_chat_id,
         progress_message_id=row.progress_message_id, created_at=row.created_at, started_at=row.started_at,
         finished_at=row.finished_at,
@@ -548,6 +550,26 @@ class BroadcastService:
                 session.flush()
                 scheduled.append(_view(row))
         return AnnouncementPlan(scheduled, skipped)
+
+
+class DocumentCache:
+    """The sender's builder for a broadcast's document uploaded from the command line: read once per
+    broadcast and kept (every recipient gets the same bytes)."""
+
+    def __init__(self, service: BroadcastService, size: int = 4) -> None:
+        self._service = service
+        self._size = size
+        self._cache: dict[int, bytes] = {}
+
+    def __call__(self, params: dict[str, Any], now: datetime) -> bytes:
+        broadcast_id = int(params["broadcast_id"])
+        content = self._cache.get(broadcast_id)
+        if content is None:
+            content = self._service.document_content(broadcast_id) or b""
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[broadcast_id] = content
+        return content
 
 
 def _report_params(report: Report) -> dict[str, Any]:
