@@ -61,8 +61,9 @@ class DeliverySettings:
     replies_per_second: float = 30.0  # answers to the person who just wrote (local to an instance)
     poll_interval: timedelta = timedelta(milliseconds=500)  # rows written by other instances, rows coming due
     max_attempts: int = 8
-    paid_broadcast: bool = False
-    read_timeout: float = 30.0  # seconds to wait for Telegram's answer before the outcome is unknown  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
+    stale_after: timedelta = timedelta(minutes=2)  # a claim left by an instance that died mid-send
+    paid_broadcast: bool = False  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
+    read_timeout: float = 30.0  # seconds to wait for Telegram's answer before the outcome is unknown
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             replies_per_second=float(_parse_int(env, "TELEGRAM_REPLIES_PER_SECOND", 30, minimum=1, maximum=1000)),
             poll_interval=timedelta(milliseconds=_parse_int(env, "OUTBOX_POLL_MS", 500, minimum=20, maximum=60000)),
             max_attempts=_parse_int(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100),
+            stale_after=timedelta(seconds=_parse_int(env, "OUTBOX_STALE_AFTER_SECONDS", 120, minimum=1, maximum=3600)),
             paid_broadcast=_parse_bool(env, "TELEGRAM_PAID_BROADCAST", False),
             read_timeout=float(_parse_int(env, "TELEGRAM_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),
         ),

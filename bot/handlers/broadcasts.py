@@ -280,8 +280,8 @@ async def sending_pressed(update: Update, context: BotContext, staff: PersonView
               "cancel": context.services.broadcasts.cancel}[data.action]
     broadcast_id = data.int_arg(0) or 0
     await context.call(action, staff, broadcast_id)
+    await context.application.bot_data["broadcast_progress"].refresh(broadcast_id)
     progress = await context.call(context.services.broadcasts.progress, staff, broadcast_id)
-    await context.application.bot_data["broadcast_progress"].show(progress)
     await reply(update, context, "broadcasts/state_changed.html", action=data.action, progress=progress)
 
 

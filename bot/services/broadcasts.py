@@ -3,8 +3,9 @@
 Every call checks that the actor is staff. A broadcast is a row of ``broadcasts``; when it becomes
 due (at once, or at its scheduled time, by :meth:`BroadcastService.release_due`, which each
 instance calls every few hundred milliseconds) one transaction moves it to ``sending`` and writes one
-outbox row per recipient (group ``broadcast:<id>``, priority BROADCAST, ``on_uncertain=drop``: at
-most one duplicate, the message in flight at a crash). The audience is resolved then, so a
+outbox row per recipient (group ``broadcast:<id>``, priority BROADCAST, ``on_uncertain=resend``:
+every recipient gets it, and a crash mid-send duplicates at most the messages then in flight — with
+``drop`` those would be recorded ``unknown`` and the ones that had not left yet would be lost). The audience is resolved then, so a
 broadcast scheduled in September for October reaches the people enrolled in October. People who
 blocked the bot get a row recorded ``blocked`` at once: counted apart and listed in the report.
 """
@@ -324,7 +325,7 @@ class BroadcastService:
             document=document,
             priority=outbox.Priority.BROADCAST,
             group=group_of(row.id),
-            on_uncertain=outbox.DROP,
+            on_uncertain=outbox.RESEND,  # every recipient gets it; a crash mid-send may duplicate one
             options={"paid_broadcast": True} if row.paid else None,
             now=now,
         )
@@ -399,6 +400,11 @@ class BroadcastService:
 
     def progress(self, actor: PersonView, broadcast_id: int) -> ProgressView:
         require_staff(actor, "follow a broadcast")
+        with self._db.read() as session:
+            return self._progress(session, self._get(session, broadcast_id), self._clock())
+
+    def current_progress(self, broadcast_id: int) -> ProgressView:
+        """For the author's progress message (no actor: the bot itself refreshes what staff launched)."""
         with self._db.read() as session:
             return self._progress(session, self._get(session, broadcast_id), self._clock())
 

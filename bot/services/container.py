@@ -62,7 +62,7 @@ class Services:
                     burst=max(1.0, settings.delivery.per_second),
                     per_chat_interval=settings.delivery.per_chat_interval,
                 ),
-                retry=RetryPolicy(max_attempts=settings.delivery.max_attempts),
+                retry=RetryPolicy(max_attempts=settings.delivery.max_attempts, stale_after=settings.delivery.stale_after),
             ),
             clock=utcnow,
             drafts=Drafts(db, clock=now),

@@ -51,6 +51,7 @@ class BroadcastProgress:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._lock = asyncio.Lock()
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def start(self) -> None:
         self._stopping = False
@@ -83,9 +84,9 @@ class BroadcastProgress:
             for view in await asyncio.to_thread(service.release_due):
                 await self._announce(view)
             for progress in await asyncio.to_thread(service.progress_due, every=self.every):
-                await self.show(progress)
+                await self.refresh(progress.broadcast.id)
             for report in await asyncio.to_thread(service.finish_delivered):
-                await self.show(report.progress)
+                await self.refresh(report.progress.broadcast.id)
 
     async def _announce(self, view) -> None:
         """A scheduled broadcast has started: its author gets a progress message."""
@@ -105,7 +106,18 @@ class BroadcastProgress:
         await asyncio.to_thread(self._services.broadcasts.attach_progress_message, view.id,
                                 author.telegram_user_id, message.message_id)
 
-    async def show(self, progress: ProgressView) -> None:
+    async def refresh(self, broadcast_id: int) -> None:
+        """Edit the progress message with the counts read now. One edit at a time per broadcast, each
+        reading the counts under the lock: a pause or cancel shown by a handler is never overwritten
+        by an older reading."""
+        lock = self._locks.setdefault(broadcast_id, asyncio.Lock())
+        async with lock:
+            progress = await asyncio.to_thread(self._services.broadcasts.current_progress, broadcast_id)
+            await self._show(progress)
+        if progress.finished:
+            self._locks.pop(broadcast_id, None)
+
+    async def _show(self, progress: ProgressView) -> None:
         broadcast = progress.broadcast
         if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
             return

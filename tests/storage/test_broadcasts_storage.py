@@ -114,9 +114,9 @@ def test_send_now_writes_one_row_per_recipient_once(db, service, world):
     assert sent.broadcast.state is State.SENDING and sent.broadcast.recipients == 3
     rows = _rows(db, preview.broadcast.id)
     assert rows == sorted([
-        (auditeurs[0], "pending", outbox.Priority.BROADCAST, "drop"),
-        (auditeurs[1], "blocked", outbox.Priority.BROADCAST, "drop"),
-        (auditeurs[2], "pending", outbox.Priority.BROADCAST, "drop"),
+        (auditeurs[0], "pending", outbox.Priority.BROADCAST, "resend"),
+        (auditeurs[1], "blocked", outbox.Priority.BROADCAST, "resend"),
+        (auditeurs[2], "pending", outbox.Priority.BROADCAST, "resend"),
     ])
     with pytest.raises(BroadcastError) as info:
         service.send_now(staff, preview.broadcast.id)  # the second press
