@@ -430,6 +430,18 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row (see :meth:`OutboxStore.finish`)."""
+
+    row_id: int
+    state: str
+    error: str | None = None
+    message_id: int | None = None
+    retry_in: timedelta | None = None
+    attempts: int | None = None
+
+
+@dataclass(frozen=True)
 class RateSettings:
     per_second: float = 25.0  # shared by every instance; Telegram allows about 30/s overall
     burst: float = 25.0
@@ -612,30 +624,44 @@ class OutboxStore:
                retry_in: timedelta | None = None, attempts: int | None = None) -> bool:
         """Record a send's outcome. ``state``: sent, blocked, dead, unknown, skipped, expired, or
         ``retry`` (transient failure: retried after ``retry_in`` or the backoff, until max_attempts)."""
+        return self.finish_many([Outcome(row_id, state, error, message_id, retry_in, attempts)])[0]
+
+    def finish_many(self, outcomes: list[Outcome]) -> list[bool]:
+        """Record several outcomes in one transaction (the sender groups those that arrive while a
+        previous batch is being written: one write per batch, not per message)."""
         wall = self._timer()
+        done = []
+        with self._db.transaction() as session:
+            for outcome in outcomes:
+                done.append(
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == outcome.row_id, OutboxMessage.state == "sending",
+                               OutboxMessage.claimed_by == self.instance)
+                        .values(**self._outcome_values(outcome, wall))
+                    ).rowcount
+                    == 1
+                )
+        return done
+
+    def _outcome_values(self, outcome: Outcome, wall: datetime) -> dict[str, Any]:
+        error, state, attempts = outcome.error, outcome.state, outcome.attempts
         values: dict[str, Any] = {"claimed_by": None, "last_error": (error or None) and error[:500]}
         if state == "retry":
             if attempts is not None and attempts >= self.retry.max_attempts:
-                log.error("outbox %s: giving up after %d attempts", row_id, attempts)
+                log.error("outbox %s: giving up after %d attempts", outcome.row_id, attempts)
                 values["state"] = "dead"
             else:
                 values["state"] = "retrying"
-                values["hold_until"] = wall + (retry_in if retry_in is not None else self.retry.delay(attempts or 1))
+                delay = outcome.retry_in if outcome.retry_in is not None else self.retry.delay(attempts or 1)
+                values["hold_until"] = wall + delay
         else:
             values["state"] = state
             if state == "sent":
                 values["sent_at"] = wall
-                values["telegram_message_id"] = message_id
+                values["telegram_message_id"] = outcome.message_id
                 values["last_error"] = None
-        with self._db.transaction() as session:
-            return (
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == row_id, OutboxMessage.state == "sending", OutboxMessage.claimed_by == self.instance)
-                    .values(**values)
-                ).rowcount
-                == 1
-            )
+        return values
 
     # for tests, the demo and staff ---------------------------------------------------------------
 
