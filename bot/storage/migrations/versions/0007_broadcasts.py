@@ -1,7 +1,7 @@
 """broadcasts: staff broadcasts and the enrolment periods of the academic calendar
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
