@@ -580,7 +580,13 @@ class OutboxStore:
     def _release_stale(self, session: Session, now: datetime) -> None:
         cutoff = now - self.retry.stale_after
         stale = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.state == "sending", OutboxMessage.claimed_at < cutoff)
+            select(OutboxMessage).where(
+                OutboxMessage.state == "sending",
+                OutboxMessage.claimed_at < cutoff,
+                # this instance's own claims are alive: its sender records each of them (a slow send
+                # released here would be sent twice)
+                OutboxMessage.claimed_by != self.instance,
+            )
         ).all()
         for row in stale:
             log.warning("outbox %s (%s): claim by %s went stale", row.id, row.kind, row.claimed_by)

@@ -157,6 +157,21 @@ def test_a_stale_claim_follows_the_rows_rule(db):
     assert not dead_instance.finish(notification, "sent")
 
 
+def test_an_instance_never_takes_its_own_slow_sends_for_stale_ones(db):
+    (person,) = _people(db, 1)
+    with db.transaction() as session:
+        row_id = outbox.enqueue(session, recipient_id=person, kind="broadcast", text="x", now=NOW).id
+    clock = Clock()
+    store = _store(db, clock, "alive")
+    assert [row.id for row in store.claim(limit=10)[0]] == [row_id]
+    clock.now += timedelta(minutes=5)  # a very slow send: still this instance's, still in flight
+    assert store.claim(limit=10)[0] == []  # not released and sent a second time
+    assert store.finish_many([outbox.Outcome(row_id, "sent", message_id=7)]) == [True]
+    with db.read() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert (row.state, row.telegram_message_id, row.claimed_by) == ("sent", 7, None)
+
+
 def test_expired_rows_are_not_sent_and_dedupe_keys_are_owed_once(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
