@@ -179,6 +179,7 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
             sends = sorted(t for t, method in emulator.requests if method.lower() == "sendmessage" and t >= started)
         assert progress.sent == count and copies(emulator, count)[1] == count  # each exactly once
         assert claimed[0] > 0 and claimed[1] > 0 and sum(claimed) == count  # both instances delivered
-        assert retried == 0  # no 429 from the emulator: the shared bucket held
-        assert _max_per_window(sends[len(sends) // 10:]) <= 31  # steady state: within Telegram's 30/s
+        assert retried == 0  # the emulator (Telegram's 30/s, bursts of 30) never answered 429: the shared bucket held
+        for window in (1.0, 3.0, 5.0):  # measured at the emulator: one bucket of 28/s (bursts of 28) for both
+            assert _max_per_window(sends, window) <= 28 + 28 * window + 8, window  # + arrival jitter
         assert count / elapsed <= 30
