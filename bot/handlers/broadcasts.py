@@ -125,6 +125,8 @@ async def on_document(update: Update, context: BotContext, staff: PersonView, co
 async def _ask_audience(update: Update, context: BotContext, staff: PersonView, data: dict) -> None:
     kinds = [AudienceKind.AUDITEURS, AudienceKind.SEMESTER, AudienceKind.CERTIFICATION, AudienceKind.STAGE,
              AudienceKind.TUTORS, AudienceKind.EVERYONE]
+    if context.services.broadcasts.stage_filter is None:  # the accompaniment steps are not stored yet
+        kinds.remove(AudienceKind.STAGE)
     buttons = column(Button(_label(context, f"audience_{k.name.lower()}"), callback("bcast", "aud", k.value)) for k in kinds)
     await reply(update, context, "broadcasts/ask_audience.html", has_document="doc_file_id" in data,
                 document_name=data.get("doc_name"), keyboard=buttons)
