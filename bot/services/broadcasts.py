@@ -445,8 +445,12 @@ class BroadcastService:
         """Broadcasts with nothing left to send become ``done``; their author gets the final report
         (an outbox row, written with the change). Returned so the progress message shows the end."""
         now = self._clock()
-        with self._db.read() as session:
-            ids = list(session.scalars(select(Broadcast.id).where(Broadcast.state == State.SENDING)))
+        with self._db.read() as session:  # a read first: the write lock only for those that are finished
+            ids = [
+                broadcast_id
+                for broadcast_id in session.scalars(select(Broadcast.id).where(Broadcast.state == State.SENDING))
+                if not _has_open_rows(session, broadcast_id)
+            ]
         reports = []
         for broadcast_id in ids:
             with self._db.transaction() as session:
@@ -576,6 +580,15 @@ class DocumentCache:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[broadcast_id] = content
         return content
+
+
+def _has_open_rows(session: Session, broadcast_id: int) -> bool:
+    return session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.group_key == group_of(broadcast_id),
+            OutboxMessage.state.in_(("pending", "sending", "retrying", "paused")),
+        ).limit(1)
+    ) is not None
 
 
 def _report_params(report: Report) -> dict[str, Any]:
