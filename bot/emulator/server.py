@@ -102,6 +102,7 @@ class BotMessage:
     deleted: bool = False
     edits: int = 0
     sequence: int = 0
+    sent_at: float = field(default_factory=time.monotonic)  # when the emulator recorded it (benchmarks)
 
     @property
     def buttons(self) -> list[dict]:

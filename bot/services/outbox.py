@@ -40,10 +40,13 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, Person, RateBucket, utcnow
+from bot.storage.models.outbox import DUE_PREDICATE, IN_FLIGHT_PREDICATE
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_BUCKET = "telegram"
+_DUE = text(f"outbox_messages.{DUE_PREDICATE}")  # literal, so that the partial indexes apply
+_IN_FLIGHT = text(f"outbox_messages.{IN_FLIGHT_PREDICATE}")
 IMMEDIATELY = datetime(2000, 1, 1, tzinfo=UTC)
 """``next_attempt_at`` of a message due as soon as possible, whatever the instances' clocks say."""
 
@@ -497,24 +500,30 @@ class OutboxStore:
             tokens, wait = self._take_tokens(session, wall, limit, reply_debt)
             if tokens <= 0:
                 return [], wait
-            candidates = session.scalars(
-                select(OutboxMessage)
+            candidates = session.execute(  # light rows first: id and recipient only
+                select(OutboxMessage.id, OutboxMessage.recipient_key)
                 .where(
-                    OutboxMessage.state.in_(("pending", "retrying")),
+                    _DUE,
                     OutboxMessage.next_attempt_at <= now,
                     (OutboxMessage.hold_until.is_(None)) | (OutboxMessage.hold_until <= wall),
                 )
                 .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(max(tokens * 4, 20))
+                .limit(max(tokens * 2, 20))
                 .with_for_update(skip_locked=True)
             ).all()
             chosen = self._one_per_recipient(session, candidates, wall, tokens)
-            for row in chosen:
-                row.state = "sending"
-                row.claimed_by = self.instance
-                row.claimed_at = wall
-                row.attempts += 1
-            claimed = [_claimed(row) for row in chosen]
+            claimed: list[Claimed] = []
+            if chosen:  # one statement for the batch, then the chosen rows in full (no ORM objects)
+                ids = [row.id for row in chosen]
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .values(state="sending", claimed_by=self.instance, claimed_at=wall, attempts=OutboxMessage.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                table = OutboxMessage.__table__
+                loaded = {row.id: row for row in session.execute(select(table).where(table.c.id.in_(ids)))}
+                claimed = [_claimed(loaded[row_id]) for row_id in ids]
             unused = tokens - len(claimed)
             if unused:
                 self._give_back(session, unused)
@@ -544,29 +553,26 @@ class OutboxStore:
         bucket.tokens += tokens
 
     def _one_per_recipient(
-        self, session: Session, candidates: list[OutboxMessage], now: datetime, tokens: int
-    ) -> list[OutboxMessage]:
+        self, session: Session, candidates: list, now: datetime, tokens: int
+    ) -> list:
         if not candidates:
             return []
         keys = {row.recipient_key for row in candidates}
         busy: dict[str, int] = {}  # recipient -> smallest id in flight or waiting for a retry
-        for key, first_id in session.execute(
-            select(OutboxMessage.recipient_key, func.min(OutboxMessage.id))
-            .where(OutboxMessage.recipient_key.in_(keys), OutboxMessage.state.in_(("sending", "retrying")))
-            .group_by(OutboxMessage.recipient_key)
-        ):
-            busy[key] = first_id
-        recent = set(
-            session.scalars(
-                select(OutboxMessage.recipient_key).where(
-                    OutboxMessage.recipient_key.in_(keys),
-                    OutboxMessage.state == "sent",
-                    OutboxMessage.sent_at > now - self.rate.per_chat_interval,
-                    OutboxMessage.channel == "telegram",
-                )
+        recent: set[str] = set()  # recipients whose last message left less than per_chat_interval ago
+        cutoff = now - self.rate.per_chat_interval
+        for key, row_id, state in session.execute(  # one query for both
+            select(OutboxMessage.recipient_key, OutboxMessage.id, OutboxMessage.state).where(
+                OutboxMessage.recipient_key.in_(keys),
+                OutboxMessage.state.in_(("sending", "retrying"))
+                | ((OutboxMessage.state == "sent") & (OutboxMessage.sent_at > cutoff) & (OutboxMessage.channel == "telegram")),
             )
-        )
-        chosen: list[OutboxMessage] = []
+        ):
+            if state == "sent":
+                recent.add(key)
+            elif key not in busy or row_id < busy[key]:
+                busy[key] = row_id
+        chosen: list = []
         taken: set[str] = set()
         for row in candidates:
             key = row.recipient_key
@@ -585,7 +591,7 @@ class OutboxStore:
         cutoff = now - self.retry.stale_after
         stale = session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.state == "sending",
+                _IN_FLIGHT,
                 OutboxMessage.claimed_at < cutoff,
                 # this instance's own claims are alive: its sender records each of them (a slow send
                 # released here would be sent twice)
@@ -604,14 +610,18 @@ class OutboxStore:
 
     @staticmethod
     def _expire(session: Session, now: datetime) -> None:
+        """Due rows whose time has passed are recorded ``expired`` (rows not due yet are left alone:
+        they are looked at when they come due, which keeps this on the due-rows index)."""
         session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.state.in_(("pending", "retrying")),
+                _DUE,
+                OutboxMessage.next_attempt_at <= now,
                 OutboxMessage.expires_at.is_not(None),
                 OutboxMessage.expires_at <= now,
             )
             .values(state="expired", last_error="too late to be useful")
+            .execution_options(synchronize_session=False)
         )
 
     def wall_clock(self) -> datetime:
@@ -698,18 +708,18 @@ class OutboxStore:
         now = now or self._clock()
         with self._db.read() as session:
             return session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(_IN_FLIGHT)
+            ) + session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(
-                    (OutboxMessage.state == "sending")
-                    | (
-                        OutboxMessage.state.in_(("pending", "retrying"))
-                        & (OutboxMessage.next_attempt_at <= now)
-                        & ((OutboxMessage.expires_at.is_(None)) | (OutboxMessage.expires_at > now))
-                    )
+                    _DUE,
+                    OutboxMessage.next_attempt_at <= now,
+                    (OutboxMessage.expires_at.is_(None)) | (OutboxMessage.expires_at > now),
                 )
             )
 
 
-def _claimed(row: OutboxMessage) -> Claimed:
+def _claimed(row) -> Claimed:
+    """From a Core row of ``outbox_messages`` (after the claim's update: attempts counted)."""
     return Claimed(
         id=row.id,
         channel=row.channel,

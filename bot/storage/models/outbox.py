@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, UTCDateTime, utcnow
@@ -31,14 +31,26 @@ OUTBOX_STATES = (
 )
 OPEN_STATES = ("pending", "sending", "retrying", "paused")
 
+# Partial indexes keep the sender's queries on the few rows they concern, however many rows wait
+# for later (100,000 future reminders): queries repeat these predicates literally so that SQLite and
+# PostgreSQL can use them.
+DUE_PREDICATE = "state IN ('pending', 'retrying')"
+IN_FLIGHT_PREDICATE = "state = 'sending'"
+
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in OUTBOX_STATES) + ")", name="state"),
         CheckConstraint("channel IN ('telegram', 'email')", name="channel"),
-        # the claim query: due rows by priority; kept small by the partial-looking (state, next_attempt_at) order
-        Index("ix_outbox_messages_due", "state", "next_attempt_at", "priority"),
+        Index(
+            "ix_outbox_messages_due", "next_attempt_at", "priority",
+            sqlite_where=text(DUE_PREDICATE), postgresql_where=text(DUE_PREDICATE),
+        ),
+        Index(
+            "ix_outbox_messages_in_flight", "claimed_at",
+            sqlite_where=text(IN_FLIGHT_PREDICATE), postgresql_where=text(IN_FLIGHT_PREDICATE),
+        ),
         Index("ix_outbox_messages_recipient", "recipient_key", "state"),
         Index("ix_outbox_messages_subject", "subject_type", "subject_id"),
         Index("ix_outbox_messages_group", "group_key", "state"),

@@ -65,7 +65,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_messages_due", ["state", "next_attempt_at", "priority"], unique=False)
+        due, in_flight = sa.text("state IN ('pending', 'retrying')"), sa.text("state = 'sending'")
+        batch_op.create_index(
+            "ix_outbox_messages_due", ["next_attempt_at", "priority"], unique=False,
+            sqlite_where=due, postgresql_where=due,
+        )
+        batch_op.create_index(
+            "ix_outbox_messages_in_flight", ["claimed_at"], unique=False,
+            sqlite_where=in_flight, postgresql_where=in_flight,
+        )
         batch_op.create_index("ix_outbox_messages_recipient", ["recipient_key", "state"], unique=False)
         batch_op.create_index("ix_outbox_messages_subject", ["subject_type", "subject_id"], unique=False)
         batch_op.create_index("ix_outbox_messages_group", ["group_key", "state"], unique=False)
@@ -146,5 +154,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_messages_group")
         batch_op.drop_index("ix_outbox_messages_subject")
         batch_op.drop_index("ix_outbox_messages_recipient")
+        batch_op.drop_index("ix_outbox_messages_in_flight")
         batch_op.drop_index("ix_outbox_messages_due")
     op.drop_table("outbox_messages")
