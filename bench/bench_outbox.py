@@ -9,6 +9,7 @@ Run from the project root:  python bench/bench_outbox.py [--quick] [--database-u
   100 people send 6 messages each at once; replies per second as a share of the 30/s limit, and
   replies lost (each person must get an answer to each message).
 - A 40-person burst: the longest wait from a message to its answer.
+- 50 people press a slot button within 100 ms (flood limits on): the slowest button answer.
 """
 
 from __future__ import annotations
@@ -193,6 +194,38 @@ async def flood(quick: bool) -> list[Row]:
     return rows
 
 
+async def button_burst() -> list[Row]:
+    """The e2e burst (tests/e2e/test_delivery_burst.py), timed: press to answerCallbackQuery."""
+    from tests.e2e.test_delivery_burst import NOW, PER_TUTOR, _cast
+
+    with tempfile.TemporaryDirectory() as tmp, BotApiEmulator() as emulator:
+        url = f"sqlite:///{tmp}/bench.db"
+        Database(url).upgrade()
+        settings = load_settings({"TELEGRAM_BOT_USERNAME": emulator.bot.username, "LOG_LEVEL": "WARNING"})
+        driver = BotDriver(emulator, BotDriver.settings_for(emulator, settings).with_overrides(database_url=url), Database(url))
+        await driver.start()
+        try:
+            driver.services.clock = lambda: NOW
+            _, auditeurs = await asyncio.to_thread(_cast, driver)
+            await driver.drain(timeout=120)
+            pages = {a: (await driver.send(a, "/rdv", timeout=60)).last for a in auditeurs}
+            await asyncio.sleep(2)
+            emulator.pressed_at.clear()
+            for index, auditeur in enumerate(auditeurs):
+                slots = [b for b in pages[auditeur].buttons if b["callback_data"].startswith("rdv:book")]
+                emulator.press_data(auditeur, slots[min(index % PER_TUTOR, 3)]["callback_data"], pages[auditeur])
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and None in emulator.callback_latencies().values():
+                await asyncio.sleep(0.05)
+            latencies = [v if v is not None else float("inf") for v in emulator.callback_latencies().values()]
+            await driver.drain(timeout=120)
+        finally:
+            await driver.stop()
+    worst = max(latencies)
+    p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
+    return [Row("50 people press within 100 ms: slowest button answer", "<= 1 s", f"{worst:.2f} s (p95 {p95:.2f} s)", worst <= 1)]
+
+
 async def measures(quick: bool, database_url: str | None) -> list[Row]:
     repeat = 7 if quick else 21
     rows = []
@@ -205,6 +238,7 @@ async def measures(quick: bool, database_url: str | None) -> list[Row]:
         finally:
             drop()
     rows += await flood(quick)
+    rows += await button_burst()
     return rows
 
 
