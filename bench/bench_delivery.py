@@ -12,6 +12,8 @@ sends the text back. Printed as one table: figure, target, measured.
 - p95 latency at 20 updates/s: from the update being queued to the reply reaching the emulator,
   in alternating 2-second phases (each bot alone at 20/s, both under the same machine load).
 - Resident memory of coachbot: idle after start-up, then after 10,000 updates (no growth wanted).
+- Then the outbox measures of ``bench/bench_outbox.py`` (flood limits on): one outbox pass with
+  100,000 future rows, 100 people x 6 messages, a 40-person burst, 50 button presses at once.
 
 Rows are produced by the functions in ``MEASURES`` (each gets the running ``Bench`` and returns
 rows); add a measure by appending a function.
@@ -291,8 +293,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test, noisier figures)")
     parser.add_argument("--database-url", help="coachbot's database (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--postgresql-admin-url", default=os.environ.get("TEST_DATABASE_URL"),
+        help="a PostgreSQL server where the outbox measures create (and drop) their own database",
+    )
     args = parser.parse_args()
     rows = asyncio.run(run(args))
+    import bench_outbox  # the outbox and the paced sender, in the same table
+
+    rows += [Row(r.figure, r.target, r.measured, r.ok) for r in asyncio.run(bench_outbox.measures(args.quick, args.postgresql_admin_url))]
     print_table(rows)
     return 0 if all(r.ok is not False for r in rows) else 1
 

@@ -19,10 +19,8 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.domain import pdf_sandbox
-from bot.handlers import booking, errors, personal_data
-from bot.handlers import drafts as draft_handlers
+from bot.handlers import errors, personal_data
 from bot.routes import build_routes
-from bot.services import broadcasts as broadcast_service
 from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.person_locks import PersonLocks
@@ -34,6 +32,7 @@ from bot.telegram.rate_limiter import PriorityRateLimiter
 from bot.telegram.sender import OutboxSender
 from bot.telegram.broadcast_progress import BroadcastProgress
 from bot.telegram import routing
+from bot.telegram.routing import Routes
 from bot.telegram.rendering import Renderer
 from bot.telegram.update_processor import OrderedUpdateQueue, PerUserUpdateProcessor
 from bot.telegram import webhook
@@ -69,48 +68,33 @@ def build_application(settings: Settings, *, db: Database | None = None) -> Appl
     application.bot_data["renderer"] = renderer
     application.bot_data["messenger"] = Messenger(application.bot, renderer, services.directory)
     application.bot_data["processor"] = processor
-    application.bot_data["sender"] = _build_sender(application, services, renderer)
+    routes = build_routes()
+    application.bot_data["sender"] = _build_sender(application, services, renderer, routes)
     application.bot_data["command_lists"] = CommandLists(application.bot, renderer)
     progress = BroadcastProgress(application.bot, services, renderer, interval=settings.delivery.poll_interval.total_seconds())
     application.bot_data["broadcast_progress"] = progress
     application.bot_data["due_jobs"] = [progress.tick]  # run by tests' drain() before the outbox is drained
-    _register_handlers(application)
+    _register_handlers(application, routes)
     return application
 
 
-def _outbox_preparers(services: Services) -> dict:
-    """Outbox kinds whose content is read when they are sent (a reminder shows the meeting as it is)."""
+def _build_sender(application: Application, services: Services, renderer: Renderer, routes: Routes) -> OutboxSender:
+    """The outbox sender, with the preparers and builders of the route table bound to this bot."""
+    settings = services.settings
 
-    def bound(prepare):
+    def prepare(function):
         async def call(row, now):
-            return await prepare(services, row, now)
+            return await function(services, row, now)
 
         return call
 
-    return {
-        "meeting.reminder": bound(booking.prepare_meeting_reminder),
-        "draft.to_tutor": bound(draft_handlers.prepare_draft_for_tutor),
-        "draft.to_tutor.file": bound(draft_handlers.prepare_draft_for_tutor),
-    }
-
-
-def _outbox_builders(renderer: Renderer, services: Services) -> dict:
-    """Documents made when they are sent, by name (the outbox stores the name and the parameters)."""
-    return {
-        "meeting_ics": lambda params, now: booking.meeting_ics(renderer, params, now),
-        broadcast_service.DOCUMENT_BUILDER: broadcast_service.DocumentCache(services.broadcasts),
-    }
-
-
-def _build_sender(application: Application, services: Services, renderer: Renderer) -> OutboxSender:
-    settings = services.settings
     sender = OutboxSender(
         application.bot,
         services.outbox,
         renderer,
         services.directory,
-        preparers=_outbox_preparers(services),
-        builders=_outbox_builders(renderer, services),
+        preparers={kind: prepare(f) for kind, f in routes.outbox_preparers.items()},
+        builders={name: factory(services, renderer) for name, factory in routes.outbox_builders.items()},
         clock=lambda: services.clock(),
         poll_interval=settings.delivery.poll_interval.total_seconds(),
         reply_counter=application.bot.rate_limiter.take_sent_count,
@@ -149,8 +133,8 @@ def _configure_pdf_sandbox() -> None:
         pass  # the forkserver already runs (a second application in the same process: tests)
 
 
-def _register_handlers(application: Application) -> None:
-    routing.install(application, build_routes())
+def _register_handlers(application: Application, routes: Routes) -> None:
+    routing.install(application, routes)
     application.add_error_handler(errors.on_error)  # what fails outside a route (polling, jobs)
 
 

@@ -10,12 +10,14 @@ failure into one apology.
 - A button `namespace:action[:args]` names the command whose roles may press it (None: anyone; the
   handler checks). `"*"` catches the namespace's other actions (old or forged buttons).
 - A flow is what the next text or document does while a person is in that stored conversation.
+- The outbox's preparers and builders: what the sender reads or makes when it delivers a message.
 """
 
 from __future__ import annotations
 
-from bot.handlers import booking, coach, common, drafts, membership, onboarding, personal_data, staff
+from bot.handlers import booking, coach, common, deliveries, drafts, membership, onboarding, personal_data, staff
 from bot.handlers import broadcasts
+from bot.services import broadcasts as broadcast_documents
 from bot.services.booking import seed_demo_availability
 from bot.telegram.routing import ANY_ACTION, Action, Command, Fallbacks, Flow, Routes
 
@@ -35,6 +37,7 @@ def build_routes() -> Routes:
             Command("inscrire", staff.enrol_command),
             Command("inviter", staff.invite_command),
             Command("equipe", staff.team_command),
+            Command("envois", deliveries.deliveries_command),
             Command("brouillons", drafts.drafts_command),
             Command("depot", drafts.depot_command),
             Command("rdv", booking.rdv_command),
@@ -138,4 +141,14 @@ def build_routes() -> Routes:
             chat_member=membership.chat_member_changed,
         ),
         demo_seeders=(seed_demo_availability,),
+        # what the outbox sender reads or makes at send time, by message kind / document builder
+        outbox_preparers={
+            "meeting.reminder": booking.prepare_meeting_reminder,
+            "draft.to_tutor": drafts.prepare_draft_for_tutor,
+            "draft.to_tutor.file": drafts.prepare_draft_for_tutor,
+        },
+        outbox_builders={
+            "meeting_ics": booking.ics_builder,
+            broadcast_documents.DOCUMENT_BUILDER: broadcasts.document_builder,
+        },
     )

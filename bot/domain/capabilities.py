@@ -28,6 +28,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "inscrire": STAFF,
     "inviter": STAFF,
     "equipe": STAFF,
+    "envois": STAFF,
     "mesdonnees": ALL,
     "supprimer": ALL,
     "diffuser": STAFF,

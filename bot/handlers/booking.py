@@ -78,6 +78,11 @@ def meeting_ics(renderer: Renderer, params: dict, now: datetime) -> bytes:
     )
 
 
+def ics_builder(services, renderer: Renderer):
+    """The outbox builder ``meeting_ics`` bound to this bot's renderer (see bot/routes.py)."""
+    return lambda params, now: meeting_ics(renderer, params, now)
+
+
 async def prepare_meeting_reminder(services, row, now: datetime) -> dict | None:
     """The outbox preparer of ``meeting.reminder``: the meeting as it is now, or None if it is over."""
     return await asyncio.to_thread(

@@ -364,3 +364,10 @@ async def schedule_announcements_pressed(update: Update, context: BotContext, st
     year = data.int_arg(0) or _announcement_year(context)
     plan = await context.call(context.services.broadcasts.schedule_announcements, staff, year)
     await reply(update, context, "broadcasts/announcements_scheduled.html", plan=plan, year_label=f"{year}-{year + 1}")
+
+
+def document_builder(services, renderer):
+    """The outbox builder of a broadcast's uploaded document: read once per broadcast (bot/routes.py)."""
+    from bot.services.broadcasts import DocumentCache
+
+    return DocumentCache(services.broadcasts)

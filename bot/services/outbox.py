@@ -403,6 +403,18 @@ def dead_letters(session: Session, limit: int = 50) -> list[DeadLetter]:
     ]
 
 
+@dataclass(frozen=True)
+class DeliveryReport:
+    """For staff: how many messages are in each state, and the ones given up or of unknown fate."""
+
+    counts: dict[str, int]
+    dead: list[DeadLetter]
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.counts.get(s, 0) for s in ("pending", "sending", "retrying", "paused"))
+
+
 # -- the sender's side -----------------------------------------------------------------------------
 
 
@@ -702,6 +714,16 @@ class OutboxStore:
     def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
         with self._db.read() as session:
             return dead_letters(session, limit)
+
+    def report(self, actor, limit: int = 20) -> DeliveryReport:
+        """Staff only: the state of deliveries and the dead letters, newest first."""
+        from bot.domain.people import Role
+        from bot.domain.permissions import require_role
+
+        require_role(actor, "see deliveries", Role.STAFF)
+        with self._db.read() as session:
+            counts = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
+            return DeliveryReport(counts=counts, dead=dead_letters(session, limit))
 
     def unfinished(self, now: datetime | None = None) -> int:
         """Rows due now and not finished (pending/retrying due, or sending)."""

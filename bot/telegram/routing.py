@@ -102,6 +102,10 @@ class Routes:
     flows: tuple[Flow, ...]
     fallbacks: Fallbacks
     demo_seeders: tuple[Callable[..., None], ...] = ()
+    # the outbox: kinds whose content is read when sent, f(services, row, now) -> params | None,
+    # and documents made when sent: a factory f(services, renderer) -> builder(params, now) -> bytes
+    outbox_preparers: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    outbox_builders: dict[str, Callable[..., Callable[..., bytes]]] = field(default_factory=dict)
     _commands: dict[str, Command] = field(init=False, repr=False, compare=False)
     _flows: dict[str, Flow] = field(init=False, repr=False, compare=False)
 
