@@ -27,6 +27,7 @@ async def test_staff_see_deliveries_and_dead_letters_others_are_refused(bot, cas
     dead_id = await asyncio.to_thread(_give_up_one, bot, cast)
     shown = await bot.send(STAFF_ID, "/envois")
     assert "Envois du bot" in shown.text and "Abandonnés : 1" in shown.text
+    assert "programmés ou en attente : 0\nDestinataires ayant bloqué le bot" in shown.text  # one figure a line
     assert f"n° {dead_id}, meeting.booked, personne n° {cast.tutor.person.id}" in shown.text
     assert "abandonné après 8 essais — Telegram error: Bad Gateway" in shown.text
     for person in (AUDITEUR_ID, TUTOR_ID):
