@@ -30,7 +30,7 @@ from bot.emulator.driver import BotDriver
 from bot.services.container import Services
 from bot.services.directory import TelegramIdentity
 from bot.storage.db import Database
-from bot.storage.models import Person
+from bot.storage.models import OutboxMessage, Person
 from tests.conftest import TEST_DATABASE_URL, _truncate_postgresql, base_settings
 
 pytestmark = [
@@ -199,3 +199,33 @@ async def test_twenty_people_through_onboarding_on_two_instances(emulator, insta
     with services.db.read() as session:
         bound = session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.telegram_user_id.in_(NEWCOMERS)))
     assert bound == 20
+
+
+async def test_due_reminders_are_sent_once_by_the_two_instances(emulator, instances):
+    """Both instances' senders race for the same due reminders: each person gets each one once."""
+    from bot.services import outbox
+
+    services = instances
+    people = []
+    for n in range(20):
+        user_id = 5000 + n
+        emulator.add_user(user_id, f"R{n}", "Test")
+        people.append(user_id)
+    with services.db.transaction() as session:
+        for user_id in people:
+            person = Person(role="auditeur", display_name=f"R {user_id}", telegram_user_id=user_id)
+            session.add(person)
+            session.flush()
+            for rule in ("24h", "1h"):
+                outbox.enqueue(
+                    session, recipient_id=person.id, kind="meeting.reminder.test", text=f"⏰ Rappel {rule}",
+                    priority=outbox.Priority.REMINDER, on_uncertain=outbox.DROP,
+                    dedupe_key=f"test:{user_id}:{rule}",
+                )
+    await _wait_for(lambda: all(len(_texts(emulator, u)) >= 2 for u in people), what="the reminders")
+    await asyncio.sleep(1.0)  # anything sent twice would show up now
+    for user_id in people:
+        assert sorted(_texts(emulator, user_id)) == ["⏰ Rappel 1h", "⏰ Rappel 24h"]
+    with services.db.read() as session:
+        states = set(session.scalars(sa.select(OutboxMessage.state).where(OutboxMessage.kind == "meeting.reminder.test")))
+    assert states == {"sent"}
