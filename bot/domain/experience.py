@@ -10,7 +10,7 @@ decides which questions apply and the outcome, as codes.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -125,7 +125,26 @@ def next_question_id(answers: dict[str, str]) -> str | None:
     return None
 
 
-def validate_answer(question: ExperienceQuestion, value: str) -> str:
+def question_for(question: ExperienceQuestion, answers: dict[str, str]) -> ExperienceQuestion:
+    """The question with only the answers consistent with the previous ones: years in the specialty
+    cannot exceed the years in all ("less than a year in all" rules out "two years or more")."""
+    if question.id == "years_specialty" and answers.get("years_total", "").isdigit():
+        total = int(answers["years_total"])
+        kept = tuple(c for c in question.choices if not c.value.isdigit() or int(c.value) <= total)
+        return replace(question, choices=kept)
+    return question
+
+
+def question_position(answers: dict[str, str]) -> tuple[int, int | None]:
+    """(number of the next question, total) — the total only once the path is known, so that it
+    never changes on the way ("1", "2/3", "3/3"; or "1", "2", "3/4", "4/4")."""
+    number = len(answers) + 1
+    path_known = answers.get("functions") == YES or "activities" in answers
+    return number, len(relevant_question_ids(answers)) if path_known else None
+
+
+def validate_answer(question: ExperienceQuestion, value: str, answers: dict[str, str] | None = None) -> str:
+    question = question_for(question, answers or {})
     if value not in {c.value for c in question.choices}:
         raise ValueError(f"{value!r} is not an answer to {question.id}")
     return value
@@ -138,6 +157,8 @@ def decide(answers: dict[str, str]) -> ExperienceOutcome:
     total_years = int(answers["years_total"])
     if _in_field(answers):
         specialty_years = int(answers["years_specialty"])
+        if specialty_years > total_years:
+            raise ValueError("more years in the specialty than in all")
         if total_years >= REQUIRED_TOTAL_YEARS and specialty_years >= REQUIRED_SPECIALTY_YEARS:
             return ExperienceOutcome("ua", ("in_field", "experience_sufficient"), confirm_with_tutor=False)
         reasons = ["in_field", "experience_in_progress"]

@@ -430,7 +430,8 @@ async def experience_button(update: Update, context: BotContext, person: PersonV
 async def experience_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     """A typed answer ("oui", "non", "4"...) to the question being asked."""
     coaching = context.services.coaching
-    value = coaching.parse_typed_experience_answer(conversation.step, update.effective_message.text or "")
+    answers, _ = await context.call(coaching.experience_state, person)
+    value = coaching.parse_typed_experience_answer(conversation.step, update.effective_message.text or "", answers)
     if value is None:
         try:
             question = coaching.experience_content.question(conversation.step)

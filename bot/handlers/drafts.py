@@ -422,6 +422,8 @@ async def _assemble(update: Update, context: BotContext, person: PersonView, for
         deposit_file_name(person.display_name),
         caption_template="depot/caption.html",
         annexes=annexes,
+        report_type=report_type.id,
+        tutor=enrolment.tutor.display_name if enrolment else None,
         pages=report_entry.get("pages", 0) + sum(a.get("pages", 0) for a in annexes),
     )
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)

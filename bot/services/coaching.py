@@ -39,7 +39,8 @@ from bot.domain.experience import (
     decide,
     default_experience_content,
     next_question_id,
-    relevant_question_ids,
+    question_for,
+    question_position,
     validate_answer,
 )
 from bot.domain.feedback import Remark
@@ -325,7 +326,7 @@ class Coaching:
             if row is None or row.completed_at is not None or next_question_id(answers) != question_id:
                 raise StaleAction(question_id)
             try:
-                answers[question_id] = validate_answer(self._experience.question(question_id), value)
+                answers[question_id] = validate_answer(self._experience.question(question_id), value, answers)
             except (KeyError, ValueError):
                 raise StaleAction(question_id) from None
             row.answers = answers
@@ -351,10 +352,13 @@ class Coaching:
             )
             return enrolment.report_type if enrolment else None
 
-    def parse_typed_experience_answer(self, question_id: str, text: str) -> str | None:
-        """A typed answer ("oui", "Non", a choice label, or a number of years) to a choice value."""
+    def parse_typed_experience_answer(
+        self, question_id: str, text: str, answers: dict[str, str] | None = None
+    ) -> str | None:
+        """A typed answer ("oui", "Non", a choice label, or a number of years) to a choice value,
+        among the answers consistent with the previous ones."""
         try:
-            question = self._experience.question(question_id)
+            question = question_for(self._experience.question(question_id), answers or {})
         except KeyError:
             return None
         typed = " ".join(text.casefold().split()).strip(" .!")
@@ -369,11 +373,10 @@ class Coaching:
 
     def _experience_step(self, answers: dict[str, str]) -> ExperienceStep:
         question_id = next_question_id(answers)
-        ids = relevant_question_ids(answers)
-        total = len(ids) + (0 if "years_total" in ids else 2)
         if question_id is None:
             return ExperienceStep(None, (len(answers), len(answers)), decide(answers))
-        return ExperienceStep(self._experience.question(question_id), (len(answers) + 1, total), None)
+        question = question_for(self._experience.question(question_id), answers)
+        return ExperienceStep(question, question_position(answers), None)
 
     # --- internals -------------------------------------------------------------------------------
 

@@ -40,13 +40,14 @@ def _feedback_rows(bot) -> list[CoachingFeedback]:
 
 async def test_experience_self_check_leads_to_the_ua_report(bot, cast):
     first = await bot.send(LEA, "/experience")
-    assert "Votre expérience professionnelle" in first.text and "Question 1/4" in first.text
+    assert "Votre expérience professionnelle" in first.text and "Question 1\n" in first.text
     assert first.last.button_labels == ["Oui", "Non"]
     second = await bot.press(LEA, "Oui")
     assert "Question 2/3" in second.text and "Combien d'années" in second.text
     assert "3 ans ou plus" in second.last.button_labels
     third = await bot.send(LEA, "5")  # a typed answer works too
     assert "Question 3/3" in third.text and "dans la spécialité" in third.text
+    assert third.last.button_labels == ["Moins d'un an", "1 à 2 ans", "2 ans ou plus"]
     outcome = await bot.press(LEA, "2 ans ou plus")
     assert "Vous rédigez le rapport d'activité de l'UA" in outcome.text
     assert "Pourquoi" in outcome.text and "au moins trois années d'expérience, dont deux" in outcome.text

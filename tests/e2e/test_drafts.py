@@ -255,6 +255,8 @@ async def test_depot_assembles_report_and_annexes_with_bookmarks(bot, cast, pdfs
     message = done.documents[0]
     assert message.document.file_name == "rapport-depot-lea-bernard.pdf"
     assert "2 annexes" in message.caption and f"{report_pages + 5} pages" in message.caption
+    # the UA report goes to the tutor, not to diplome.cnam.fr (the seeds: step 3 of the accompaniment)
+    assert "envoyez-le à votre tuteur, Marc Dubois," in message.caption and "ne se dépose pas" in message.caption
     deposit = PdfReader(io.BytesIO(message.document.content))
     assert len(deposit.pages) == report_pages + 5
     top = [item.title for item in deposit.outline if not isinstance(item, list)]

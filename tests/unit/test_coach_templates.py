@@ -115,10 +115,10 @@ def test_experience_question_and_outcome(env):
     html = env.get_template("coach/experience_question.html").render(
         content=content,
         question=content.question("functions"),
-        position=(1, 4),
+        position=(1, None),
         first=True,
     )
-    assert "<b>Question 1/4</b>" in html and "Votre expérience professionnelle" in html
+    assert "<b>Question 1</b>" in html and "Votre expérience professionnelle" in html
     outcome = decide({"functions": "no", "activities": "no", "years_total": "2", "entered_during_training": "no"})
     html = env.get_template("coach/experience_outcome.html").render(content=content, outcome=outcome)
     assert "stage de 3 mois" in html and "rapport de stage" in html

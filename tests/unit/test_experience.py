@@ -28,13 +28,15 @@ def test_content_has_a_wording_for_every_reason_and_outcome():
 
 
 def _all_complete_answer_sets(answers=None):
-    """Every path through the self-check, answering each question asked with each of its choices."""
+    """Every path through the self-check, answering each question asked with each choice offered."""
     answers = answers or {}
     question_id = next_question_id(answers)
     if question_id is None:
         yield answers
         return
-    for choice in default_experience_content().question(question_id).choices:
+    from bot.domain.experience import question_for
+
+    for choice in question_for(default_experience_content().question(question_id), answers).choices:
         yield from _all_complete_answer_sets({**answers, question_id: choice.value})
 
 
@@ -105,9 +107,34 @@ def test_answers_are_validated_against_the_choices():
 
 
 def test_only_stage_when_out_of_field_and_no_entry():
-    assert len(list(_all_complete_answer_sets())) == 4 * 3 + 4 * 3 + 4 * 2  # three paths
+    # three paths; in the field, the specialty years offered never exceed the years in all (1+2+3+3)
+    assert len(list(_all_complete_answer_sets())) == 9 + 9 + 4 * 2
     for answers in _all_complete_answer_sets():
         outcome = decide(answers)
         out_of_field = answers["functions"] == "no" and answers.get("activities") == "no"
         expected_stage = out_of_field and answers.get("entered_during_training") == "no"
         assert (outcome.report_type == "stage") == expected_stage, answers
+
+
+def test_years_in_the_specialty_cannot_exceed_the_years_in_all():
+    from bot.domain.experience import question_for, validate_answer
+
+    content = default_experience_content()
+    specialty = content.question("years_specialty")
+    answers = {"functions": "yes", "years_total": "0"}
+    assert [c.value for c in question_for(specialty, answers).choices] == ["0"]  # no button to refuse
+    with pytest.raises(ValueError):
+        validate_answer(specialty, "2", answers)
+    assert [c.value for c in question_for(specialty, {"functions": "yes", "years_total": "1"}).choices] == ["0", "1"]
+    with pytest.raises(ValueError):
+        decide({"functions": "yes", "years_total": "0", "years_specialty": "2"})
+
+
+def test_questions_are_numbered_with_a_total_that_never_changes():
+    from bot.domain.experience import question_position
+
+    assert question_position({}) == (1, None)
+    assert question_position({"functions": "yes"}) == (2, 3)
+    assert question_position({"functions": "yes", "years_total": "3"}) == (3, 3)
+    assert question_position({"functions": "no"}) == (2, None)
+    assert question_position({"functions": "no", "activities": "no"}) == (3, 4)
