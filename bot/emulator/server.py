@@ -187,6 +187,7 @@ class BotApiEmulator:
         self.files: dict[str, StoredFile] = {}
         self.pressed_at: dict[str, float] = {}  # callback query id -> when the button was pressed
         self.requests: list[tuple[float, str]] = []  # (time, method): for assertions and benchmarks
+        self.chat_requests: list[tuple[str, object]] = []  # (method, chat_id as sent): who each call was for
         # called (on the emulator's thread) with each message a bot sends: benchmarks time replies
         self.message_listeners: list = []
         self.faults: list[Fault] = []
@@ -617,6 +618,7 @@ class BotApiEmulator:
         bot = self._bot_for(token)
         with self._lock:
             self.requests.append((time.monotonic(), method))
+            self.chat_requests.append((method, params.get("chat_id")))
         fault = self._take_fault(method)
         if fault is not None:
             if fault.kind == "delay":

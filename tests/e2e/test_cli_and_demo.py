@@ -39,9 +39,14 @@ def test_configuration_errors_give_one_line_and_exit_code_2(tmp_path, env, varia
 
 
 def test_dotenv_file_is_read(tmp_path):
-    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=oops\n", encoding="utf-8")
-    result = coachbot("run", cwd=tmp_path)
-    assert result.returncode == 2 and "TELEGRAM_BOT_TOKEN" in result.stderr
+    # A valid token and a bad time zone, only in .env: the error can only name TIMEZONE if .env was read
+    # (a missing or bad token would be reported first).
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ\nTIMEZONE=Lune/Tranquillité\n", encoding="utf-8"
+    )
+    result = coachbot("run", env={"COACHBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("Erreur de configuration : TIMEZONE"), result.stderr
 
 
 def test_db_upgrade_invite_and_enrol_from_the_command_line(tmp_path):
