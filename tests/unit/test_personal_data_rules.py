@@ -80,3 +80,14 @@ def test_every_message_state_and_meeting_status_has_a_french_label():
         assert renderer.label(f"personal_data.message_state.{state}")
     for status in MeetingStatus:
         assert renderer.label(f"personal_data.meeting_status.{status.value}")
+
+
+def test_every_table_is_covered_by_export_and_erasure_or_declared_without_personal_data():
+    from bot.services.personal_data import NO_PERSONAL_DATA, PERSONAL_TABLES
+    from bot.storage.models import Base
+
+    unclassified = set(Base.metadata.tables) - PERSONAL_TABLES - NO_PERSONAL_DATA
+    assert not unclassified, (
+        f"tables {sorted(unclassified)}: export and erase them in bot/services/personal_data.py "
+        "(PERSONAL_TABLES) or declare them in NO_PERSONAL_DATA"
+    )
