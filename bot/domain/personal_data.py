@@ -17,6 +17,7 @@ from bot.domain.people import Role
 from bot.domain.semesters import Semester, SemesterError
 
 DEFAULT_RETENTION_MONTHS = 12
+FINAL_STAGES = ("validated", "not_validated")  # the accompaniment's stages after the opinion
 
 
 class Erased(StrEnum):
@@ -104,8 +105,8 @@ class EnrolmentSpan:
 def accompaniment_end(spans: list[EnrolmentSpan]) -> datetime | None:
     """When a person's accompaniment ended: the latest end over their enrolments (None without any).
 
-    A closed enrolment ends when it was closed; an active one at the end of its semester (tutoring
-    past that date means a new enrolment, whose semester is later).
+    A closed enrolment (or one whose accompaniment reached the opinion) ends then; an active one at
+    the end of its semester (tutoring past that date means a new enrolment, whose semester is later).
     """
     ends: list[datetime] = []
     for span in spans:

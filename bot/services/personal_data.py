@@ -579,6 +579,19 @@ class PersonalData:
             outbox.cancel_subject(session, "accompaniment", accompaniment_id)
         return ids
 
+    @staticmethod
+    def _finished_accompaniments(session: Session) -> dict[int, datetime]:
+        """enrolment id -> when its accompaniment reached a final stage (the opinion), if it did."""
+        accompaniments = _table("accompaniments")
+        if accompaniments is None:
+            return {}
+        rows = session.execute(
+            select(accompaniments.c.enrolment_id, accompaniments.c.moved_at).where(
+                accompaniments.c.stage.in_(rules.FINAL_STAGES)
+            )
+        ).all()
+        return {enrolment_id: _aware(moved_at) for enrolment_id, moved_at in rows}
+
     # --- retention -----------------------------------------------------------------------------------
 
     def purge_expired(self) -> PurgeReport:
@@ -590,10 +603,12 @@ class PersonalData:
         with self._db.transaction() as session:
             people = list(session.scalars(select(Person).where(Person.erased_at.is_(None), Person.role != Role.STAFF)))
             spans: dict[int, list[rules.EnrolmentSpan]] = {}
+            finished = self._finished_accompaniments(session)
             for enrolment in session.scalars(select(Enrolment)):
-                spans.setdefault(enrolment.auditeur_id, []).append(
-                    rules.EnrolmentSpan(enrolment.semester, enrolment.status == "active", enrolment.ended_at)
-                )
+                active, ended_at = enrolment.status == "active", enrolment.ended_at
+                if active and enrolment.id in finished:  # opinion given: the accompaniment is over
+                    active, ended_at = False, finished[enrolment.id]
+                spans.setdefault(enrolment.auditeur_id, []).append(rules.EnrolmentSpan(enrolment.semester, active, ended_at))
             last_invitation = dict(
                 session.execute(select(Invitation.person_id, func.max(Invitation.expires_at)).group_by(Invitation.person_id)).all()
             )
@@ -684,6 +699,12 @@ class PersonalData:
     def _require_self_or_staff(actor: PersonView, person_id: int, action: str) -> None:
         if actor.id != person_id and actor.role is not Role.STAFF:
             raise PermissionDenied(action, actor)
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _names(session: Session) -> dict[int, str]:
