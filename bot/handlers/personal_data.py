@@ -18,7 +18,6 @@ from bot.documents.personal_data import export_docx, export_json, export_text
 from bot.domain.people import PersonView
 from bot.handlers.common import chat_id_of, contacts, reply
 from bot.services.personal_data import AlreadyErased, HandOverFirst
-from bot.telegram.commands import forget_commands_for
 from bot.telegram.context import BotContext
 from bot.telegram.keyboards import Button, CallbackData, callback, keyboard
 
@@ -88,7 +87,7 @@ async def erase_confirmed(update: Update, context: BotContext, person: PersonVie
         await reply(update, context, "personal_data/already_erased.html")
         return
     context.forget_person()
-    await forget_commands_for(context.bot, chat_id_of(update))
+    await context.application.bot_data["command_lists"].publish(chat_id_of(update), None)  # back to the public list
     await reply(update, context, "personal_data/erased.html", cancelled_meetings=done.cancelled_meetings)
 
 

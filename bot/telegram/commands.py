@@ -68,10 +68,3 @@ class CommandLists:
         """Onboarding published the list itself."""
         self._published[chat_id] = role
 
-
-async def forget_commands_for(bot: ExtBot, chat_id: int) -> None:
-    """Back to the public list (after an erasure: the person is no longer known)."""
-    try:
-        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
-    except TelegramError as exc:
-        log.warning("could not reset the commands of chat %s: %s", chat_id, exc)

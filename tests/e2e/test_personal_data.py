@@ -105,6 +105,7 @@ async def test_an_auditeur_exports_then_erases_her_data(bot, emulator, cast):
         to_her = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient_id == lea.id)).all()
         assert to_her and all(m.state not in OPEN_STATES and m.params == {} and m.chat_id is None for m in to_her)
 
+    assert not emulator.commands_for({"type": "chat", "chat_id": AUDITEUR_ID})  # back to the public list
     assert "code d'invitation" in (await bot.send(AUDITEUR_ID, "/menu")).text  # no longer known
     assert "Marc Dubois" in (await bot.send(STAFF_ID, "/equipe")).text
     assert "un problème technique" not in (await bot.send(TUTOR_ID, "/mesrdv")).text
