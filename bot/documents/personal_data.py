@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from docx import Document
@@ -20,13 +20,14 @@ from bot.domain.report import Catalogue
 from bot.telegram.rendering import Renderer
 
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+_ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
 def _with_datetimes(value: Any) -> Any:
     """The export's ISO timestamps back to datetimes, for the template's date filters."""
-    if isinstance(value, str) and _ISO.match(value):
+    if isinstance(value, str) and (_ISO.match(value) or _ISO_DAY.match(value)):
         try:
-            return datetime.fromisoformat(value)
+            return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, dict):
