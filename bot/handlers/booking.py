@@ -399,8 +399,9 @@ async def _my_meetings(update: Update, context: BotContext, person: PersonView) 
     rows: list[list[Button]] = []
     if person.role is Role.AUDITEUR:
         budget = await context.call(booking.budget, person)
+        changeable = await context.call(booking.changeable_ids, person, meetings)
         for meeting in meetings:
-            if meeting.status is MeetingStatus.BOOKED and meeting.start_utc > now:
+            if meeting.id in changeable:
                 when = _when(context, meeting.start_utc)
                 rows.append(
                     [
@@ -410,7 +411,10 @@ async def _my_meetings(update: Update, context: BotContext, person: PersonView) 
                 )
         if budget.allowed_minutes:
             rows.append([Button(label("buttons.rdv_book"), callback("rdv", "start"))])
-        await reply(update, context, "booking/my_meetings.html", meetings=meetings, budget=budget, now=now, keyboard=keyboard(rows))
+        await reply(
+            update, context, "booking/my_meetings.html", meetings=meetings, budget=budget, now=now,
+            changeable=changeable, keyboard=keyboard(rows),
+        )
         return
     for meeting in meetings:
         when = _when(context, meeting.start_utc)
@@ -423,7 +427,10 @@ async def _my_meetings(update: Update, context: BotContext, person: PersonView) 
                     Button(label("buttons.rdv_missed", when=when), callback("mrdv", "missed", meeting.id)),
                 ]
             )
-    await reply(update, context, "booking/tutor_meetings.html", meetings=meetings, now=now, keyboard=keyboard(rows))
+    history = await context.call(booking.history_of, person)
+    await reply(
+        update, context, "booking/tutor_meetings.html", meetings=meetings, history=history, now=now, keyboard=keyboard(rows)
+    )
 
 
 def _meeting_action(handler):

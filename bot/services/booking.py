@@ -703,6 +703,39 @@ class BookingService:
                 query = select(Meeting).where(Meeting.tutor_id == actor.id, Meeting.status == MeetingStatus.BOOKED.value)
             return [meeting_view(m) for m in session.scalars(query.order_by(Meeting.start_at, Meeting.id))]
 
+    def changeable_ids(self, actor: PersonView, meetings: list[MeetingView]) -> set[int]:
+        """The auditeur's meetings they may still cancel or move online now (outside the notice):
+        only those get a button, so no button is offered that the service would refuse."""
+        require_role(actor, "list meetings", Role.AUDITEUR)
+        now = self.now()
+        with self._db.read() as session:
+            settings: dict[int, BookingSettings] = {}
+            allowed = set()
+            for meeting in meetings:
+                if meeting.status is not MeetingStatus.BOOKED or meeting.auditeur.id != actor.id:
+                    continue
+                tutor_id = meeting.tutor.id
+                if tutor_id not in settings:
+                    settings[tutor_id] = _settings_of(self._settings_row(session, tutor_id))
+                if check_cancellable(meeting.start_utc, now, settings[tutor_id], by_tutor=False) is None:
+                    allowed.add(meeting.id)
+            return allowed
+
+    def history_of(self, actor: PersonView, limit: int = 10) -> list[MeetingView]:
+        """A tutor's meetings marked held or missed, latest first: the list keeps their history."""
+        require_role(actor, "list meetings", Role.TUTOR)
+        with self._db.read() as session:
+            query = (
+                select(Meeting)
+                .where(
+                    Meeting.tutor_id == actor.id,
+                    Meeting.status.in_((MeetingStatus.HELD.value, MeetingStatus.MISSED.value)),
+                )
+                .order_by(Meeting.start_at.desc(), Meeting.id.desc())
+                .limit(limit)
+            )
+            return [meeting_view(m) for m in session.scalars(query)]
+
     def reminder_values(self, meeting_id: int, person_id: int, rule: str, now: datetime) -> dict | None:
         """What a due meeting reminder says, read when it is sent; None when it no longer applies."""
         with self._db.read() as session:

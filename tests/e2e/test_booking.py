@@ -254,11 +254,13 @@ async def test_tutor_cancels_and_marks_meetings(bot, cast):
     assert "pas encore eu lieu" in early.text
     pin(bot, first.end_at + timedelta(minutes=5))
     listed = await bot.send(TUTOR_ID, "/mesrdv")
-    assert "à noter comme tenu ou manqué" in listed.text
+    assert "passé : notez-le avec le bouton « Tenu » ou « Manqué » ci-dessous" in listed.text
     held = await bot.press(TUTOR_ID, "Tenu")
     assert "noté comme tenu" in held.text
     statuses = {m.id: m.status for m in meetings(bot)}
     assert statuses == {first.id: "held", second.id: "cancelled"}
+    history = await bot.send(TUTOR_ID, "/mesrdv")
+    assert "Historique" in history.text and "Léa Bernard, tenu" in history.text  # kept, not vanished
     assert NOT_ALLOWED in (await bot.press_data(AUDITEUR_ID, f"mrdv:held:{first.id}")).text
     stranger = await bot.press_data(TUTOR_ID, f"mrdv:cancelok:{first.id + 1000}")
     assert "introuvable" in stranger.text

@@ -107,3 +107,26 @@ async def test_no_api_call_at_all_reaches_a_person_recorded_as_blocked(bot, cast
     assert to_auditeur == []  # not even an attempt that Telegram would refuse with 403
     with bot.db.read() as session:
         assert session.get(Meeting, meeting.id).status == "cancelled"
+
+
+async def test_raising_the_notice_never_offers_a_button_that_would_be_refused(bot, cast):
+    pin(bot, NOW)
+    meeting = await _book_first_slot(bot)
+    pin(bot, meeting.start_at - timedelta(hours=30))  # outside 24 h, inside 48 h
+    listed = await bot.send(AUDITEUR_ID, "/mesrdv")
+    assert any(b["callback_data"].startswith("mrdv:cancel:") for b in listed.last.buttons)
+    await bot.send(TUTOR_ID, "/dispos")
+    await bot.press(TUTOR_ID, "Prévenance")
+    await bot.press(TUTOR_ID, "48 heures")
+    listed = await bot.send(AUDITEUR_ID, "/mesrdv")
+    buttons = [b["callback_data"] for m in listed.to_user for b in m.buttons]
+    assert not any(d.startswith(("mrdv:cancel:", "mrdv:move:")) for d in buttons)
+    assert "trop tard pour le déplacer ou l’annuler en ligne" in listed.text
+
+
+async def test_a_past_meeting_nobody_marked_says_what_the_tutor_does(bot, cast):
+    pin(bot, NOW)
+    meeting = await _book_first_slot(bot)
+    pin(bot, meeting.end_at + timedelta(hours=1))
+    mine = await bot.send(AUDITEUR_ID, "/mesrdv")
+    assert "passé, pas encore noté par votre tuteur" in mine.text and "en attente de confirmation" not in mine.text
