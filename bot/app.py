@@ -99,6 +99,7 @@ def _build_sender(application: Application, services: Services, renderer: Render
         poll_interval=settings.delivery.poll_interval.total_seconds(),
         reply_counter=application.bot.rate_limiter.take_sent_count,
         defaults={"cnam_contact": settings.cnam_contact, "accessibility_contact": settings.accessibility_contact},
+        email=_email_transport(settings),
     )
     services.db.after_outbox_commit.append(sender.wake)
     return sender
@@ -118,6 +119,15 @@ def _bot_api_request(settings: Settings) -> HTTPXRequest:
         write_timeout=60,
         httpx_kwargs={"limits": httpx.Limits(max_connections=256, max_keepalive_connections=KEEP_ALIVE_CONNECTIONS)},
     )
+
+
+def _email_transport(settings: Settings):
+    """The SMTP client when SMTP_HOST is configured (invitation e-mails), else None."""
+    if settings.smtp is None:
+        return None
+    from bot.services.email import SmtpTransport
+
+    return SmtpTransport(settings.smtp)
 
 
 def _configure_pdf_sandbox() -> None:

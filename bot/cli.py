@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 # Subcommands contributed by feature modules: each has register(subparsers) and run(args) -> int.
 FEATURE_COMMANDS = (
     "bot.commands.people", "bot.commands.review", "bot.commands.personal_data", "bot.commands.broadcast",
-    "bot.commands.deliveries",
+    "bot.commands.deliveries", "bot.commands.accompaniment",
 )
 
 

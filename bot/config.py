@@ -43,6 +43,22 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server the invitation e-mails go through (step 1 of the accompaniment)."""
+
+    host: str
+    port: int
+    security: str  # "starttls" (submission, 587), "ssl" (implicit TLS, 465) or "none" (a local relay)
+    username: str | None
+    password: str | None
+    sender: str  # the From address
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:  # never print the password
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     """An OpenAI-compatible chat-completions endpoint for optional coaching feedback."""
 
@@ -86,6 +102,7 @@ class Settings:
     log_level: str
     delivery: DeliverySettings = DeliverySettings()
     retention_months: int = 12  # personal data kept this long after the accompaniment ends
+    smtp: SmtpSettings | None = None
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -190,6 +207,27 @@ def _parse_llm(env: Mapping[str, str]) -> LlmSettings | None:
     return LlmSettings(base_url=base_url.rstrip("/"), model=model, api_key=_get(env, "LLM_API_KEY"), timeout=float(timeout))
 
 
+def _parse_smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = _get(env, "SMTP_HOST")
+    if host is None:
+        return None
+    security = (_get(env, "SMTP_SECURITY") or "starttls").lower()
+    if security not in {"starttls", "ssl", "none"}:
+        raise ConfigError("SMTP_SECURITY", f"must be starttls, ssl or none, got {security!r}")
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    sender = _get(env, "SMTP_FROM")
+    if sender is None or "@" not in sender:
+        raise ConfigError("SMTP_FROM", "is required when SMTP_HOST is set (the From address, e.g. accompagnement@cnam-paysdelaloire.fr)")
+    username, password = _get(env, "SMTP_USERNAME"), _get(env, "SMTP_PASSWORD")
+    if (username is None) != (password is None):
+        raise ConfigError("SMTP_PASSWORD" if password is None else "SMTP_USERNAME", "SMTP_USERNAME and SMTP_PASSWORD go together")
+    return SmtpSettings(
+        host=host, port=_parse_int(env, "SMTP_PORT", default_port, minimum=1, maximum=65535), security=security,
+        username=username, password=password, sender=sender,
+        timeout=float(_parse_int(env, "SMTP_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None) -> Settings:
     """Read and validate every setting; raises ConfigError naming the first bad variable."""
     if env is None:
@@ -257,4 +295,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             read_timeout=float(_parse_int(env, "TELEGRAM_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),
         ),
         retention_months=_parse_int(env, "RETENTION_MONTHS", 12, minimum=1, maximum=120),
+        smtp=_parse_smtp(env),
     )

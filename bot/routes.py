@@ -15,9 +15,10 @@ failure into one apology.
 
 from __future__ import annotations
 
-from bot.handlers import booking, coach, common, deliveries, drafts, membership, onboarding, personal_data, staff
+from bot.handlers import accompaniment, booking, coach, common, deliveries, drafts, membership, onboarding, personal_data, staff
 from bot.handlers import broadcasts
 from bot.services import broadcasts as broadcast_documents
+from bot.domain.accompaniment import REMINDER_KINDS
 from bot.services.booking import seed_demo_availability
 from bot.telegram.routing import ANY_ACTION, Action, Command, Fallbacks, Flow, Routes
 
@@ -46,6 +47,8 @@ def build_routes() -> Routes:
             Command("mesdonnees", personal_data.mesdonnees_command),
             Command("supprimer", personal_data.supprimer_command),
             Command("diffuser", broadcasts.start),
+            Command("echeances", accompaniment.echeances_command),
+            Command("suivi", accompaniment.suivi_command),
         ),
         actions=(
             # onboarding: the data-protection notice (the person is not bound yet)
@@ -122,6 +125,21 @@ def build_routes() -> Routes:
             Action("bcast", "ann", broadcasts.announcements_pressed, guard="diffuser"),
             Action("bcast", "cal", broadcasts.calendar_pressed, guard="diffuser"),
             Action("bcast", "annok", broadcasts.schedule_announcements_pressed, guard="diffuser"),
+            # the accompaniment: the auditeur's drafts and submission (/echeances), the tutor's and
+            # staff's follow-up (/suivi: planning, correction, opinion, staff contact)
+            Action("drafts", "send", accompaniment.send_draft_button, guard="echeances"),
+            Action("acc", "submit", accompaniment.submit_button, guard="echeances"),
+            Action("acc", "grid", accompaniment.grid_button, guard=None),
+            Action("acc", "show", accompaniment.show_button, guard="suivi"),
+            Action("acc", "plan", accompaniment.plan_button, guard="suivi"),
+            Action("acc", "corr", accompaniment.correction_button, guard="suivi"),
+            Action("acc", "corrsend", accompaniment.correction_send_button, guard="suivi"),
+            Action("acc", "op", accompaniment.opinion_button, guard="suivi"),
+            Action("acc", "g", accompaniment.assess_button, guard="suivi"),
+            Action("acc", "v", accompaniment.verdict_button, guard="suivi"),
+            Action("acc", "case", accompaniment.case_button, guard="suivi"),
+            Action("acc", "casec", accompaniment.case_choice_button, guard="suivi"),
+            Action("acc", ANY_ACTION, accompaniment.acc_stale, guard=None),
         ),
         flows=(
             Flow(booking.FLOW, guard="dispos", text=booking.dispos_text),
@@ -129,6 +147,11 @@ def build_routes() -> Routes:
             Flow(staff.INVITE_FLOW, guard="inviter", text=staff.invite_text),
             Flow(coach.COACH_FLOW, guard="rapport", text=coach.coach_text),
             Flow(coach.EXPERIENCE_FLOW, guard="experience", text=coach.experience_text),
+            Flow(accompaniment.PLANNING_FLOW, guard="suivi", text=accompaniment.planning_text),
+            Flow(accompaniment.CORRECTION_FLOW, guard="suivi", text=accompaniment.correction_text,
+                 document=accompaniment.correction_document),
+            Flow(accompaniment.OPINION_FLOW, guard="suivi", text=accompaniment.opinion_text),
+            Flow(accompaniment.CASE_FLOW, guard="suivi", text=accompaniment.case_text),
             Flow(drafts.DEPOT_FLOW, guard="depot", text=drafts.depot_text, document=drafts.depot_document),
             Flow(broadcasts.FLOW, guard="diffuser", text=broadcasts.on_text, document=broadcasts.on_document),
         ),
@@ -146,6 +169,8 @@ def build_routes() -> Routes:
             "meeting.reminder": booking.prepare_meeting_reminder,
             "draft.to_tutor": drafts.prepare_draft_for_tutor,
             "draft.to_tutor.file": drafts.prepare_draft_for_tutor,
+            # deadline reminders: sent only while the accompaniment is at the stage they were written for
+            **{kind: accompaniment.prepare_reminder for kind in REMINDER_KINDS},
         },
         outbox_builders={
             "meeting_ics": booking.ics_builder,

@@ -60,6 +60,8 @@ class BookingErrorCode(StrEnum):
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     ALREADY_STARTED = "already_started"
     NOT_STARTED = "not_started"  # marking held / missed before the meeting began
+    BEFORE_FIRST_MEETING = "before_first_meeting"  # a follow-up placed before the premier rendez-vous
+    AFTER_FOLLOW_UP = "after_follow_up"  # the first meeting moved after a follow-up already booked
     # plus every SlotErrorCode and BudgetErrorCode value, passed through as text
 
 

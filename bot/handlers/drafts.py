@@ -90,11 +90,20 @@ async def draft_document(
     if enrolment is None:
         await reply(update, context, "drafts/no_enrolment.html")
         return
-    await process_draft(update, context, person, enrolment)
+    await process_draft(update, context, person, enrolment, choices=True)
+
+
+def _draft_choices(context: BotContext, version: DraftVersionView):
+    """The draft stays the auditeur's: they choose to show it to their tutor or to submit it."""
+    labels = context.renderer
+    return column([
+        Button(labels.label("buttons.draft_send"), callback("drafts", "send", version.id)),
+        Button(labels.label("buttons.acc_submit"), callback("acc", "submit", version.id)),
+    ])
 
 
 async def process_draft(
-    update: Update, context: BotContext, person: PersonView, enrolment: EnrolmentView
+    update: Update, context: BotContext, person: PersonView, enrolment: EnrolmentView, *, choices: bool = False
 ) -> DraftVersionView | None:
     """Review, record and answer; returns the readable version (new or identical), else None."""
     fetched = await _fetch(update, context)
@@ -132,7 +141,8 @@ async def process_draft(
         comparison=recorded.comparison,
         version=recorded.version,
         tutor=enrolment.tutor,
-        tutor_notified=recorded.forwarded,
+        choices=choices,
+        keyboard=_draft_choices(context, recorded.version) if choices else None,
     )
     return recorded.version
 

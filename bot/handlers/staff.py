@@ -62,7 +62,12 @@ async def enrol_text(update: Update, context: BotContext, staff: PersonView, con
     data = dict(conversation.data)
     try:
         if conversation.step == "name":
-            data["name"] = clean_name(text)
+            name, _, email = text.partition(",")  # "Léa Bernard, lea@example.org": the e-mail is optional
+            email = email.strip() or None
+            if email is not None and not _EMAIL_RE.match(email):
+                await reply(update, context, "staff/input_problem.html", code="email_invalid", details={"value": email})
+                return
+            data["name"], data["email"] = clean_name(name), email
             await _save(update, context, "certification", data)
             await reply(update, context, "staff/enrol_ask_certification.html", name=data["name"])
         elif conversation.step == "certification":
@@ -146,6 +151,7 @@ async def enrol_semester_chosen(update: Update, context: BotContext, staff: Pers
             report_type=form.get("report_type", ""),
             semester=data.arg(0) or "",
             certification=form.get("certification", ""),
+            email=form.get("email"),
         )
     except EnrolmentError as error:
         await reply(update, context, "staff/input_problem.html", code=error.code, details=error.details)

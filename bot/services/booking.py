@@ -160,8 +160,10 @@ class BookingService:
         clock: Callable[[], datetime],
         room_base: str = GENERATED_ROOM_BASE,
         reminder_rules: Sequence[ReminderRule] = MEETING_REMINDERS,
+        accompaniment=None,
     ) -> None:
         self._db = db
+        self._accompaniment = accompaniment  # told when a first meeting is marked held (step 2)
         self.calendar = calendar
         self._clock = clock
         self._room_base = room_base
@@ -392,6 +394,7 @@ class BookingService:
                 now,
                 self.calendar,
             )
+            slots = self._after_first_meeting(session, enrolment.id, slots, moving)
             return SlotPage(
                 tutor=person_view(enrolment.tutor),
                 minutes=minutes,
@@ -478,6 +481,45 @@ class BookingService:
             now=now,
         )
 
+    @staticmethod
+    def _after_first_meeting(session: Session, enrolment_id: int, slots: list, moving: Meeting | None) -> list:
+        """Only the slots a follow-up may take (after the first meeting) or a first meeting may be moved
+        to (before the follow-ups) are offered."""
+        meetings = [
+            m for m in session.scalars(
+                select(Meeting).where(Meeting.enrolment_id == enrolment_id, Meeting.status.in_(("booked", "held")))
+            )
+            if moving is None or m.id != moving.id
+        ]
+        purpose = moving.purpose if moving is not None else (
+            Purpose.FOLLOW_UP.value if any(m.purpose == Purpose.FIRST.value for m in meetings) else Purpose.FIRST.value
+        )
+        if purpose == Purpose.FOLLOW_UP.value:
+            first_end = max((m.end_at for m in meetings if m.purpose == Purpose.FIRST.value), default=None)
+            return [s for s in slots if first_end is None or s.start_utc >= first_end]
+        follow_start = min((m.start_at for m in meetings if m.purpose == Purpose.FOLLOW_UP.value), default=None)
+        return [s for s in slots if follow_start is None or s.end_utc <= follow_start]
+
+    @staticmethod
+    def _check_order(session: Session, enrolment_id: int, purpose: str, start_utc: datetime, end_utc: datetime,
+                     *, exclude: int | None = None) -> None:
+        """The premier rendez-vous comes first: a follow-up starts after the first meeting ends, and a
+        first meeting cannot be moved after a follow-up already booked."""
+        others = [
+            m for m in session.scalars(
+                select(Meeting).where(Meeting.enrolment_id == enrolment_id, Meeting.status.in_(("booked", "held")))
+            )
+            if m.id != exclude
+        ]
+        if purpose == Purpose.FOLLOW_UP.value:
+            first = next((m for m in others if m.purpose == Purpose.FIRST.value), None)
+            if first is not None and start_utc < first.end_at:
+                raise BookingError(BookingErrorCode.BEFORE_FIRST_MEETING, first=first.start_at)
+        else:
+            follow_ups = [m.start_at for m in others if m.purpose == Purpose.FOLLOW_UP.value]
+            if follow_ups and end_utc > min(follow_ups):
+                raise BookingError(BookingErrorCode.AFTER_FOLLOW_UP, follow_up=min(follow_ups))
+
     def book(self, actor: PersonView, start_utc: datetime, minutes: int) -> MeetingView:
         """Book a meeting with the auditeur's own tutor. Raises BookingError (nothing stored)."""
         require_role(actor, "book a meeting", Role.AUDITEUR)
@@ -493,6 +535,8 @@ class BookingService:
                 if problem is not None:
                     raise BookingError(problem.value, budget=self._budget(usages, settings))
                 self._check_slot(session, enrolment.tutor_id, start_utc, duration, settings, now)
+                purpose = (Purpose.FIRST if needs_first_meeting(usages) else Purpose.FOLLOW_UP).value
+                self._check_order(session, enrolment.id, purpose, start_utc, start_utc + duration)
                 if settings_row is not None and settings_row.video_mode == VideoMode.ROOM and settings_row.video_link:
                     link = settings_row.video_link
                 else:
@@ -506,7 +550,7 @@ class BookingService:
                     blocked_until=start_utc + duration + settings.buffer,
                     duration_minutes=minutes,
                     status=MeetingStatus.BOOKED.value,
-                    purpose=(Purpose.FIRST if needs_first_meeting(usages) else Purpose.FOLLOW_UP).value,
+                    purpose=purpose,
                     sequence=0,
                     video_link=link,
                 )
@@ -555,6 +599,7 @@ class BookingService:
                 self._check_cancellable(meeting, now, settings, by_tutor=False)
                 duration = timedelta(minutes=meeting.duration_minutes)
                 self._check_slot(session, meeting.tutor_id, start_utc, duration, settings, now, exclude=meeting.id)
+                self._check_order(session, meeting.enrolment_id, meeting.purpose, start_utc, start_utc + duration, exclude=meeting.id)
                 previous = meeting.start_at
                 meeting.rescheduled_from = previous
                 meeting.start_at = start_utc
@@ -644,7 +689,35 @@ class BookingService:
                     template=None if acted else "booking/cancelled.html", now=now,
                     by_tutor=by_tutor, to_tutor=to_tutor, budget=budget,
                 )
+            if meeting.purpose == Purpose.FIRST.value:
+                self._cancel_follow_ups(session, meeting, actor, now)
             return view
+
+    def _cancel_follow_ups(self, session: Session, first: Meeting, actor: PersonView, now: datetime) -> None:
+        """Decided: without its premier rendez-vous no follow-up stands (a follow-up may not come
+        before the first meeting). Cancelling the first meeting, whoever does it, cancels the
+        follow-ups booked after it, gives their time back and tells both sides (with the .ics
+        CANCEL); the auditeur books a first meeting again, then follow-ups."""
+        follow_ups = session.scalars(
+            select(Meeting).where(
+                Meeting.enrolment_id == first.enrolment_id, Meeting.status == MeetingStatus.BOOKED.value,
+                Meeting.purpose == Purpose.FOLLOW_UP.value,
+            ).with_for_update()
+        ).all()
+        for meeting in follow_ups:
+            meeting.status = MeetingStatus.CANCELLED.value
+            meeting.cancelled_at = now
+            meeting.cancelled_by_id = actor.id or None
+            meeting.sequence += 1
+            self._cancel_reminders(session, meeting)
+            session.add(AuditEvent(actor_id=actor.id or None, subject_id=meeting.auditeur_id, action="meeting.cancelled",
+                                   details={"meeting_id": meeting.id, "by": "first_meeting_cancelled"}))
+            session.flush()
+            session.refresh(meeting)
+            view = meeting_view(meeting)
+            for person_id, to_tutor in ((meeting.auditeur_id, False), (meeting.tutor_id, True)):
+                self._tell(session, person_id, view, kind="meeting.cancelled.follow_up", method="CANCEL",
+                           template="booking/follow_up_cancelled.html", now=now, to_tutor=to_tutor)
 
     def mark(self, actor: PersonView, meeting_id: int, status: MeetingStatus) -> MeetingView:
         """The tutor records a meeting as held or missed (once it has started)."""
@@ -660,6 +733,9 @@ class BookingService:
                 raise BookingError(BookingErrorCode.NOT_STARTED)
             meeting.status = status.value
             self._cancel_reminders(session, meeting)
+            if (status is MeetingStatus.HELD and meeting.purpose == Purpose.FIRST.value
+                    and self._accompaniment is not None):  # step 2: the tutor records the planning next
+                self._accompaniment.on_first_meeting_held(session, meeting.enrolment, actor, now)
             session.add(
                 AuditEvent(
                     actor_id=actor.id or None,

@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.domain.calendar import HolidayCalendar
 from bot.domain.report import Catalogue, default_catalogue
+from bot.services.accompaniment import Accompaniments
 from bot.services.booking import BookingService
 from bot.services.broadcasts import BroadcastService
 from bot.services.coaching import Coaching
@@ -37,6 +38,7 @@ class Services:
     coaching: Coaching
     personal_data: PersonalData
     broadcasts: BroadcastService
+    accompaniment: Accompaniments
     clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
 
     @classmethod
@@ -45,14 +47,22 @@ class Services:
             return services.clock()
 
         calendar = HolidayCalendar(settings.alsace_moselle, school_zone=settings.school_holiday_zone)
+        from bot.documents.grid_pdf import build_grid_pdf
+
+        catalogue = default_catalogue()
+        accompaniment = Accompaniments(
+            db, calendar, catalogue.grid, clock=now, grid_pdf=build_grid_pdf, catalogue=catalogue,
+            email_invitations=settings.smtp is not None, bot_username=settings.bot_username,
+            contact=settings.cnam_contact,
+        )
         services = cls(
             settings=settings,
             db=db,
             directory=Directory(db, settings.staff_telegram_ids, clock=now),
-            onboarding=Onboarding(db, invitation_ttl=settings.invitation_ttl, clock=now),
+            onboarding=Onboarding(db, invitation_ttl=settings.invitation_ttl, clock=now, accompaniment=accompaniment),
             conversations=Conversations(db),
             catalogue=default_catalogue(),
-            booking=BookingService(db, calendar, clock=now),
+            booking=BookingService(db, calendar, clock=now, accompaniment=accompaniment),
             outbox=OutboxStore(
                 db,
                 clock=now,
@@ -78,5 +88,6 @@ class Services:
                 per_second=settings.delivery.per_second,
                 paid_broadcast=settings.delivery.paid_broadcast,
             ),
+            accompaniment=accompaniment,
         )
         return services

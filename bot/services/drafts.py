@@ -50,7 +50,6 @@ class DraftRecorded:
     same_as: DraftVersionView | None = None
     previous: DraftVersionView | None = None  # the latest readable version before this one
     comparison: ReviewComparison | None = None
-    forwarded: bool = False  # the tutor will receive it (outbox rows written with the version)
 
 
 class DraftError(Exception):
@@ -138,10 +137,34 @@ class Drafts:
             comparison = None
             if previous_view is not None and review.ok:
                 comparison = compare_reviews(previous_view.review, review)
-            forwarded = False
-            if review.ok:
-                forwarded = self._forward(session, row, enrolment.tutor_id)
-            return DraftRecorded(version=_view(row), previous=previous_view, comparison=comparison, forwarded=forwarded)
+            # Drafts stay the auditeur's: nothing goes to the tutor until they choose "envoyer à mon
+            # tuteur" (send_to_tutor) or "déposer pour correction" (the accompaniment service).
+            return DraftRecorded(version=_view(row), previous=previous_view, comparison=comparison)
+
+    def send_to_tutor(self, actor: PersonView, version_id: int) -> bool:
+        """The auditeur chose to show this version to their tutor (review summary, then the PDF).
+        False when it was already sent (the tutor gets each version once)."""
+        require_role(actor, "send a draft to their tutor", Role.AUDITEUR)
+        with self._db.transaction() as session:
+            row = session.get(DraftVersion, version_id)
+            if row is None or row.auditeur_id != actor.id or row.problem is not None:
+                raise PermissionDenied("send this draft", actor)
+            enrolment = session.scalar(
+                select(Enrolment).where(Enrolment.auditeur_id == actor.id, Enrolment.status == "active")
+            )
+            if enrolment is None:
+                raise DraftError("no_enrolment")
+            already = session.scalar(
+                select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.subject_id == actor.id, AuditEvent.action == "draft.sent_to_tutor",
+                    AuditEvent.details["version_id"].as_integer() == version_id,
+                )
+            )
+            if already:
+                return False
+            session.add(AuditEvent(actor_id=actor.id, subject_id=actor.id, action="draft.sent_to_tutor",
+                                   details={"version_id": version_id}))
+            return self._forward(session, row, enrolment.tutor_id)
 
     @staticmethod
     def _forward(session, row: DraftVersion, tutor_id: int) -> bool:

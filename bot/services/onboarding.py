@@ -71,8 +71,10 @@ class Onboarding:
         invitation_ttl: timedelta,
         throttle: ThrottlePolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        accompaniment=None,
     ) -> None:
         self._db = db
+        self._accompaniment = accompaniment  # the accompaniment service's hooks (enrolled, bound)
         self._ttl = invitation_ttl
         self._throttle = throttle or ThrottlePolicy()
         self._clock = clock
@@ -138,10 +140,13 @@ class Onboarding:
             )
             session.flush()
             session.refresh(enrolment)
+            expires_at = self._expiry(session, code)
+            if self._accompaniment is not None:  # step 1: its stage, and the e-mail with the invitation
+                self._accompaniment.on_enrolled(session, enrolment, self._clock(), code=code, expires_at=expires_at)
             return InvitationIssued(
                 person=person_view(person),
                 code=code,
-                expires_at=self._expiry(session, code),
+                expires_at=expires_at,
                 enrolment=enrolment_view(enrolment),
             )
 
@@ -294,6 +299,8 @@ class Onboarding:
                     session, recipient_id=bound.enrolment.tutor.id, kind="enrolment.bound.tutor",
                     template="onboarding/tutor_new_auditeur.html", params={"enrolment": bound.enrolment}, now=now,
                 )
+                if self._accompaniment is not None:
+                    self._accompaniment.on_bound(session, enrolment, now)
             return bound
 
 

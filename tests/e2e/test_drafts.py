@@ -66,11 +66,14 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
     assert "Toutes les parties attendues sont présentes" in text
     assert "Annexes : présentes (2)" in text
     assert "Prochaines étapes" in text and "1. " in text and "3. " in text
-    assert "Version 1 enregistrée et transmise à votre tuteur, Marc Dubois" in text
+    assert "Version 1 enregistrée : elle reste à vous" in text and "Marc Dubois" in text
     assert "non comptées par le bot.\n✍️ Environ" in text and "Prochaines étapes\n1. " in text  # one finding per line
     assert "version précédente" not in text
 
-    to_tutor = good.to(TUTOR_ID)
+    assert not good.to(TUTOR_ID)  # drafts stay the auditeur's until they choose
+    sent = await bot.press(AUDITEUR_ID, "📤 Envoyer à mon tuteur")
+    assert "Brouillon envoyé à votre tuteur" in sent.text
+    to_tutor = sent.to(TUTOR_ID)
     assert "Nouveau brouillon de Léa Bernard (version 1" in to_tutor[0].plain_text
     assert "Toutes les parties attendues sont présentes" in to_tutor[0].plain_text
     assert to_tutor[-1].document is not None and to_tutor[-1].document.content == pdfs["good"]
@@ -84,7 +87,9 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
     assert "Annexes : aucune trouvée" in text
     assert "Par rapport à la version précédente" in text and "Parties disparues" in text
     assert "Réduisez le rapport" in text  # first next step when over the limit
-    tutor_note = flawed.to(TUTOR_ID)[0].plain_text
+    assert not flawed.to(TUTOR_ID)
+    sent = await bot.press(AUDITEUR_ID, "📤 Envoyer à mon tuteur")
+    tutor_note = sent.to(TUTOR_ID)[0].plain_text
     assert "version 2" in tutor_note and "au-delà de la limite" in tutor_note and "Parties manquantes" in tutor_note
 
     rows = _versions(bot)
@@ -96,6 +101,8 @@ async def test_good_then_flawed_draft_reviewed_compared_stored_and_sent_to_the_t
 
     again = await bot.send_document(AUDITEUR_ID, pdfs["flawed"], "encore.pdf")
     assert "même fichier que votre version 2" in again.text and not again.to(TUTOR_ID)
+    twice = await bot.press(AUDITEUR_ID, "📤 Envoyer à mon tuteur")  # the button of version 2 again
+    assert "déjà été envoyé" in twice.text and not twice.to(TUTOR_ID)
     assert len(_versions(bot)) == 2
 
 

@@ -15,10 +15,28 @@ from bot.storage.models.people import (
 from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
 from bot.storage.models.outbox import OutboxMessage, RateBucket
 from bot.storage.models.broadcasts import Broadcast, EnrolmentPeriod
+from bot.storage.models.accompaniment import (
+    AcademicYearRow,
+    Accompaniment,
+    AccompanimentEvent,
+    CertificationGrid,
+    FollowUpCase,
+    Opinion,
+    PlanningDate,
+    ReportSubmission,
+)
 
 __all__ = [
     "Broadcast",
     "EnrolmentPeriod",
+    "AcademicYearRow",
+    "Accompaniment",
+    "AccompanimentEvent",
+    "CertificationGrid",
+    "FollowUpCase",
+    "Opinion",
+    "PlanningDate",
+    "ReportSubmission",
     "CoachingFeedback",
     "CoachingProgress",
     "ExperienceCheck",
