@@ -148,6 +148,8 @@ class DemoSession:
             await self._send_document(argument)
         elif command in {"aide", "help", "?"}:
             self.say("commands.txt")
+        elif command in {"date", "jour"}:
+            await self._move_clock(argument)
         else:
             for member in self.cast.all():
                 if command in {member.key, member.key.rstrip("s"), "tutor" if member.key == "tuteur" else ""}:
@@ -163,6 +165,26 @@ class DemoSession:
             self.say("no_such_button.txt", number=number, count=len(message.buttons) if message else 0)
             return
         self.show(await self.driver.press(self.current.telegram_id, message=message, index=number - 1))
+
+    async def _move_clock(self, argument: str) -> None:
+        """``:date 2027-01-05 09:30`` (Paris): the bot's clock jumps there; what comes due (reminders)
+        is delivered and shown, whoever receives it."""
+        from datetime import datetime
+
+        from bot.domain.calendar import PARIS
+
+        try:
+            moment = datetime.strptime(argument.strip(), "%Y-%m-%d %H:%M" if ":" in argument else "%Y-%m-%d")
+        except ValueError:
+            self.say("bad_date.txt", value=argument)
+            return
+        moment = moment.replace(tzinfo=PARIS)
+        since = self.driver.emulator.last_sequence()
+        self.driver.services.clock = lambda: moment
+        await self.driver.drain()
+        self.say("clock_moved.txt", moment=moment)
+        for message in self.driver.emulator.sent_since(since):
+            self._show_message(message)
 
     async def _send_document(self, argument: str) -> None:
         try:

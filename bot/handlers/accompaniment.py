@@ -426,7 +426,12 @@ async def prepare_reminder(services, row, now) -> dict | None:
     """A deadline reminder is sent only while the accompaniment is still at the stage it was written for."""
     import asyncio
 
-    params = row.params
+    params = dict(row.params)
     if not await asyncio.to_thread(services.accompaniment.reminder_still_applies, params, now):
         return None
+    about, days = params.get("about"), params.get("days") or 0
+    if about is not None and days > 0:  # said as it is on the day it goes out
+        params["days"] = (about - paris_date(now)).days
+        if params["days"] <= 0:
+            return None
     return params

@@ -19,7 +19,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
@@ -39,7 +39,7 @@ from bot.domain.accompaniment import (
     SemesterDates,
     Stage,
 )
-from bot.domain.calendar import HolidayCalendar, correction_delay, paris_date
+from bot.domain.calendar import HolidayCalendar, correction_delay, paris_date, paris_to_utc
 from bot.domain.people import EnrolmentView, PersonView, Role
 from bot.domain.report import Criterion, Grid
 from bot.domain.semesters import Semester
@@ -801,11 +801,18 @@ class Accompaniments:
                 due += rules.correction_reminders(row.due_on, self.calendar, now, self.policy)
         if not stage.final and stage is not Stage.SUBMITTED and acc.limit_date is not None:
             due += rules.stalled_alert(now, acc.limit_date, self.calendar, now, self.policy)
+        before = [r for r in due if r.days > 0]
         for reminder in due:
-            self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=seq)
+            # a reminder ahead of a date is dropped once the next one is due (a bot down for a week
+            # sends "dans 7 jours", not a stale "dans 14 jours" as well), and at the latest that day
+            later = [r.due_utc for r in before if r.kind is reminder.kind and r.due_utc > reminder.due_utc]
+            expires = None
+            if reminder.days > 0 and reminder.about is not None:
+                expires = min(later) if later else paris_to_utc(reminder.about + timedelta(days=1), time(0))
+            self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=seq, expires_at=expires)
 
     def _enqueue_reminder(self, session: Session, acc: Accompaniment, enrolment: Enrolment, reminder: rules.PlannedReminder,
-                          now: datetime, *, seq: int) -> None:
+                          now: datetime, *, seq: int, expires_at: datetime | None = None) -> None:
         recipients = {"auditeur": [enrolment.auditeur_id], "tutor": [enrolment.tutor_id]}.get(reminder.to) or self._staff_ids(session)
         for person_id in recipients:
             outbox.enqueue(
@@ -813,7 +820,7 @@ class Accompaniments:
                 params={"kind": reminder.kind.value, "days": reminder.days, "about": reminder.about,
                         "auditeur": enrolment.auditeur.display_name, "auditeur_id": enrolment.auditeur_id,
                         "accompaniment_id": acc.id, "stage": acc.stage},
-                priority=outbox.Priority.REMINDER, not_before=reminder.due_utc, subject=(SUBJECT, acc.id),
+                priority=outbox.Priority.REMINDER, not_before=reminder.due_utc, expires_at=expires_at, subject=(SUBJECT, acc.id),
                 dedupe_key=f"acc:{acc.id}:{seq}:{reminder.kind.value}:{reminder.days}:{person_id}",
                 on_uncertain=outbox.DROP, now=now,
             )

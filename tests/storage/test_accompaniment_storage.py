@@ -272,3 +272,43 @@ def test_cohort_csv(db, world):
     lines = text.strip().splitlines()
     assert lines[0].startswith("auditeur,tuteur,certification,semestre,etape")
     assert any(line.startswith("Léa Bernard,Marc Dubois,Licence pro,2026-S2,1,enrolled") for line in lines)
+
+
+def test_two_instances_send_a_due_deadline_reminder_once(db, database_url, world):
+    import threading
+
+    from bot.services.outbox import OutboxStore, RateSettings
+    from bot.storage.db import Database
+
+    acc, lea, marc, clock = world["acc"], world["lea"], world["marc"], world["clock"]
+    _first_meeting_held(db, world)
+    acc.record_planning(marc, lea.id, date(2027, 2, 26))
+    clock.now = datetime(2027, 2, 19, 9, tzinfo=UTC)  # the 7-day reminder (Friday 19th, 9h Paris) is due
+    other = Database(database_url)
+    rate = RateSettings(per_second=1000.0, burst=1000.0, per_chat_interval=timedelta(0))
+    stores = [OutboxStore(db, clock=clock, timer=clock, instance="a", rate=rate),
+              OutboxStore(other, clock=clock, timer=clock, instance="b", rate=rate)]
+    claimed: list[list[str]] = [[], []]
+
+    def drain(index: int) -> None:
+        while True:
+            batch, _ = stores[index].claim(limit=5)
+            if not batch:
+                return
+            for row in batch:
+                claimed[index].append((row.id, row.kind))
+                assert stores[index].finish(row.id, "sent")
+
+    try:
+        threads = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        other.dispose()
+    reminders = [c for c in claimed[0] + claimed[1] if c[1] == "accompaniment.deadline.auditeur"]
+    assert len(reminders) == len(set(reminders)) == 1  # the 7-day one, sent once
+    states = [state for kind, _, state in _kinds(db, "accompaniment.deadline.auditeur")]
+    # the 14-day one expired when the 7-day one came due; the 1-day one is not due yet
+    assert states == ["expired", "sent", "pending"]
