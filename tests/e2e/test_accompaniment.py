@@ -196,7 +196,7 @@ async def test_refusals_for_steps_moved_by_the_wrong_person(bot, cast, pdfs):
     early = await bot.press_data(TUTOR_ID, f"acc:plan:{lea}")
     assert "Planning de Léa Bernard" in early.text
     refused = await bot.send(TUTOR_ID, "30/11/2026")
-    assert "Impossible d'enregistrer le planning maintenant" in refused.text and "étape 1" in refused.text
+    assert "Impossible d’enregistrer le planning maintenant" in refused.text and "étape 1" in refused.text
     await bot.send(TUTOR_ID, "/annuler")
     submit = await bot.press_data(AUDITEUR_ID, "acc:submit:0")
     assert "Impossible de déposer le rapport pour correction maintenant" in submit.text
