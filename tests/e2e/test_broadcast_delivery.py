@@ -166,7 +166,6 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
             for driver in drivers:
                 driver.application.bot_data["sender"].wake()
             await asyncio.gather(*(d.drain(timeout=60) for d in drivers))
-            elapsed = time.monotonic() - started
             with db.read() as session:
                 progress = outbox.group_progress(session, group_of(broadcast_id))
                 retried = session.scalar(sa.select(sa.func.count()).select_from(outbox.OutboxMessage).where(
@@ -182,4 +181,5 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
         assert retried == 0  # the emulator (Telegram's 30/s, bursts of 30) never answered 429: the shared bucket held
         for window in (1.0, 3.0, 5.0):  # measured at the emulator: one bucket of 28/s (bursts of 28) for both
             assert _max_per_window(sends, window) <= 28 + 28 * window + 8, window  # + arrival jitter
-        assert count / elapsed <= 30
+        # (the average over the whole run is not asserted: with the initial burst of 28 it may exceed
+        # 28/s by design; the windows above and "no 429" are what Telegram's limits ask)
