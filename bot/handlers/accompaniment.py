@@ -200,18 +200,28 @@ async def planning_text(update: Update, context: BotContext, person: PersonView,
 # -- step 3: the annotated correction (tutor) ----------------------------------------------------------
 
 
-async def correction_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+async def _view_and_grid(update: Update, context: BotContext, person: PersonView, data: CallbackData | None):
+    """The auditeur named by a button, their accompaniment and their grid, or None once the person
+    was told why not (a stale button, a refusal)."""
     target = _arg(data)
     if target is None:
         await _stale(update, context)
-        return
+        return None
     service = context.services.accompaniment
     try:
         view = await context.call(service.status, person, target)
         grid = await context.call(service.grid_of, person, target)
     except Refusal as refusal:
         await _refused(update, context, refusal)
+        return None
+    return target, view, grid
+
+
+async def correction_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    found = await _view_and_grid(update, context, person, data)
+    if found is None:
         return
+    target, view, grid = found
     if view.stage is not Stage.SUBMITTED:
         await reply(update, context, "accompaniment/refused.html", code="wrong_stage",
                     details={"action": "return_correction", "stage": view.stage})
@@ -286,17 +296,10 @@ async def _ask_criterion(update: Update, context: BotContext, target: int, grid,
 
 
 async def opinion_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
-    target = _arg(data)
-    if target is None:
-        await _stale(update, context)
+    found = await _view_and_grid(update, context, person, data)
+    if found is None:
         return
-    service = context.services.accompaniment
-    try:
-        view = await context.call(service.status, person, target)
-        grid = await context.call(service.grid_of, person, target)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
-        return
+    target, view, grid = found
     if view.stage is not Stage.REVISED or person.role is not Role.TUTOR:
         await reply(update, context, "accompaniment/refused.html",
                     code="wrong_stage" if person.role is Role.TUTOR else "wrong_person",

@@ -1,0 +1,119 @@
+"""The SMTP transport against a local aiosmtpd server speaking real TLS: STARTTLS (587-style) and
+implicit TLS (465-style), with a self-signed certificate made here for 127.0.0.1. Authentication is
+offered only once the connection is encrypted (``auth_require_tls`` with STARTTLS; implicit TLS is
+encrypted from the first byte) and the server records that it received each message over TLS; a
+client that does not trust the certificate fails and sends nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import ipaddress
+import socket
+import ssl
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from bot.config import SmtpSettings
+from bot.services.email import SmtpError, SmtpTransport
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and localhost (cert file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], email.message.Message, bool]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), email.message_from_bytes(envelope.content), encrypted))
+        return "250 Message accepted"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"bot" and auth_data.password == b"secret"
+    return AuthResult(success=ok)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_context(certificate) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def _trusting(certificate) -> ssl.SSLContext:
+    """A client context that trusts the test certificate only, host name checked."""
+    return ssl.create_default_context(cafile=certificate[0])
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def tls_server(request, certificate):
+    inbox, port = Inbox(), _free_port()
+    if request.param == "starttls":
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
+                                auth_require_tls=True, require_starttls=True, tls_context=_server_context(certificate))
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
+                                auth_require_tls=False, ssl_context=_server_context(certificate))
+        # (aiosmtpd only knows of STARTTLS for auth_require_tls; here the socket is TLS from the start)
+    controller.start()
+    yield request.param, inbox, port
+    controller.stop()
+
+
+def _transport(security: str, port: int, *, password: str = "secret", context: ssl.SSLContext | None = None) -> SmtpTransport:
+    settings = SmtpSettings("127.0.0.1", port, security, "bot", password, "accompagnement@cnam-paysdelaloire.fr", timeout=10)
+    return SmtpTransport(settings, tls_context=context)
+
+
+async def test_a_message_goes_through_tls_with_authentication(tls_server, certificate):
+    security, inbox, port = tls_server
+    await _transport(security, port, context=_trusting(certificate)).send(
+        to="nina.petit@exemple.fr", subject="Votre accompagnement é", body="Bonjour Nina é")
+    [(sender, to, message, encrypted)] = inbox.messages
+    assert encrypted, "the server saw the message on a TLS connection"
+    assert sender == "accompagnement@cnam-paysdelaloire.fr" and to == ["nina.petit@exemple.fr"]
+    assert str(email.header.make_header(email.header.decode_header(message["Subject"]))) == "Votre accompagnement é"
+    assert message.get_payload(decode=True).decode().strip() == "Bonjour Nina é"
+
+
+async def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(tls_server):
+    security, inbox, port = tls_server
+    with pytest.raises(SmtpError) as refused:
+        await _transport(security, port).send(to="nina.petit@exemple.fr", subject="S", body="B")  # the system's CAs
+    assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value) or "certificate" in str(refused.value).lower()
+    assert "nina.petit" not in str(refused.value)
+    assert not inbox.messages
