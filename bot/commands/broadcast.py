@@ -2,6 +2,8 @@
 
     coachbot broadcast --audience semestre:2026-S1 --message-file annonce.html [--at "lundi 5 octobre 9h"]
                        [--document calendrier.pdf] [--dry-run]
+    coachbot broadcast status ID     where a broadcast is: state, sent, blocked, failed, remaining
+    coachbot broadcast report ID     the same with the recipients it could not reach
 
 The message file is Telegram HTML (<b>, <i>, <a href="…">…). ``--dry-run`` prints the number of
 recipients and the message as they will see it, and stores nothing. Otherwise the broadcast is
@@ -28,10 +30,14 @@ MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # Telegram's upload limit for bots
 
 
 def register(sub) -> list[str]:
-    command = sub.add_parser("broadcast", help="send or schedule a message to an audience (as /diffuser does)")
-    command.add_argument("--audience", required=True,
+    command = sub.add_parser("broadcast", help="send or schedule a message to an audience (as /diffuser does); "
+                                                "'broadcast status ID' and 'broadcast report ID' follow one")
+    command.add_argument("action", nargs="?", choices=("status", "report"),
+                         help="follow a broadcast instead of sending one: its progress, or its report")
+    command.add_argument("id", nargs="?", type=int, help="the broadcast number (with status or report)")
+    command.add_argument("--audience",
                          help="auditeurs, tuteurs, tous, semestre:2026-S1, certification:<title>, etape:<step>")
-    command.add_argument("--message-file", required=True, metavar="FILE", help="the message, Telegram HTML (UTF-8)")
+    command.add_argument("--message-file", metavar="FILE", help="the message, Telegram HTML (UTF-8)")
     command.add_argument("--at", metavar="WHEN", help='when to send it, Paris time: "lundi 5 octobre 9h", "05/10 à 9h30", 2026-10-05T09:30')
     command.add_argument("--document", metavar="FILE", help="a document to send with the message as its caption")
     command.add_argument("--dry-run", action="store_true", help="print the recipients count and the message; store nothing")
@@ -47,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
         print(renderer.render("cli/broadcast_problem.txt", problem=plain_text(text)), file=sys.stderr)
         return 1
 
+    if args.action is not None:
+        if args.id is None:
+            return problem("broadcast_id_missing", action=args.action)
+        return _follow(args, settings, renderer, problem)
+    if not args.audience or not args.message_file:
+        return problem("arguments_missing")
     try:
         message = Path(args.message_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -81,6 +93,26 @@ def run(args: argparse.Namespace) -> int:
         else:
             view = service.schedule(COMMAND_LINE, preview.broadcast.id, when)
         print(renderer.render("cli/broadcast_queued.txt", broadcast=view, count=preview.count))
+        return 0
+    except BroadcastError as error:
+        return problem(error.code, **error.details)
+    finally:
+        db.dispose()
+
+
+def _follow(args: argparse.Namespace, settings, renderer: Renderer, problem) -> int:
+    """``status ID`` and ``report ID``: what staff see on Telegram, as plain text."""
+    db = Database(settings.database_url)
+    db.upgrade()
+    service = Services.build(settings, db).broadcasts
+    try:
+        if args.action == "status":
+            progress = service.progress(COMMAND_LINE, args.id)
+            print(renderer.render("cli/broadcast_status.txt", progress=progress, broadcast=progress.broadcast))
+        else:
+            report = service.report(COMMAND_LINE, args.id)
+            print(renderer.render("cli/broadcast_report.txt", report=report, progress=report.progress,
+                                  broadcast=report.progress.broadcast))
         return 0
     except BroadcastError as error:
         return problem(error.code, **error.details)

@@ -61,3 +61,33 @@ async def test_broadcast_from_the_command_line(bot, cast, tmp_path, monkeypatch,
     bot.services.clock = lambda: at.astimezone(UTC)
     await bot.drain()
     assert sum(1 for m in bot.emulator.chat(TUTOR_ID) if (m.plain_text or "").startswith("Inscriptions au 2e")) == 1
+
+
+async def test_status_and_report_of_a_broadcast_from_the_command_line(bot, cast, monkeypatch, capsys, e2e_database_url):
+    from bot.domain.permissions import COMMAND_LINE
+
+    await bot.block(TUTOR_ID)
+    service = bot.services.broadcasts
+    preview = await asyncio.to_thread(service.compose, COMMAND_LINE, message_html="<b>Réunion</b> jeudi.", audience="tous")
+    broadcast_id = preview.broadcast.id
+
+    code, out, _ = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "status", str(broadcast_id))
+    assert code == 0 and f"Diffusion n° {broadcast_id} — brouillon" in out and "Public : tous" in out
+
+    await asyncio.to_thread(service.send_now, COMMAND_LINE, broadcast_id)
+    code, out, _ = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "status", str(broadcast_id))
+    assert code == 0 and "sur 3" in out and "Bloqués : 1" in out, out  # the running bot may have sent some already
+
+    await bot.drain()
+    code, out, _ = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "report", str(broadcast_id))
+    assert code == 0, out
+    assert f"Diffusion n° {broadcast_id} — terminée" in out and "Envoyés : 2 sur 3" in out and "Restants : 0" in out
+    assert "Non remis (1) :" in out and "- Marc Dubois : a bloqué le bot" in out, out
+    assert "Léa Bernard" not in out
+
+    code, _, err = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "report", "999")
+    assert code == 1 and "Diffusion introuvable (n° 999)" in err
+    code, _, err = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "status")
+    assert code == 1 and "Indiquez le numéro de la diffusion" in err
+    code, _, err = await asyncio.to_thread(run_cli, monkeypatch, capsys, e2e_database_url, "--audience", "tous")
+    assert code == 1 and "--message-file" in err
