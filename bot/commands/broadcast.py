@@ -36,7 +36,8 @@ def register(sub) -> list[str]:
                          help="follow a broadcast instead of sending one: its progress, or its report")
     command.add_argument("id", nargs="?", type=int, help="the broadcast number (with status or report)")
     command.add_argument("--audience",
-                         help="auditeurs, tuteurs, tous, semestre:2026-S1, certification:<title>, etape:<step>")
+                         help="auditeurs, tuteurs, tous, semestre:2026-S1, certification:<title>, etape:<stage> "
+                              "(enrolled, first_meeting_held, planned, submitted, corrected, revised, validated, not_validated)")
     command.add_argument("--message-file", metavar="FILE", help="the message, Telegram HTML (UTF-8)")
     command.add_argument("--at", metavar="WHEN", help='when to send it, Paris time: "lundi 5 octobre 9h", "05/10 à 9h30", 2026-10-05T09:30')
     command.add_argument("--document", metavar="FILE", help="a document to send with the message as its caption")

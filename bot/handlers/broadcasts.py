@@ -153,7 +153,8 @@ async def audience_chosen(update: Update, context: BotContext, staff: PersonView
     elif kind is AudienceKind.STAGE:
         if choices.stages is None:
             raise BroadcastError("audience_unavailable", kind=kind.value)
-        buttons = column(Button(label[:60], callback("bcast", "stage", code)) for code, label in choices.stages)
+        buttons = column(Button(_label(context, "stage_choice", stage=_label(context, f"stage.{code}"), count=count),
+                                callback("bcast", "stage", code)) for code, count in choices.stages)
         await reply(update, context, "broadcasts/ask_value.html", kind=kind.value, empty=not choices.stages, keyboard=buttons)
     else:
         await _compose(update, context, staff, conversation, Audience(kind))
@@ -222,6 +223,11 @@ async def _show_preview(update: Update, context: BotContext, preview: Preview) -
 
 def _audience_label(context: BotContext, audience: Audience) -> str:
     name = _label(context, f"audience_{AudienceKind(audience.kind).name.lower()}")
+    if audience.kind is AudienceKind.STAGE:
+        try:
+            return f"{name} : {_label(context, f'stage.{audience.value}')}"
+        except KeyError:
+            pass
     return f"{name} : {audience.value}" if audience.value else name
 
 

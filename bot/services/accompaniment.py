@@ -777,6 +777,41 @@ class Accompaniments:
             ])
         return out.getvalue()
 
+    # -- broadcast audiences (issue 15: "auditeurs at a given step") -----------------------------
+
+    @staticmethod
+    def _stage_column():
+        return func.coalesce(Accompaniment.stage, Stage.ENROLLED.value)  # an older enrolment has no row yet
+
+    def stage_members(self, session: Session, code: str):
+        """The broadcast service's stage filter: the ids of the auditeurs whose active enrolment is
+        at stage ``code`` (a :class:`Stage` value). Raises ``BroadcastError`` for an unknown stage."""
+        from bot.domain.broadcasts import BroadcastError
+
+        try:
+            stage = Stage(code)
+        except ValueError:
+            raise BroadcastError("stage_unknown", value=code, known=[s.value for s in Stage]) from None
+        return (
+            select(Enrolment.auditeur_id)
+            .outerjoin(Accompaniment, Accompaniment.enrolment_id == Enrolment.id)
+            .where(Enrolment.status == "active", self._stage_column() == stage.value)
+        )
+
+    def stage_counts(self, session: Session) -> list[tuple[str, int]]:
+        """The broadcast service's stage choices: (stage, number of auditeurs) for the stages where
+        someone is, in the order of the accompaniment."""
+        stage = self._stage_column()
+        counts = dict(session.execute(
+            select(stage, func.count(func.distinct(Enrolment.auditeur_id)))
+            .select_from(Enrolment)
+            .outerjoin(Accompaniment, Accompaniment.enrolment_id == Enrolment.id)
+            .join(Person, Person.id == Enrolment.auditeur_id)
+            .where(Enrolment.status == "active", Person.active.is_(True))
+            .group_by(stage)
+        ).all())
+        return [(s.value, counts[s.value]) for s in Stage if counts.get(s.value)]
+
     # -- reminders -------------------------------------------------------------------------------
 
     @staticmethod

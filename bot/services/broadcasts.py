@@ -41,8 +41,8 @@ UNDELIVERABLE_SHOWN = 50
 
 StageFilter = Callable[[Session, str], Select]
 """Issue 14 plugs this in: the ids of the auditeurs at one step of the accompaniment."""
-StageChoices = Callable[[Session], list[tuple[str, str]]]
-"""(code, label) of the accompaniment steps staff can choose."""
+StageChoices = Callable[[Session], list[tuple[str, int]]]
+"""(stage code, number of auditeurs there) of the accompaniment steps staff can choose."""
 
 
 def group_of(broadcast_id: int) -> str:
@@ -80,7 +80,7 @@ class Preview:
 class AudienceChoices:
     semesters: list[str]
     certifications: list[str]
-    stages: list[tuple[str, str]] | None  # None: the accompaniment steps are not available yet
+    stages: list[tuple[str, int]] | None  # (stage, auditeurs there); None: the steps are not wired
 
 
 @dataclass(frozen=True)

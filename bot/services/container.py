@@ -87,6 +87,8 @@ class Services:
                 render=Renderer(timezone=settings.timezone).render,
                 per_second=settings.delivery.per_second,
                 paid_broadcast=settings.delivery.paid_broadcast,
+                stage_filter=accompaniment.stage_members,
+                stage_choices=accompaniment.stage_counts,
             ),
             accompaniment=accompaniment,
         )

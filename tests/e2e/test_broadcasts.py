@@ -215,3 +215,48 @@ async def test_the_years_enrolment_announcements_in_one_step(bot, cast):
     await bot.drain()
     (announcement,) = [m for m in bot.emulator.chat(AUDITEUR_ID) if "Inscriptions au 1er semestre" in (m.plain_text or "")]
     assert "du jeudi 1er octobre 2026 au samedi 31 octobre 2026" in announcement.plain_text
+
+
+async def test_an_audience_at_one_step_of_the_accompaniment(bot, cast):
+    """Auditeurs whose correction is pending (step 3), counted on the button, and only they receive it."""
+    from bot.storage.models import Accompaniment
+
+    pin(bot, NOW)
+    waiting = add_auditeurs(bot, cast, 3, first_id=4100, blocked=1)  # the last one blocked the bot
+    others = add_auditeurs(bot, cast, 2, first_id=4200)
+    with bot.db.transaction() as session:
+        enrolments = dict(session.execute(
+            sa.select(Person.telegram_user_id, Enrolment.id).join(Enrolment, Enrolment.auditeur_id == Person.id)
+        ).all())
+        for telegram_id in waiting:
+            session.add(Accompaniment(enrolment_id=enrolments[telegram_id], stage="submitted", moved_at=NOW, created_at=NOW))
+        session.add(Accompaniment(enrolment_id=enrolments[others[0]], stage="corrected", moved_at=NOW, created_at=NOW))
+    # Léa and others[1] have no accompaniment row yet: step 1 (enrolled)
+
+    await bot.send(STAFF_ID, "/diffuser")
+    await bot.send(STAFF_ID, "Rappel : les tuteurs rendent les corrections sous 4 semaines.")
+    choose = await bot.press(STAFF_ID, "Une étape de l'accompagnement")
+    labels = [b["text"] for b in choose.with_buttons().buttons]
+    assert labels == ["1 · premier rendez-vous à prendre (2)", "3 · correction en attente (3)", "4 · révision à rendre (1)"]
+    preview = await bot.press(STAFF_ID, "3 · correction en attente (3)")
+    assert "Destinataires : 3" in preview.text  # the blocking is not known yet: the send finds it
+    assert "Une étape de l'accompagnement : 3 · correction en attente" in preview.text
+    await bot.press(STAFF_ID, "Envoyer maintenant")
+    await bot.drain()
+    needle = "corrections sous 4 semaines"
+    assert [received(bot, chat, needle) for chat in waiting] == [1, 1, 0]
+    assert [received(bot, chat, needle) for chat in (*others, AUDITEUR_ID, TUTOR_ID)] == [0, 0, 0, 0]
+    assert broadcast_rows(bot) == {"sent": 2, "blocked": 1}
+
+    # the same from the command line's audience code, and an unknown step explained
+    from bot.domain.broadcasts import Audience, BroadcastError
+    from bot.domain.permissions import COMMAND_LINE
+
+    count = bot.services.broadcasts.count(COMMAND_LINE, Audience.parse("etape:enrolled"))
+    assert (count.reachable, count.blocked) == (2, 0)
+    try:
+        bot.services.broadcasts.count(COMMAND_LINE, Audience.parse("etape:rdv1"))
+    except BroadcastError as error:
+        assert error.code == "stage_unknown"
+    else:
+        raise AssertionError("an unknown step must be refused")
