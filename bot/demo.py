@@ -72,6 +72,8 @@ def seed(
         report_type="ua",
         semester="2026-S1",
         certification="Licence professionnelle Formation de formateurs",
+        units_validated=3,
+        experience="justified",
     )
     auditeur = onboarding.redeem(
         AUDITEUR_ID, onboarding.check_code(AUDITEUR_ID, enrolment.code).invitation_id, notice_version="demo"

@@ -83,7 +83,20 @@ def build_routes() -> Routes:
             # /inscrire (staff): the enrolment form
             Action("enrol", "tutor", staff.enrol_tutor_chosen, guard="inscrire"),
             Action("enrol", "report_type", staff.enrol_report_type_chosen, guard="inscrire"),
+            Action("enrol", "experience", staff.enrol_experience_chosen, guard="inscrire"),
             Action("enrol", "semester", staff.enrol_semester_chosen, guard="inscrire"),
+            Action("enrol", "confirm", staff.enrol_confirmed, guard="inscrire"),
+            Action("enrol", "abort", staff.enrol_aborted, guard="inscrire"),
+            # /equipe (staff): a person's card, a new code, revoke the code, detach the Telegram account
+            Action("team", "list", staff.team_list, guard="equipe"),
+            Action("team", "show", staff.team_show, guard="equipe"),
+            Action("team", "reissue", staff.team_reissue, guard="equipe"),
+            Action("team", "revoke", staff.team_revoke, guard="equipe"),
+            Action("team", "unbind", staff.team_unbind, guard="equipe"),
+            Action("team", "unbindok", staff.team_unbind_confirmed, guard="equipe"),
+            # /inviter (staff): a likely duplicate to confirm
+            Action("invite", "confirm", staff.invite_confirmed, guard="inviter"),
+            Action("invite", "abort", staff.invite_aborted, guard="inviter"),
             # /rapport (auditeur): the guided coach
             Action("coach", "overview", coach.coach_overview, guard="rapport"),
             Action("coach", "open", coach.coach_open, guard="rapport"),

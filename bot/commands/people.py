@@ -26,6 +26,11 @@ def register(sub) -> list[str]:
     enrol.add_argument("--semester", required=True, help="e.g. 2026-S1 (1st semester 2026-2027) or 2026-S2")
     enrol.add_argument("--certification", required=True, help="the certification prepared")
     enrol.add_argument("--email")
+    # the offer's prerequisites (seed 003): staff record both; below them the enrolment is refused
+    enrol.add_argument("--units-validated", required=True, type=int, metavar="N",
+                       help="teaching units of the certification validated (at least 2)")
+    enrol.add_argument("--experience", required=True, choices=["justified", "in_progress", "missing"],
+                       help="the minimum professional experience: justified, being acquired, or missing")
     return ["invite", "enrol"]
 
 
@@ -47,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
                 semester=args.semester,
                 certification=args.certification,
                 email=args.email,
+                units_validated=args.units_validated,
+                experience=args.experience,
             )
     except EnrolmentError as error:
         print(renderer.render("cli/input_problem.txt", code=error.code, details=error.details), file=sys.stderr)

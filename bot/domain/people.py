@@ -41,6 +41,8 @@ class EnrolmentView:
     report_type: ReportType
     semester: str
     enrolled_at: datetime
+    units_validated: int | None = None  # the offer's prerequisites as recorded (None: not recorded)
+    experience: str | None = None  # bot.domain.enrolment.Experience
 
 
 @dataclass(frozen=True)

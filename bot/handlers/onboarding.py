@@ -95,6 +95,7 @@ async def consent_accepted(update: Update, context: BotContext, person: PersonVi
             invitation_id,
             notice_version=NOTICE_VERSION,
             telegram_username=user.username,
+            telegram_name=user.full_name,
         )
     except RedeemError as error:
         await context.call(context.services.conversations.clear, user.id, flow=FLOW)

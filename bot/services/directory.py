@@ -38,6 +38,8 @@ def enrolment_view(enrolment: Enrolment) -> EnrolmentView:
         report_type=ReportType(enrolment.report_type),
         semester=enrolment.semester,
         enrolled_at=enrolment.enrolled_at,
+        units_validated=enrolment.units_validated,
+        experience=enrolment.experience,
     )
 
 

@@ -20,12 +20,30 @@ from bot.domain.invitations import (
     new_code,
     normalise_code,
 )
+from bot.domain.enrolment import (
+    MAX_UNITS,
+    MIN_UNITS_VALIDATED,
+    Candidate,
+    Duplicate,
+    Experience,
+    likely_duplicates,
+    prerequisite_problems,
+)
 from bot.domain.people import EnrolmentView, InvitationIssued, PersonView, ReportType, Role
 from bot.domain.permissions import require_staff
 from bot.domain.semesters import Semester
 from bot.services.directory import enrolment_view, person_view
 from bot.storage.db import Database
-from bot.storage.models import AuditEvent, Consent, Enrolment, Invitation, Person, SignInThrottle, utcnow
+from bot.storage.models import (
+    AuditEvent,
+    Consent,
+    ConversationState,
+    Enrolment,
+    Invitation,
+    Person,
+    SignInThrottle,
+    utcnow,
+)
 
 NAME_MAX_LENGTH = 120
 CERTIFICATION_MAX_LENGTH = 200
@@ -49,9 +67,42 @@ class PendingBinding:
 
 
 @dataclass(frozen=True)
+class TeamMember:
+    """A tutor or an auditeur as staff see them in /equipe."""
+
+    person: PersonView
+    telegram_username: str | None
+    bound_at: datetime | None
+    code_expires_at: datetime | None  # a code still valid (None: none pending)
+    invited: bool  # a code was ever issued
+    enrolment: EnrolmentView | None = None
+    stage: str | None = None  # the accompaniment's stage (auditeurs)
+
+    @property
+    def bound(self) -> bool:
+        return self.person.telegram_user_id is not None
+
+
+@dataclass(frozen=True)
+class Unbound:
+    member: TeamMember
+    telegram_user_id: int  # the account detached (its cached identity and command list are stale)
+
+
+@dataclass(frozen=True)
 class BoundPerson:
     person: PersonView
     enrolment: EnrolmentView | None
+
+
+def check_prerequisites(units_validated: int | None, experience: str | None) -> None:
+    """The offer's prerequisites (seed 003), when recorded; raises the first one not met."""
+    if units_validated is not None and (not isinstance(units_validated, int) or not 0 <= units_validated <= MAX_UNITS):
+        raise EnrolmentError("units_invalid", value=units_validated)
+    if experience is not None and experience not in {e.value for e in Experience}:
+        raise EnrolmentError("experience_invalid", value=experience)
+    for problem in prerequisite_problems(units_validated, experience):
+        raise EnrolmentError(problem, minimum=MIN_UNITS_VALIDATED, value=units_validated)
 
 
 def clean_name(raw: str, *, max_length: int = NAME_MAX_LENGTH, code: str = "name") -> str:
@@ -102,10 +153,15 @@ class Onboarding:
         semester: str,
         certification: str,
         email: str | None = None,
+        units_validated: int | None = None,
+        experience: str | None = None,
     ) -> InvitationIssued:
+        """Staff enrol an auditeur. The prerequisites (``units_validated``, ``experience``) are checked
+        when given: the offer is refused to someone who does not meet them (seed 003)."""
         require_staff(actor, "enrol an auditeur")
         name = clean_name(name)
         certification = clean_name(certification, max_length=CERTIFICATION_MAX_LENGTH, code="certification")
+        check_prerequisites(units_validated, experience)
         try:
             report = ReportType(report_type)
         except ValueError:
@@ -127,6 +183,8 @@ class Onboarding:
                 report_type=report,
                 semester=semester_code,
                 created_by_id=_actor_id(actor),
+                units_validated=units_validated,
+                experience=experience,
             )
             session.add(enrolment)
             code = self._issue(session, person, actor)
@@ -135,7 +193,8 @@ class Onboarding:
                     actor_id=_actor_id(actor),
                     subject_id=person.id,
                     action="auditeur.enrolled",
-                    details={"tutor_id": tutor_person.id, "report_type": report.value, "semester": semester_code},
+                    details={"tutor_id": tutor_person.id, "report_type": report.value, "semester": semester_code,
+                             "units_validated": units_validated, "experience": experience},
                 )
             )
             session.flush()
@@ -168,6 +227,106 @@ class Onboarding:
             code = self._issue(session, person, actor)
             session.add(AuditEvent(actor_id=_actor_id(actor), subject_id=person.id, action="invitation.reissued"))
             return InvitationIssued(person=person_view(person), code=code, expires_at=self._expiry(session, code))
+
+    def likely_duplicates(self, actor: PersonView, name: str, email: str | None = None) -> list[Duplicate]:
+        """People who are likely the one staff are about to create (same name or e-mail)."""
+        require_staff(actor, "look for duplicates")
+        with self._db.read() as session:
+            people = session.scalars(select(Person).where(Person.erased_at.is_(None)).order_by(Person.id))
+            return likely_duplicates(
+                name, email, [Candidate(p.id, p.display_name, p.email, p.role) for p in people]
+            )
+
+    def team(self, actor: PersonView) -> list[TeamMember]:
+        """Tutors and auditeurs with where each one stands (bound, code pending or expired, stage)."""
+        require_staff(actor, "see the team")
+        now = self._clock()
+        with self._db.read() as session:
+            people = list(
+                session.scalars(
+                    select(Person)
+                    .where(Person.role != Role.STAFF, Person.erased_at.is_(None), Person.active.is_(True))
+                    .order_by(Person.display_name, Person.id)
+                )
+            )
+            return [self._member(session, p, now) for p in people]
+
+    def member(self, actor: PersonView, person_id: int) -> TeamMember:
+        require_staff(actor, "see a member of the team")
+        with self._db.read() as session:
+            return self._member(session, self._team_person(session, person_id), self._clock())
+
+    def revoke(self, actor: PersonView, person_id: int) -> TeamMember:
+        """The person's pending codes stop working now (a link sent to the wrong address)."""
+        require_staff(actor, "revoke an invitation")
+        now = self._clock()
+        with self._db.transaction() as session:
+            person = self._team_person(session, person_id)
+            revoked = session.execute(
+                update(Invitation)
+                .where(Invitation.person_id == person.id, Invitation.used_at.is_(None), Invitation.expires_at > now)
+                .values(expires_at=now)
+            ).rowcount
+            if not revoked:
+                raise EnrolmentError("no_pending_code")
+            session.add(AuditEvent(actor_id=_actor_id(actor), subject_id=person.id, action="invitation.revoked"))
+            session.flush()
+            return self._member(session, person, now)
+
+    def unbind(self, actor: PersonView, person_id: int) -> Unbound:
+        """Detach the Telegram account bound to this person (someone else opened their link); a new
+        code can then be sent. Their data stay; the account's conversation is forgotten."""
+        require_staff(actor, "unbind a Telegram account")
+        now = self._clock()
+        with self._db.transaction() as session:
+            person = self._team_person(session, person_id)
+            telegram_user_id = person.telegram_user_id
+            if telegram_user_id is None:
+                raise EnrolmentError("person_not_bound")
+            session.add(
+                AuditEvent(
+                    actor_id=_actor_id(actor), subject_id=person.id, action="telegram.unbound",
+                    details={"telegram_user_id": telegram_user_id, "telegram_username": person.telegram_username},
+                )
+            )
+            person.telegram_user_id = None
+            person.telegram_username = None
+            person.bound_at = None
+            person.blocked_bot_at = None
+            state = session.get(ConversationState, telegram_user_id)
+            if state is not None:
+                session.delete(state)
+            session.flush()
+            return Unbound(member=self._member(session, person, now), telegram_user_id=telegram_user_id)
+
+    @staticmethod
+    def _team_person(session, person_id: int) -> Person:
+        person = session.get(Person, person_id)
+        if person is None or person.role == Role.STAFF or person.erased_at is not None:
+            raise EnrolmentError("person_unknown")
+        return person
+
+    @staticmethod
+    def _member(session, person: Person, now: datetime) -> TeamMember:
+        invitations = list(session.scalars(select(Invitation).where(Invitation.person_id == person.id)))
+        pending = [i.expires_at for i in invitations if i.used_at is None and i.expires_at > now]
+        enrolment = session.scalar(
+            select(Enrolment).where(Enrolment.auditeur_id == person.id, Enrolment.status == "active")
+        )
+        stage = None
+        if enrolment is not None:
+            from bot.storage.models import Accompaniment
+
+            stage = session.scalar(select(Accompaniment.stage).where(Accompaniment.enrolment_id == enrolment.id))
+        return TeamMember(
+            person=person_view(person),
+            telegram_username=person.telegram_username,
+            bound_at=person.bound_at,
+            code_expires_at=max(pending) if pending else None,
+            invited=bool(invitations),
+            enrolment=enrolment_view(enrolment) if enrolment is not None else None,
+            stage=stage,
+        )
 
     def _find_tutor(self, session, tutor: str | int) -> Person:
         query = select(Person).where(Person.role == Role.TUTOR, Person.active.is_(True))
@@ -250,6 +409,7 @@ class Onboarding:
         *,
         notice_version: str,
         telegram_username: str | None = None,
+        telegram_name: str | None = None,
         now: datetime | None = None,
     ) -> BoundPerson:
         """Consume the code and bind the account, atomically: two accounts racing for one code, one wins."""
@@ -301,6 +461,16 @@ class Onboarding:
                 )
                 if self._accompaniment is not None:
                     self._accompaniment.on_bound(session, enrolment, now)
+            inviter_id = invitation.created_by_id
+            if inviter_id is not None and inviter_id != person.id:
+                # whoever opens a link first takes the profile: the inviter learns who it was
+                outbox.enqueue(
+                    session, recipient_id=inviter_id, kind="invitation.bound.inviter",
+                    template="staff/invitation_bound.html",
+                    params={"person": bound.person, "enrolment": bound.enrolment,
+                            "telegram_name": telegram_name, "telegram_username": telegram_username},
+                    now=now,
+                )
             return bound
 
 

@@ -46,6 +46,7 @@ from bot.storage.models import (
     CoachingProgress,
     Consent,
     ConversationState,
+    DepositInProgress,
     DraftVersion,
     Enrolment,
     ExperienceCheck,
@@ -73,6 +74,8 @@ PERSONAL_TABLES = frozenset({
     # the accompaniment (issue 14) and broadcasts (issue 15), handled when their tables exist
     "accompaniments", "accompaniment_events", "planning_dates", "report_submissions", "opinions",
     "follow_up_cases", "broadcasts",
+    # issue 17: the deposit being put together (report version, annex titles and Telegram file ids)
+    "deposits_in_progress",
 })
 NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids", "enrolment_periods"})
 
@@ -219,6 +222,7 @@ class PersonalData:
             drafts = list(
                 session.scalars(select(DraftVersion).where(DraftVersion.auditeur_id == person_id).order_by(DraftVersion.version))
             )
+            deposit = session.get(DepositInProgress, person_id)
             settings = session.get(TutorBookingSettings, person_id)
             windows = list(session.scalars(select(AvailabilityWindow).where(AvailabilityWindow.tutor_id == person_id)))
             days_off = list(session.scalars(select(TutorDayOff).where(TutorDayOff.tutor_id == person_id)))
@@ -249,7 +253,8 @@ class PersonalData:
                 "invitations": [_row(i, ("created_at", "expires_at", "used_at", "used_by_telegram_id")) for i in invitations],
                 "enrolments": [
                     {
-                        **_row(e, ("id", "certification", "report_type", "semester", "status", "enrolled_at", "ended_at")),
+                        **_row(e, ("id", "certification", "report_type", "semester", "status", "enrolled_at", "ended_at",
+                                   "units_validated", "experience")),
                         "as": "auditeur" if e.auditeur_id == person_id else "tutor",
                         "auditeur": names.get(e.auditeur_id),
                         "tutor": names.get(e.tutor_id),
@@ -271,6 +276,17 @@ class PersonalData:
                     _row(d, ("version", "file_name", "size_bytes", "sha256", "pages", "words", "problem", "received_at", "review"))
                     for d in drafts
                 ],
+                "deposit_in_progress": (
+                    {
+                        **_row(deposit, ("created_at", "updated_at")),
+                        "report_version": session.scalar(
+                            select(DraftVersion.version).where(DraftVersion.id == deposit.report_version_id)
+                        ) if deposit.report_version_id is not None else None,
+                        "annexes": [{"title": a.get("title"), "pages": a.get("pages")} for a in deposit.annexes or []],
+                    }
+                    if deposit
+                    else None
+                ),
                 "meetings": [
                     {
                         **_row(m, ("id", "start_at", "end_at", "duration_minutes", "status", "purpose", "video_link",
@@ -417,6 +433,7 @@ class PersonalData:
             session.execute(delete(CoachingFeedback).where(CoachingFeedback.progress_id.in_(progress_ids)))
         session.execute(delete(CoachingProgress).where(CoachingProgress.auditeur_id == pid))
         session.execute(delete(ExperienceCheck).where(ExperienceCheck.person_id == pid))
+        session.execute(delete(DepositInProgress).where(DepositInProgress.auditeur_id == pid))
         drafts = session.execute(delete(DraftVersion).where(DraftVersion.auditeur_id == pid)).rowcount
         session.execute(delete(Invitation).where(Invitation.person_id == pid))
         session.execute(delete(TutorBookingSettings).where(TutorBookingSettings.tutor_id == pid))

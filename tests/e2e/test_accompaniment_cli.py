@@ -32,7 +32,8 @@ def test_cohort_csv_academic_calendar_and_certifier_grid(tmp_path, coachbot):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "TELEGRAM_BOT_USERNAME": "cnam_coach_bot"}
     assert coachbot("invite", "tutor", "--name", "Marc Dubois", env=env, cwd=tmp_path).returncode == 0
     enrolled = coachbot("enrol", "--name", "Léa Bernard", "--tutor", "Dubois", "--report-type", "ua", "--semester",
-                        "2026-S1", "--certification", "Licence pro", env=env, cwd=tmp_path)
+                        "2026-S1", "--certification", "Licence pro", "--units-validated", "2", "--experience", "justified",
+                        env=env, cwd=tmp_path)
     assert enrolled.returncode == 0, enrolled.stderr
     csv = coachbot("suivi", "--csv", env=env, cwd=tmp_path)
     assert csv.returncode == 0, csv.stderr

@@ -57,21 +57,43 @@ def test_db_upgrade_invite_and_enrol_from_the_command_line(tmp_path):
     assert re.search(r"https://t\.me/cnam_coach_bot\?start=[A-Z0-9]{12}", invited.stdout)
     enrolled = coachbot(
         "enrol", "--name", "Léa Bernard", "--tutor", "Dubois", "--report-type", "ua", "--semester", "2026-S1",
-        "--certification", "Licence professionnelle", env=env, cwd=tmp_path,
+        "--certification", "Licence professionnelle", "--units-validated", "3", "--experience", "justified",
+        env=env, cwd=tmp_path,
     )
     assert enrolled.returncode == 0, enrolled.stderr
     assert "Inscription enregistrée pour Léa Bernard (ua, 2026-S1, tuteur : Marc Dubois)" in enrolled.stdout
     wrong = coachbot(
         "enrol", "--name", "X", "--tutor", "Personne", "--report-type", "ua", "--semester", "2026-S1",
-        "--certification", "L", env=env, cwd=tmp_path,
+        "--certification", "L", "--units-validated", "2", "--experience", "in_progress", env=env, cwd=tmp_path,
     )
     assert wrong.returncode == 1 and "Aucun tuteur actif ne correspond à « Personne »" in wrong.stderr
+    # the offer's prerequisites (seed 003): refused below 2 units or without the experience, nothing created
+    for units, experience, message in (("1", "justified", "au moins 2 unités d’enseignement"),
+                                       ("4", "missing", "l’expérience professionnelle minimum")):
+        refused = coachbot(
+            "enrol", "--name", "Zoé Faure", "--tutor", "Dubois", "--report-type", "ua", "--semester", "2026-S1",
+            "--certification", "Licence professionnelle", "--units-validated", units, "--experience", experience,
+            env=env, cwd=tmp_path,
+        )
+        assert refused.returncode == 1 and message in refused.stderr and "inscription refusée" in refused.stderr
+    missing = coachbot(
+        "enrol", "--name", "Zoé Faure", "--tutor", "Dubois", "--report-type", "ua", "--semester", "2026-S1",
+        "--certification", "Licence professionnelle", env=env, cwd=tmp_path,
+    )
+    assert missing.returncode == 2 and "--units-validated" in missing.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        rows = connection.execute(
+            "SELECT p.display_name, e.units_validated, e.experience FROM enrolments e JOIN people p ON p.id = e.auditeur_id"
+        ).fetchall()
+    assert rows == [("Léa Bernard", 3, "justified")]
 
 
 def test_scripted_demo_replays_a_conversation(tmp_path):
     script = tmp_path / "demo.txt"
     script.write_text(
-        "# a comment\n/menu\n:1\n:staff\n/inscrire\nJean <Test>\nLicence pro\n:1\n:2\n:1\n:tuteur\n/inscrire\n:quit\n",
+        "# a comment\n/menu\n:1\n:staff\n/inscrire\nJean <Test>\nLicence pro\n2\n:1\n:1\n:2\n:1\n:1\n:tuteur\n/inscrire\n:quit\n",
         encoding="utf-8",
     )
     result = coachbot("demo", "--script", str(script), "--files", str(tmp_path / "files"), cwd=tmp_path, timeout=180)
@@ -79,7 +101,7 @@ def test_scripted_demo_replays_a_conversation(tmp_path):
     out = result.stdout
     assert "Coachbot — démonstration" in out
     assert "Léa Bernard > /menu" in out and "Que souhaitez-vous faire ?" in out
-    assert "Claire Martin > /inscrire" in out and "Inscrire un auditeur (étape 1 sur 5)" in out
+    assert "Claire Martin > /inscrire" in out and "Inscrire un auditeur (étape 1 sur 7)" in out
     assert "Inscription enregistrée pour Jean <Test> : rapport de stage" in out
     assert re.search(r"https://t\.me/coachbot_demo_bot\?start=[A-Z0-9]{12}", out)
     assert "Marc Dubois > /inscrire" in out and "n'est pas disponible pour votre profil" in out
@@ -102,7 +124,8 @@ def test_personne_export_and_erase_from_the_command_line(tmp_path):
     assert coachbot("invite", "tutor", "--name", "Marc Dubois", env=env, cwd=tmp_path).returncode == 0
     assert coachbot(
         "enrol", "--name", "Léa Bernard", "--tutor", "Dubois", "--report-type", "ua", "--semester", "2026-S1",
-        "--certification", "Licence professionnelle", env=env, cwd=tmp_path,
+        "--certification", "Licence professionnelle", "--units-validated", "2", "--experience", "justified",
+        env=env, cwd=tmp_path,
     ).returncode == 0
     out = tmp_path / "export"
 

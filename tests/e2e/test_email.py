@@ -73,9 +73,12 @@ async def _enrol(bot, name_line: str) -> None:
     await bot.send(STAFF_ID, "/inscrire")
     await bot.send(STAFF_ID, name_line)
     await bot.send(STAFF_ID, "Licence pro Formation de formateurs")
+    await bot.send(STAFF_ID, "2")
+    await bot.press(STAFF_ID, "Oui, justifiée")
     await bot.press(STAFF_ID, "Marc Dubois")
     await bot.press(STAFF_ID, index=0)
-    return await bot.press(STAFF_ID, index=0)
+    await bot.press(STAFF_ID, index=0)
+    return await bot.press(STAFF_ID, "Confirmer l’inscription")
 
 
 async def test_staff_enrol_with_an_email_and_the_auditeur_receives_the_invitation(mail_bot, smtp_server):

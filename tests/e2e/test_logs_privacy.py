@@ -77,9 +77,12 @@ async def test_no_name_text_or_file_name_in_any_log_record_at_debug(bot, emulato
     await bot.send(STAFF_ID, "/inscrire")
     await bot.send(STAFF_ID, "Barnabé Ostrogradsky")
     await bot.send(STAFF_ID, "Certificat de Xylophagie appliquée")
+    await bot.send(STAFF_ID, "2")
+    await bot.press(STAFF_ID, "Oui, justifiée")
     await bot.press(STAFF_ID, "Zéphyrine Quillebeuf")
     await bot.press(STAFF_ID, "Rapport d'activité UA")
-    enrolled = await bot.press(STAFF_ID, index=0)
+    await bot.press(STAFF_ID, index=0)
+    enrolled = await bot.press(STAFF_ID, "Confirmer l’inscription")
     await bot.send(AUDITEUR, f"/start {CODE_RE.search(enrolled.text).group(1)}")
     joined = await bot.press(AUDITEUR, "J'accepte")
     assert "Zéphyrine Quillebeuf" in joined.text

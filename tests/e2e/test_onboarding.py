@@ -41,12 +41,15 @@ async def test_staff_invites_a_tutor_and_enrols_an_auditeur_who_both_bind(bot, e
 
     await bot.send(STAFF_ID, "/inscrire")
     await bot.send(STAFF_ID, "Nina Petit")
-    tutors = await bot.send(STAFF_ID, "Titre professionnel Formateur d'adultes")
+    await bot.send(STAFF_ID, "Titre professionnel Formateur d'adultes")
+    await bot.send(STAFF_ID, "3")
+    tutors = await bot.press(STAFF_ID, "Oui, justifiée")
     assert tutors.last.button_labels == ["Paul Durand"]
     await bot.press(STAFF_ID, "Paul Durand")
     semesters = await bot.press(STAFF_ID, "Rapport d'activité UA")
     assert semesters.last.button_labels == ["1er semestre 2026-2027", "2e semestre 2026-2027", "1er semestre 2027-2028"]
-    done = await bot.press(STAFF_ID, index=0)
+    await bot.press(STAFF_ID, index=0)
+    done = await bot.press(STAFF_ID, "Confirmer l’inscription")
     assert "Inscription enregistrée pour <b>Nina Petit</b>" in done.last.text
     auditeur_code = _code(done.text)
 
@@ -139,9 +142,13 @@ async def test_html_in_a_name_is_escaped_everywhere(bot, emulator, cast):
     # The emulator rejects invalid HTML like Telegram: the name shows literally, so it was escaped.
     assert f"Inscrire {evil}" in step.text
     await bot.send(STAFF_ID, "Licence <i>pro</i>")
+    await bot.send(STAFF_ID, "2")
+    await bot.press(STAFF_ID, "En cours d’acquisition")
     await bot.press(STAFF_ID, "Marc Dubois")
     await bot.press(STAFF_ID, "Rapport de stage")
-    done = await bot.press(STAFF_ID, index=0)
+    summary = await bot.press(STAFF_ID, index=0)
+    assert f"Auditeur : {evil}" in summary.text and "Certification : « Licence <i>pro</i> »" in summary.text
+    done = await bot.press(STAFF_ID, "Confirmer l’inscription")
     assert f"Inscription enregistrée pour {evil}" in done.text
     team = await bot.send(STAFF_ID, "/equipe")
     assert evil in team.text

@@ -39,9 +39,12 @@ async def test_nul_in_a_video_link_a_name_and_a_file_name(bot, cast):
     step = await bot.send(STAFF_ID, "Jeanne\x00 Nulle")
     assert APOLOGY not in step.text
     await bot.send(STAFF_ID, "Licence professionnelle")
+    await bot.send(STAFF_ID, "2")
+    await bot.press(STAFF_ID, "Oui, justifiée")
     await bot.press(STAFF_ID, "Marc Dubois")
     await bot.press(STAFF_ID, "Rapport de stage")
-    done = await bot.press(STAFF_ID, index=0)
+    await bot.press(STAFF_ID, index=0)
+    done = await bot.press(STAFF_ID, "Confirmer l’inscription")
     assert APOLOGY not in done.text and "Inscription enregistrée pour Jeanne Nulle" in done.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.display_name == "Jeanne Nulle")) == 1

@@ -187,3 +187,42 @@ def test_people_who_just_wrote_are_known_without_a_read_until_they_change(db, on
     assert directory.identify(TelegramIdentity(7777, "Nobody")) is None
     assert directory.recently_identified(7777) is None  # unknown accounts are never remembered
     assert Directory(db, [], recent_ttl=0).recently_identified(2001) is None
+
+
+def test_prerequisites_are_checked_and_recorded_by_the_service(db, onboarding):
+    _tutor(onboarding, db)
+    base = dict(name="Léa Bernard", tutor="dubois", report_type="ua", semester="2026-S1", certification="Licence pro")
+    for units, experience, code in ((1, "justified", "units_below_minimum"), (2, "missing", "experience_missing"),
+                                    (-1, "justified", "units_invalid"), (2, "oui", "experience_invalid")):
+        with pytest.raises(EnrolmentError) as refused:
+            onboarding.enrol_auditeur(COMMAND_LINE, **base, units_validated=units, experience=experience)
+        assert refused.value.code == code
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 0
+    issued = onboarding.enrol_auditeur(COMMAND_LINE, **base, units_validated=2, experience="in_progress")
+    assert (issued.enrolment.units_validated, issued.enrolment.experience) == (2, "in_progress")
+
+
+def test_team_tools_are_for_staff_only_and_refuse_staff_targets(db, onboarding):
+    from bot.domain.permissions import PermissionDenied
+
+    tutor = _tutor(onboarding, db)
+    issued = onboarding.enrol_auditeur(
+        COMMAND_LINE, name="Léa Bernard", tutor=tutor.id, report_type="ua", semester="2026-S1", certification="L",
+    )
+    for use_case in (onboarding.revoke, onboarding.unbind, onboarding.member, onboarding.reissue):
+        with pytest.raises(PermissionDenied):
+            use_case(tutor, issued.person.id)  # a tutor pressing a forged team button
+    with pytest.raises(PermissionDenied):
+        onboarding.likely_duplicates(tutor, "Léa Bernard")
+    with pytest.raises(EnrolmentError) as not_bound:
+        onboarding.unbind(COMMAND_LINE, issued.person.id)
+    assert not_bound.value.code == "person_not_bound"
+    assert onboarding.revoke(COMMAND_LINE, issued.person.id).code_expires_at is None
+    with pytest.raises(EnrolmentError) as nothing:
+        onboarding.revoke(COMMAND_LINE, issued.person.id)
+    assert nothing.value.code == "no_pending_code"
+    unbound = onboarding.unbind(COMMAND_LINE, tutor.id)
+    assert unbound.telegram_user_id == 2001 and not unbound.member.bound
+    with db.read() as session:
+        assert session.get(Person, tutor.id).telegram_user_id is None

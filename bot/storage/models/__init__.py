@@ -2,7 +2,7 @@
 
 from bot.storage.models.base import Base, UTCDateTime, utcnow
 from bot.storage.models.coaching import CoachingFeedback, CoachingProgress, ExperienceCheck
-from bot.storage.models.drafts import DraftVersion
+from bot.storage.models.drafts import DepositInProgress, DraftVersion
 from bot.storage.models.people import (
     AuditEvent,
     Consent,
@@ -27,6 +27,7 @@ from bot.storage.models.accompaniment import (
 )
 
 __all__ = [
+    "DepositInProgress",
     "Broadcast",
     "EnrolmentPeriod",
     "AcademicYearRow",

@@ -34,3 +34,18 @@ class DraftVersion(Base):
     problem: Mapped[str | None] = mapped_column(String(16))
     review: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DepositInProgress(Base):
+    """An auditeur's deposit being put together (/depot): the chosen report version and the annexes
+    added so far, in order. Kept until it is assembled or abandoned, whatever else the person does."""
+
+    __tablename__ = "deposits_in_progress"
+
+    auditeur_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    report_version_id: Mapped[int | None] = mapped_column(ForeignKey("draft_versions.id", ondelete="SET NULL"))
+    annexes: Mapped[list] = mapped_column(JSON, default=list)  # [{"file_id", "title", "pages"}, ...]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -47,6 +47,7 @@ class Enrolment(Base):
     __table_args__ = (
         CheckConstraint("report_type IN ('ua', 'stage')", name="report_type"),
         CheckConstraint("status IN ('active', 'closed')", name="status"),
+        CheckConstraint("experience IN ('justified', 'in_progress', 'missing')", name="experience"),
         # One active enrolment per auditeur; closed ones are kept as history.
         Index(
             "uq_enrolments_active_auditeur",
@@ -68,6 +69,9 @@ class Enrolment(Base):
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was closed (retention counts from then)
+    # the offer's prerequisites (seed 003), as staff recorded them; None: enrolled before they were recorded
+    units_validated: Mapped[int | None] = mapped_column(Integer)  # teaching units of the certification validated
+    experience: Mapped[str | None] = mapped_column(String(16))  # justified, in_progress (being acquired), missing
 
     auditeur: Mapped[Person] = relationship(foreign_keys=[auditeur_id])
     tutor: Mapped[Person] = relationship(foreign_keys=[tutor_id])
