@@ -152,6 +152,11 @@ def build_routes() -> Routes:
             Action("acc", "v", accompaniment.verdict_button, guard="suivi"),
             Action("acc", "case", accompaniment.case_button, guard="suivi"),
             Action("acc", "casec", accompaniment.case_choice_button, guard="suivi"),
+            # staff (checked by the service): the academic calendar, a certifier's grid
+            Action("acc", "cal", accompaniment.calendar_button, guard="suivi"),
+            Action("acc", "caly", accompaniment.calendar_year_button, guard="suivi"),
+            Action("acc", "grids", accompaniment.grids_button, guard="suivi"),
+            Action("acc", "gridc", accompaniment.grid_choice_button, guard="suivi"),
             Action("acc", ANY_ACTION, accompaniment.acc_stale, guard=None),
         ),
         flows=(
@@ -165,6 +170,8 @@ def build_routes() -> Routes:
                  document=accompaniment.correction_document),
             Flow(accompaniment.OPINION_FLOW, guard="suivi", text=accompaniment.opinion_text),
             Flow(accompaniment.CASE_FLOW, guard="suivi", text=accompaniment.case_text),
+            Flow(accompaniment.CALENDAR_FLOW, guard="suivi", text=accompaniment.calendar_text),
+            Flow(accompaniment.GRID_FLOW, guard="suivi", text=accompaniment.grid_text, document=accompaniment.grid_document),
             Flow(drafts.DEPOT_FLOW, guard="depot", text=drafts.depot_text, document=drafts.depot_document),
             Flow(broadcasts.FLOW, guard="diffuser", text=broadcasts.on_text, document=broadcasts.on_document),
         ),

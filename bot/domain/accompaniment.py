@@ -21,6 +21,7 @@ each deadline reminder is due (daytime on working days, Paris time).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -140,6 +141,7 @@ class RefusalCode(StrEnum):
     REASONS_MISSING = "reasons_missing"  # an opinion without its reasons
     NOTHING_TO_SEND = "nothing_to_send"  # a correction with neither file nor comment; no draft to submit
     BAD_CALENDAR = "bad_calendar"
+    BAD_GRID = "bad_grid"  # a certifier's grid file that cannot be loaded (details: reason)
     CASE_CLOSED = "case_closed"
 
 
@@ -236,6 +238,10 @@ class AcademicYear:
                 found.append(f"{label}_enrolment_outside_semester")
         if not self.s1.end < self.s2.start:
             found.append("s2_starts_before_s1_ends")
+        if self.s1.start.year != self.year:
+            found.append("s1_not_in_year")
+        if (self.s2.end - self.s1.start).days > 400:
+            found.append("year_too_long")
         return found
 
 
@@ -269,6 +275,31 @@ class AcademicCalendar:
         """The plan "ne pourra excéder 2 semestres": the last day of the 2nd semester counted from
         the enrolment semester (enrolled 2026-S1: the end of 2026-S2)."""
         return self.semester_dates(enrolment_semester.plus(1)).end
+
+
+_CALENDAR_DATE = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?!\d)")
+
+
+def parse_academic_year(text: str, year: int) -> AcademicYear:
+    """The year's eight dates as staff type them in Telegram, in this order: the 1st semester's
+    start and end, its enrolment opening and closing, then the same for the 2nd semester
+    (``01/09/2027``; words between the dates are ignored). Raises :class:`Refusal`: ``bad_calendar``
+    with ``problems`` (the count of dates, or what is incoherent), ``bad_date`` for a day that does
+    not exist."""
+    days = []
+    for match in _CALENDAR_DATE.finditer(text or ""):
+        day, month, year_part = (int(g) for g in match.groups())
+        try:
+            days.append(date(year_part + 2000 if year_part < 100 else year_part, month, day))
+        except ValueError:
+            raise Refusal(RefusalCode.BAD_DATE, {"token": match.group(0)}) from None
+    if len(days) != 8:
+        raise Refusal(RefusalCode.BAD_CALENDAR, {"problems": ["eight_dates"], "found": len(days), "year": year})
+    found = AcademicYear(year, SemesterDates(*days[:4]), SemesterDates(*days[4:]))
+    problems = found.problems()
+    if problems:
+        raise Refusal(RefusalCode.BAD_CALENDAR, {"problems": problems, "year": year})
+    return found
 
 
 # -- the planning (step 2) ------------------------------------------------------------------------

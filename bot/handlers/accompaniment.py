@@ -13,7 +13,16 @@ import logging
 from telegram import Update
 
 from bot.documents.grid_pdf import build_grid_pdf  # noqa: F401 - imported for the demo and tests
-from bot.domain.accompaniment import Assessment, Opinion, Party, Refusal, Stage, parse_dates
+from bot.domain.accompaniment import (
+    Assessment,
+    Opinion,
+    Party,
+    Refusal,
+    RefusalCode,
+    Stage,
+    parse_academic_year,
+    parse_dates,
+)
 from bot.domain.calendar import paris_date
 from bot.domain.drafts import safe_file_name
 from bot.domain.people import PersonView, Role
@@ -30,6 +39,8 @@ PLANNING_FLOW = "acc_planning"
 CORRECTION_FLOW = "acc_correction"
 OPINION_FLOW = "acc_opinion"
 CASE_FLOW = "acc_case"
+CALENDAR_FLOW = "acc_calendar"
+GRID_FLOW = "acc_grid"
 MAX_LISTED = 30
 _ASSESS = {"m": Assessment.MET, "p": Assessment.PARTLY, "n": Assessment.NOT_MET}
 
@@ -122,6 +133,8 @@ async def suivi_command(update: Update, context: BotContext, person: PersonView)
             undelivered = await context.call(context.services.outbox.dead_letters, 10)
             buttons = [Button(context.renderer.label("buttons.acc_case", name=c.enrolment.auditeur.display_name), callback("acc", "case", c.id))
                        for c in view.open_cases[:MAX_LISTED]]
+            buttons += [Button(context.renderer.label("buttons.acc_calendar"), callback("acc", "cal")),
+                        Button(context.renderer.label("buttons.acc_grids"), callback("acc", "grids"))]
             await reply(update, context, "accompaniment/staff_follow_up.html", view=view, limit=MAX_LISTED,
                         undelivered=undelivered,
                         today=paris_date(context.services.clock()), keyboard=column(buttons))
@@ -416,6 +429,103 @@ async def case_text(update: Update, context: BotContext, person: PersonView, con
         return
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=CASE_FLOW)
     await reply(update, context, "accompaniment/case_closed.html", resume=bool(conversation.data.get("resume")))
+
+
+# -- staff: the academic calendar and the certifiers' grids -----------------------------------------
+
+
+async def calendar_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """acc:cal — the current and next academic years, each with a button to change it."""
+    try:
+        years = await context.call(context.services.accompaniment.calendar_years, person)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)
+        return
+    labels = context.renderer
+    buttons = [Button(labels.label("buttons.acc_calendar_year", label=f"{y.year}-{y.year + 1}"), callback("acc", "caly", y.year))
+               for y, _ in years]
+    await reply(update, context, "accompaniment/calendar.html", years=years, keyboard=column(buttons))
+
+
+async def calendar_year_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """acc:caly:<year> — ask for the year's eight dates (the current ones shown, to copy and edit)."""
+    year = _arg(data)
+    if year is None:
+        await _stale(update, context)
+        return
+    try:
+        years = dict((y.year, y) for y, _ in await context.call(context.services.accompaniment.calendar_years, person))
+    except Refusal as refusal:
+        await _refused(update, context, refusal)
+        return
+    if year not in years:
+        await _stale(update, context)
+        return
+    await context.call(context.services.conversations.set, update.effective_user.id, CALENDAR_FLOW, "dates", {"year": year})
+    await reply(update, context, "accompaniment/ask_calendar.html", year=years[year])
+
+
+async def calendar_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
+    try:
+        year = parse_academic_year(update.effective_message.text or "", int(conversation.data["year"]))
+        saved = await context.call(context.services.accompaniment.set_academic_year, person, year)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)  # the conversation stays: staff can send the dates again
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=CALENDAR_FLOW)
+    await reply(update, context, "accompaniment/calendar_set.html", year=saved)
+
+
+async def grids_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """acc:grids — choose the certification whose grid staff load."""
+    try:
+        certifications = await context.call(context.services.accompaniment.grid_certifications, person)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)
+        return
+    labels = context.renderer
+    buttons = [Button(labels.label("buttons.acc_grid_choice", name=name[:50], mark=" ✓" if loaded else ""), callback("acc", "gridc", i))
+               for i, (name, loaded) in enumerate(certifications[:MAX_LISTED])]
+    await reply(update, context, "accompaniment/grid_choose.html", certifications=certifications, keyboard=column(buttons))
+
+
+async def grid_choice_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """acc:gridc:<index in the list> — then the grid file is awaited."""
+    index = _arg(data)
+    try:
+        certifications = await context.call(context.services.accompaniment.grid_certifications, person)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)
+        return
+    if index is None or index >= len(certifications):
+        await _stale(update, context)
+        return
+    certification = certifications[index][0]
+    await context.call(context.services.conversations.set, update.effective_user.id, GRID_FLOW, "file", {"certification": certification})
+    await reply(update, context, "accompaniment/ask_grid_file.html", certification=certification)
+
+
+async def grid_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
+    await reply(update, context, "accompaniment/refused.html", code="bad_grid", details={"reason": "file_expected"})
+
+
+async def grid_document(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
+    """The certifier's grid file (TOML): read, checked, loaded for the certification chosen."""
+    from bot.services.accompaniment import MAX_GRID_BYTES, grid_from_file
+
+    document = update.effective_message.document
+    certification = conversation.data["certification"]
+    try:
+        if (document.file_size or 0) > MAX_GRID_BYTES:
+            raise Refusal(RefusalCode.BAD_GRID, {"reason": "too_large"})
+        telegram_file = await context.bot.get_file(document.file_id)
+        grid = grid_from_file(bytes(await telegram_file.download_as_bytearray()))
+        await context.call(context.services.accompaniment.load_grid, person, certification, grid)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)  # the conversation stays: staff can send a corrected file
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=GRID_FLOW)
+    await reply(update, context, "accompaniment/grid_loaded.html", grid=grid, certification=certification)
 
 
 async def acc_stale(update: Update, context: BotContext, person: PersonView | None, data: CallbackData | None) -> None:

@@ -36,7 +36,6 @@ from bot.domain.accompaniment import (
     RefusalCode,
     ReminderKind,
     ReminderPolicy,
-    SemesterDates,
     Stage,
 )
 from bot.domain.calendar import HolidayCalendar, correction_delay, paris_date, paris_to_utc
@@ -44,11 +43,11 @@ from bot.domain.people import EnrolmentView, PersonView, Role
 from bot.domain.report import Criterion, Grid
 from bot.domain.semesters import Semester
 from bot.services import outbox
+from bot.services.academic_calendar import AcademicCalendarStore
 from bot.services.directory import enrolment_view
 from bot.storage.db import Database
 from bot.storage.models import UTCDateTime
 from bot.storage.models import (
-    AcademicYearRow,
     Accompaniment,
     AccompanimentEvent,
     AuditEvent,
@@ -171,7 +170,9 @@ class Accompaniments:
         email_invitations: bool = False,
         bot_username: str | None = None,
         contact: str = "",
+        academic: AcademicCalendarStore | None = None,
     ) -> None:
+        self.academic = academic or AcademicCalendarStore(db, clock=lambda: self._clock())
         self._catalogue = catalogue
         self._email_invitations = email_invitations  # SMTP is configured
         self._bot_username = bot_username
@@ -192,7 +193,7 @@ class Accompaniments:
         if session is None:
             with self._db.read() as session:
                 return self.academic_calendar(session)
-        return AcademicCalendar(_year_of(row) for row in session.scalars(select(AcademicYearRow)))
+        return self.academic.calendar(session)
 
     def _limit(self, session: Session, enrolment: Enrolment) -> date:
         return self.academic_calendar(session).accompaniment_limit(Semester.parse(enrolment.semester))
@@ -606,31 +607,41 @@ class Accompaniments:
         return [_case_view(case, enrolment) for case, enrolment in rows]
 
     @staticmethod
-    def _require_staff(actor: PersonView) -> None:
+    def _require_staff(actor: PersonView, action: str = "staff_view") -> None:
         if actor.role is not Role.STAFF:
-            raise Refusal(RefusalCode.WRONG_PERSON, {"action": "staff_view", "allowed": ["staff"]})
+            raise Refusal(RefusalCode.WRONG_PERSON, {"action": action, "allowed": ["staff"]})
 
     # -- academic calendar and grids (staff) -----------------------------------------------------
 
     def set_academic_year(self, actor: PersonView, year: AcademicYear) -> AcademicYear:
-        self._require_staff(actor)
-        problems = year.problems()
-        if problems:
-            raise Refusal(RefusalCode.BAD_CALENDAR, {"problems": problems})
-        with self._db.transaction() as session:
-            row = session.get(AcademicYearRow, year.year) or AcademicYearRow(year=year.year)
-            for number, dates in ((1, year.s1), (2, year.s2)):
-                setattr(row, f"s{number}_start", dates.start)
-                setattr(row, f"s{number}_end", dates.end)
-                setattr(row, f"s{number}_enrolment_opens", dates.enrolment_opens)
-                setattr(row, f"s{number}_enrolment_closes", dates.enrolment_closes)
-            row.updated_by_id, row.updated_at = (actor.id if actor.id > 0 else None), self.now()
-            session.add(row)
-            session.add(AuditEvent(actor_id=row.updated_by_id, action="academic_year.set", details={"year": year.year}))
-            return year
+        """Staff set a year's semester and enrolment dates (the one academic calendar: the
+        announcements of the broadcasts read the same row)."""
+        self._require_staff(actor, "set_calendar")
+        return self.academic.save(actor.id if actor.id > 0 else None, year)
+
+    def calendar_years(self, actor: PersonView) -> list[tuple[AcademicYear, bool]]:
+        """The current and the next academic year as they stand, each with whether staff set it
+        (False: the defaults)."""
+        self._require_staff(actor, "set_calendar")
+        today = paris_date(self.now())
+        first = today.year if today.month >= 9 else today.year - 1
+        calendar = self.academic_calendar()
+        return [(calendar.year(y), calendar.is_custom(y)) for y in (first, first + 1)]
+
+    def grid_certifications(self, actor: PersonView) -> list[tuple[str, bool]]:
+        """The certifications staff may load a grid for (those of active enrolments and those that
+        have one), each with whether a certifier's grid is loaded."""
+        self._require_staff(actor, "load_grid")
+        with self._db.read() as session:
+            loaded = set(session.scalars(select(CertificationGrid.certification)))
+            active = set(session.scalars(select(Enrolment.certification).where(Enrolment.status == "active").distinct()))
+        return [(c, c in loaded) for c in sorted(active | loaded, key=str.lower)]
 
     def load_grid(self, actor: PersonView, certification: str, grid: Grid) -> Grid:
-        self._require_staff(actor)
+        self._require_staff(actor, "load_grid")
+        certification = (certification or "").strip()
+        if not certification or len(certification) > 200:
+            raise Refusal(RefusalCode.BAD_GRID, {"reason": "certification"})
         if not grid.criteria:
             raise Refusal(RefusalCode.GRID_INCOMPLETE, {"missing": []})
         with self._db.transaction() as session:
@@ -908,16 +919,6 @@ def _case_view(case: FollowUpCase, enrolment: Enrolment) -> CaseView:
     )
 
 
-def _year_of(row: AcademicYearRow) -> AcademicYear:
-    def sem(n: int) -> SemesterDates:
-        return SemesterDates(
-            getattr(row, f"s{n}_start"), getattr(row, f"s{n}_end"),
-            getattr(row, f"s{n}_enrolment_opens"), getattr(row, f"s{n}_enrolment_closes"),
-        )
-
-    return AcademicYear(row.year, sem(1), sem(2))
-
-
 def grid_to_json(grid: Grid) -> dict:
     return {
         "title": grid.title, "intro": grid.intro, "verdicts": list(grid.verdicts),
@@ -932,16 +933,41 @@ def grid_from_json(doc: dict) -> Grid:
     )
 
 
+MAX_GRID_BYTES = 100_000
+
+
 def grid_from_toml(text: str) -> Grid:
-    """A certifier's grid written like prompts/report/grid.toml (title, [[criteria]] id/label/description)."""
+    """A certifier's grid written like prompts/report/grid.toml (title, [[criteria]] id/label/description).
+    Raises :class:`Refusal` ``bad_grid`` with the reason (not_toml, no_criteria, duplicate_ids, label_missing)."""
     import tomllib
+
+    def bad(reason: str, **more) -> Refusal:
+        return Refusal(RefusalCode.BAD_GRID, {"reason": reason, **more})
 
     try:
         doc = tomllib.loads(text)
-        criteria = doc["criteria"]
-        ids = [c["id"] for c in criteria]
-        if not criteria or len(set(ids)) != len(ids) or not all(c.get("label") for c in criteria):
-            raise ValueError("criteria")
+    except tomllib.TOMLDecodeError as error:
+        raise bad("not_toml", line=getattr(error, "lineno", None)) from None
+    criteria = doc.get("criteria")
+    if not isinstance(criteria, list) or not criteria or not all(isinstance(c, dict) and c.get("id") for c in criteria):
+        raise bad("no_criteria")
+    ids = [str(c["id"]) for c in criteria]
+    if len(set(ids)) != len(ids):
+        raise bad("duplicate_ids")
+    if not all(isinstance(c.get("label"), str) and c["label"].strip() for c in criteria):
+        raise bad("label_missing")
+    try:
         return grid_from_json({"title": doc.get("title", "Grille d'évaluation"), "intro": doc.get("intro", ""), "criteria": criteria})
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
-        raise Refusal(RefusalCode.GRID_INCOMPLETE, {"missing": []}) from None
+    except (KeyError, TypeError, ValueError):
+        raise bad("no_criteria") from None
+
+
+def grid_from_file(content: bytes) -> Grid:
+    """A grid file as uploaded (Telegram document or command line): UTF-8 TOML, 100 KB at most."""
+    if len(content) > MAX_GRID_BYTES:
+        raise Refusal(RefusalCode.BAD_GRID, {"reason": "too_large"})
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Refusal(RefusalCode.BAD_GRID, {"reason": "not_toml"}) from None
+    return grid_from_toml(text)

@@ -29,8 +29,9 @@ from bot.domain.permissions import require_staff
 from bot.domain.semesters import Semester
 from bot.services import outbox
 from bot.storage.db import Database
+from bot.domain.accompaniment import Refusal
+from bot.services.academic_calendar import AcademicCalendarStore
 from bot.storage.models import Broadcast, Enrolment, OutboxMessage, Person, utcnow
-from bot.storage.models import EnrolmentPeriod as EnrolmentPeriodRow
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,11 @@ class BroadcastService:
         paid_broadcast: bool = False,
         stage_filter: StageFilter | None = None,
         stage_choices: StageChoices | None = None,
+        academic: AcademicCalendarStore | None = None,
     ) -> None:
         self._db = db
+        # the one academic calendar (shared with the accompaniment): the announcements' dates
+        self.academic = academic or AcademicCalendarStore(db, clock=lambda: self._clock())
         self._clock = clock
         self.timezone = timezone
         self._render = render  # renders the announcement templates (Renderer.render)
@@ -492,27 +496,24 @@ class BroadcastService:
     # -- the academic calendar and the enrolment announcements -----------------------------------
 
     def set_period(self, actor: PersonView, semester: Semester, opens_on: date, closes_on: date) -> EnrolmentPeriod:
+        """One semester's enrolment window, written into the academic calendar (the semester dates
+        of a year not set yet are the defaults)."""
         require_staff(actor, "set the academic calendar")
         period = rules.check_period(semester, opens_on, closes_on)
-        with self._db.transaction() as session:
-            row = session.get(EnrolmentPeriodRow, (semester.academic_year, semester.number))
-            if row is None:
-                row = EnrolmentPeriodRow(academic_year=semester.academic_year, semester=semester.number)
-                session.add(row)
-            row.opens_on, row.closes_on = opens_on, closes_on
-            row.updated_by_id = actor.id or None
-            row.updated_at = self._clock()
+        try:
+            self.academic.set_enrolment(actor.id or None, semester, opens_on, closes_on)
+        except Refusal as refusal:
+            raise BroadcastError("calendar_incoherent", semester=semester.code,
+                                 problems=refusal.details.get("problems", [])) from None
         return period
 
     def periods(self, academic_year: int) -> dict[int, EnrolmentPeriod | None]:
-        """The enrolment periods set for an academic year (1 and 2; None when not set)."""
-        with self._db.read() as session:
-            rows = {
-                r.semester: r
-                for r in session.scalars(select(EnrolmentPeriodRow).where(EnrolmentPeriodRow.academic_year == academic_year))
-            }
+        """The enrolment periods of an academic year, from the academic calendar (None for both
+        when staff have not set that year)."""
+        windows = self.academic.enrolment_windows(academic_year)
         return {
-            n: EnrolmentPeriod(Semester(academic_year, n), rows[n].opens_on, rows[n].closes_on) if n in rows else None
+            n: EnrolmentPeriod(Semester(academic_year, n), windows[n].enrolment_opens, windows[n].enrolment_closes)
+            if windows is not None else None
             for n in (1, 2)
         }
 

@@ -11,6 +11,7 @@ from bot.domain.calendar import HolidayCalendar
 from bot.domain.report import Catalogue, default_catalogue
 from bot.services.accompaniment import Accompaniments
 from bot.services.booking import BookingService
+from bot.services.academic_calendar import AcademicCalendarStore
 from bot.services.broadcasts import BroadcastService
 from bot.services.coaching import Coaching
 from bot.services.conversations import Conversations
@@ -50,10 +51,11 @@ class Services:
         from bot.documents.grid_pdf import build_grid_pdf
 
         catalogue = default_catalogue()
+        academic = AcademicCalendarStore(db, clock=now)  # one academic calendar for both services below
         accompaniment = Accompaniments(
             db, calendar, catalogue.grid, clock=now, grid_pdf=build_grid_pdf, catalogue=catalogue,
             email_invitations=settings.smtp is not None, bot_username=settings.bot_username,
-            contact=settings.cnam_contact,
+            contact=settings.cnam_contact, academic=academic,
         )
         services = cls(
             settings=settings,
@@ -89,6 +91,7 @@ class Services:
                 paid_broadcast=settings.delivery.paid_broadcast,
                 stage_filter=accompaniment.stage_members,
                 stage_choices=accompaniment.stage_counts,
+                academic=academic,
             ),
             accompaniment=accompaniment,
         )

@@ -77,7 +77,7 @@ PERSONAL_TABLES = frozenset({
     # issue 17: the deposit being put together (report version, annex titles and Telegram file ids)
     "deposits_in_progress",
 })
-NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids", "enrolment_periods"})
+NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids"})
 
 
 def _table(name: str):

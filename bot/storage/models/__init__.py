@@ -14,7 +14,7 @@ from bot.storage.models.people import (
 )
 from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
 from bot.storage.models.outbox import OutboxMessage, RateBucket
-from bot.storage.models.broadcasts import Broadcast, EnrolmentPeriod
+from bot.storage.models.broadcasts import Broadcast
 from bot.storage.models.accompaniment import (
     AcademicYearRow,
     Accompaniment,
@@ -29,7 +29,6 @@ from bot.storage.models.accompaniment import (
 __all__ = [
     "DepositInProgress",
     "Broadcast",
-    "EnrolmentPeriod",
     "AcademicYearRow",
     "Accompaniment",
     "AccompanimentEvent",

@@ -1,4 +1,4 @@
-"""Staff broadcasts and the academic calendar of enrolment periods.
+"""Staff broadcasts (the enrolment periods they announce are in the academic calendar: academic_years).
 
 A broadcast is stored when staff preview it (``draft``); it becomes ``scheduled`` or ``sending``
 when confirmed. Its outbox rows (one per recipient, group ``broadcast:<id>``) are written when it
@@ -8,9 +8,9 @@ restarts as a row here until then.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, UTCDateTime, utcnow
@@ -43,17 +43,3 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class EnrolmentPeriod(Base):
-    """The academic calendar staff set once a year: when each semester's enrolment opens and closes."""
-
-    __tablename__ = "enrolment_periods"
-    __table_args__ = (CheckConstraint("semester IN (1, 2)", name="semester"),)
-
-    academic_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    semester: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    opens_on: Mapped[date] = mapped_column(Date)
-    closes_on: Mapped[date] = mapped_column(Date)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
