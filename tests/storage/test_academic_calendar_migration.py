@@ -1,4 +1,4 @@
-"""Migration 0009: the broadcasts' enrolment periods move into the one academic calendar
+"""Migration 0010: the broadcasts' enrolment periods move into the one academic calendar
 (``academic_years``), on a fresh database migrated step by step (SQLite, and PostgreSQL when
 TEST_DATABASE_URL is set), and come back on a downgrade."""
 
@@ -41,7 +41,7 @@ def fresh_engine(request, tmp_path):
 
 def test_enrolment_periods_move_into_the_academic_calendar_and_back(fresh_engine):
     config = alembic_config(fresh_engine)
-    command.upgrade(config, "0006")
+    command.upgrade(config, "0009")
     with fresh_engine.begin() as connection:
         # 2027-2028 was set by staff for the accompaniment (semester 1 ends on 15 February 2028)
         connection.execute(sa.text(
@@ -67,7 +67,7 @@ def test_enrolment_periods_move_into_the_academic_calendar_and_back(fresh_engine
     assert _day(kept.s1_end) == date(2028, 2, 15) and _day(kept.s2_start) == date(2028, 2, 16)
     assert (_day(kept.s2_enrolment_opens), _day(kept.s2_enrolment_closes)) == (date(2028, 2, 20), date(2028, 3, 20))
 
-    command.downgrade(config, "0006")
+    command.downgrade(config, "0009")
     with fresh_engine.connect() as connection:
         periods = connection.execute(sa.text(
             "SELECT academic_year, semester, opens_on, closes_on FROM enrolment_periods ORDER BY academic_year, semester")).all()

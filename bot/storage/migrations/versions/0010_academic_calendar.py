@@ -6,8 +6,8 @@ broadcasts' announcements). Each period moves into its year's row (a year withou
 with the default semester dates: 1 September-31 January, 1 February-31 August), then
 ``enrolment_periods`` is dropped. The downgrade writes the periods back from ``academic_years``.
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import date
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
