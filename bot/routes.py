@@ -115,8 +115,15 @@ def build_routes() -> Routes:
             # /brouillons, /depot
             Action("drafts", "list", drafts.drafts_list, guard="brouillons"),
             Action("drafts", "file", drafts.drafts_file, guard="brouillons"),
+            Action("depot", "version", drafts.depot_version, guard="depot"),
+            Action("depot", "choose", drafts.depot_choose, guard="depot"),
+            Action("depot", "show", drafts.depot_show, guard="depot"),
+            Action("depot", "manage", drafts.depot_manage, guard="depot"),
             Action("depot", "assemble", drafts.depot_assemble, guard="depot"),
             Action("depot", "rename", drafts.depot_rename, guard="depot"),
+            Action("depot", "up", drafts.depot_up, guard="depot"),
+            Action("depot", "down", drafts.depot_down, guard="depot"),
+            Action("depot", "remove", drafts.depot_remove, guard="depot"),
             Action("depot", "cancel", drafts.depot_cancel, guard="depot"),
             # /supprimer: the confirmation (erases the presser's own data only)
             Action("erase", "yes", personal_data.erase_confirmed, guard="supprimer"),

@@ -17,12 +17,14 @@ from telegram.error import BadRequest
 from bot.commands.review import load_step_wording, problem_context
 from bot.domain import pdf_sandbox
 from bot.domain.annexes import DepositError
+from bot.domain.deposit import Annex, DepositRuleError, report_warnings
 from bot.domain.drafts import MAX_ANNEXES, annex_title, check_annex, deposit_file_name, safe_file_name
 from bot.domain.pdf_review import MAX_PDF_BYTES, PdfReview
 from bot.domain.people import EnrolmentView, PersonView, Role
 from bot.domain.permissions import PermissionDenied
 from bot.handlers.common import chat_id_of, reply
 from bot.services.conversations import Conversation
+from bot.services.deposits import DepositView
 from bot.services.drafts import DraftError, DraftRecorded, DraftVersionView
 from bot.telegram.context import BotContext
 from bot.telegram.keyboards import Button, CallbackData, callback, column, keyboard
@@ -260,36 +262,121 @@ async def drafts_file(update: Update, context: BotContext, person: PersonView, d
 # /depot: the report, then the annexes one by one, then one PDF
 
 
-def _depot_keyboard(context: BotContext, annexes: list[dict]):
+MAX_OFFERED_VERSIONS = 5
+
+
+def _depot_keyboard(context: BotContext, deposit: DepositView | None):
+    """What can be done with the deposit in progress (its buttons work from any earlier message)."""
     labels = context.renderer
-    rows = [[Button(labels.label("buttons.depot_assemble"), callback("depot", "assemble"))]] if annexes else []
+    annexes = deposit.annexes if deposit else ()
+    rows = []
+    if deposit is not None and deposit.report is not None and annexes:
+        rows.append([Button(labels.label("buttons.depot_assemble"), callback("depot", "assemble"))])
     if annexes:
-        rows.append(
-            [Button(labels.label("buttons.depot_rename", number=len(annexes)), callback("depot", "rename", len(annexes)))]
-        )
-    rows.append([Button(labels.label("buttons.cancel"), callback("depot", "cancel"))])
+        rows.append([Button(labels.label("buttons.depot_manage"), callback("depot", "manage"))])
+    if deposit is not None and deposit.report is not None:
+        rows.append([Button(labels.label("buttons.depot_choose"), callback("depot", "choose"))])
+    rows.append([Button(labels.label("buttons.depot_abandon"), callback("depot", "cancel"))])
     return keyboard(rows)
 
 
+def _manage_keyboard(context: BotContext, deposit: DepositView):
+    labels = context.renderer
+    rows = []
+    for number, _ in enumerate(deposit.annexes, start=1):
+        row = [Button(labels.label("buttons.depot_rename", number=number), callback("depot", "rename", number))]
+        if number > 1:
+            row.append(Button(labels.label("buttons.depot_up", number=number), callback("depot", "up", number)))
+        if number < len(deposit.annexes):
+            row.append(Button(labels.label("buttons.depot_down", number=number), callback("depot", "down", number)))
+        row.append(Button(labels.label("buttons.depot_remove", number=number), callback("depot", "remove", number)))
+        rows.append(row)
+    last = [Button(labels.label("buttons.depot_back"), callback("depot", "show"))]
+    if deposit.report is not None and deposit.annexes:
+        last.append(Button(labels.label("buttons.depot_assemble"), callback("depot", "assemble")))
+    rows.append(last)
+    return keyboard(rows)
+
+
+def _deposit_values(context: BotContext, deposit: DepositView | None) -> dict:
+    catalogue = context.services.catalogue
+    report = deposit.report if deposit else None
+    return {
+        "deposit": deposit,
+        "report": report,
+        "annexes": deposit.annexes if deposit else (),
+        "warnings": deposit.warnings if deposit else (),
+        "catalogue": catalogue,
+        "report_type": catalogue.report_type(report.review.report_type) if report else None,
+    }
+
+
+async def _set_step(update: Update, context: BotContext, step: str, data: dict | None = None) -> None:
+    await context.call(context.services.conversations.set, update.effective_user.id, DEPOT_FLOW, step, data or {})
+
+
 async def depot_command(update: Update, context: BotContext, person: PersonView) -> None:
-    latest = await context.call(context.services.drafts.latest_readable, person, person.id)
-    user_id = update.effective_user.id
-    if latest is None:
-        await context.call(context.services.conversations.set, user_id, DEPOT_FLOW, "report", {"annexes": []})
-        await reply(update, context, "depot/ask_report.html", keyboard=_depot_keyboard(context, []))
+    """Resume the deposit in progress, or start one by choosing the report version."""
+    deposit = await context.call(context.services.deposits.current, person)
+    if deposit is not None and (deposit.report is not None or deposit.annexes):
+        await _set_step(update, context, "annexes" if deposit.report is not None else "report")
+        await reply(update, context, "depot/resumed.html", **_deposit_values(context, deposit),
+                    keyboard=_depot_keyboard(context, deposit))
         return
-    data = {"report": _report_entry(latest), "annexes": []}
-    await context.call(context.services.conversations.set, user_id, DEPOT_FLOW, "annexes", data)
-    await reply(update, context, "depot/report_chosen.html", report=data["report"], keyboard=_depot_keyboard(context, []))
+    await _offer_versions(update, context, person, deposit)
 
 
-def _report_entry(version: DraftVersionView) -> dict:
-    return {"file_id": version.telegram_file_id, "file_name": version.file_name, "version": version.version,
-            "pages": version.pages}
+async def _offer_versions(update: Update, context: BotContext, person: PersonView, deposit: DepositView | None) -> None:
+    """The readable versions, newest first, each with what the review found about its limit and parts."""
+    versions = await context.call(context.services.drafts.versions, person, person.id)
+    readable = [v for v in reversed(versions) if v.ok][:MAX_OFFERED_VERSIONS]
+    await _set_step(update, context, "report")
+    if not readable:
+        await reply(update, context, "depot/ask_report.html", keyboard=_depot_keyboard(context, deposit))
+        return
+    labels, catalogue = context.renderer, context.services.catalogue
+    offered = [{"version": v, "warnings": report_warnings(v.review)} for v in readable]
+    rows = [
+        [Button(labels.label("buttons.depot_version_warned" if o["warnings"] else "buttons.depot_version",
+                             number=o["version"].version, pages=o["version"].review.body_pages),
+                callback("depot", "version", o["version"].id))]
+        for o in offered
+    ]
+    rows.append([Button(labels.label("buttons.depot_abandon"), callback("depot", "cancel"))])
+    await reply(update, context, "depot/choose_report.html", offered=offered, catalogue=catalogue,
+                current=deposit.report if deposit else None, keyboard=keyboard(rows))
+
+
+async def _use_report(update: Update, context: BotContext, person: PersonView, version_id: int) -> None:
+    try:
+        deposit = await context.call(context.services.deposits.choose_report, person, version_id)
+    except PermissionDenied as denied:
+        log.info("refused: %s", denied)
+        await reply(update, context, "common/not_allowed.html")
+        return
+    except DepositRuleError:
+        await reply(update, context, "depot/ask_report_again.html")
+        return
+    await _set_step(update, context, "annexes")
+    await reply(update, context, "depot/report_chosen.html", **_deposit_values(context, deposit),
+                keyboard=_depot_keyboard(context, deposit))
+
+
+async def depot_version(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """depot:version:<version id>: that version is the report (the service checks it is theirs)."""
+    version_id = data.int_arg(0) if data else None
+    if version_id is None:
+        await reply(update, context, "common/stale_button.html")
+        return
+    await _use_report(update, context, person, version_id)
+
+
+async def depot_choose(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    deposit = await context.call(context.services.deposits.current, person)
+    await _offer_versions(update, context, person, deposit)
 
 
 async def depot_document(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
-    data = dict(conversation.data)
     if conversation.step == "report":
         enrolment = await context.call(context.services.directory.active_enrolment, person.id)
         if enrolment is None:
@@ -299,40 +386,41 @@ async def depot_document(update: Update, context: BotContext, person: PersonView
         if version is None:
             await reply(update, context, "depot/ask_report_again.html")
             return
-        data["report"] = _report_entry(version)
-        await _save(update, context, "annexes", data)
-        await reply(update, context, "depot/report_chosen.html", report=data["report"],
-                    keyboard=_depot_keyboard(context, data["annexes"]))
+        await _use_report(update, context, person, version.id)
         return
-    await _add_annex(update, context, data)
+    await _add_annex(update, context, person)
 
 
-async def _add_annex(update: Update, context: BotContext, data: dict) -> None:
-    annexes = list(data.get("annexes", []))
-    if len(annexes) >= MAX_ANNEXES:
-        await reply(update, context, "depot/too_many.html", limit=MAX_ANNEXES, keyboard=_depot_keyboard(context, annexes))
+async def _add_annex(update: Update, context: BotContext, person: PersonView) -> None:
+    deposits = context.services.deposits
+    deposit = await context.call(deposits.current, person)
+    count = len(deposit.annexes) if deposit else 0
+    if count >= MAX_ANNEXES:
+        await reply(update, context, "depot/too_many.html", limit=MAX_ANNEXES, keyboard=_depot_keyboard(context, deposit))
         return
     fetched = await _fetch(update, context)
     if fetched is None:
         return
     document, content = fetched
     problem, detected, pages = await check_annex_isolated(content)
-    number = len(annexes) + 1
+    number = count + 1
     if problem is not None:
         log.info("annex %s refused: %s", number, problem)
         await reply(
             update, context, "depot/annex_refused.html", problem=problem, number=number,
             **{**_too_large_values(len(content)), "detected_format": detected},
-            keyboard=_depot_keyboard(context, annexes),
+            keyboard=_depot_keyboard(context, deposit),
         )
         return
-    message = update.effective_message
-    title = annex_title(message.caption, document.file_name)
-    annexes.append({"file_id": document.file_id, "title": title, "pages": pages})
-    data["annexes"] = annexes
-    await _save(update, context, "annexes", data)
-    await reply(update, context, "depot/annex_added.html", report=data["report"], annexes=annexes,
-                number=number, keyboard=_depot_keyboard(context, annexes))
+    title = annex_title(update.effective_message.caption, document.file_name)
+    try:
+        deposit = await context.call(deposits.add_annex, person, Annex(document.file_id, title, pages))
+    except DepositRuleError:
+        await reply(update, context, "depot/too_many.html", limit=MAX_ANNEXES, keyboard=_depot_keyboard(context, deposit))
+        return
+    await _set_step(update, context, "annexes")
+    await reply(update, context, "depot/annex_added.html", **_deposit_values(context, deposit), number=number,
+                keyboard=_depot_keyboard(context, deposit))
 
 
 async def check_annex_isolated(content: bytes) -> tuple[str | None, str | None, int]:
@@ -344,78 +432,135 @@ async def check_annex_isolated(content: bytes) -> tuple[str | None, str | None, 
 
 
 async def depot_text(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
-    data = dict(conversation.data)
-    annexes = list(data.get("annexes", []))
-    renaming = data.get("renaming")
-    if conversation.step == "rename" and isinstance(renaming, int) and 1 <= renaming <= len(annexes):
-        title = annex_title(update.effective_message.text, None)
-        if title:
-            annexes[renaming - 1] = {**annexes[renaming - 1], "title": title}
-            data["annexes"] = annexes
-            data.pop("renaming", None)
-            await _save(update, context, "annexes", data)
-            await reply(update, context, "depot/annex_renamed.html", report=data["report"], annexes=annexes,
-                        number=renaming, keyboard=_depot_keyboard(context, annexes))
+    renaming = conversation.data.get("renaming")
+    if conversation.step == "rename" and isinstance(renaming, int):
+        try:
+            deposit = await context.call(
+                context.services.deposits.rename_annex, person, renaming, update.effective_message.text or ""
+            )
+        except DepositRuleError as error:
+            if error.code == "title_missing":
+                await reply(update, context, "depot/ask_title_again.html", number=renaming)
+                return
+            deposit = await context.call(context.services.deposits.current, person)
+        else:
+            await _set_step(update, context, "annexes")
+            await reply(update, context, "depot/annexes_changed.html", change="renamed", number=renaming, position=None,
+                        **_deposit_values(context, deposit), keyboard=_manage_keyboard(context, deposit))
             return
-    await reply(update, context, "depot/send_pdf.html", step=conversation.step, keyboard=_depot_keyboard(context, annexes))
+    deposit = await context.call(context.services.deposits.current, person)
+    await reply(update, context, "depot/send_pdf.html", step=conversation.step, keyboard=_depot_keyboard(context, deposit))
 
 
-async def _save(update: Update, context: BotContext, step: str, data: dict) -> None:
-    await context.call(context.services.conversations.set, update.effective_user.id, DEPOT_FLOW, step, data)
-
-
-async def _depot_form(update: Update, context: BotContext) -> dict | None:
-    """The deposit in progress, if any (else: a stale button)."""
-    conversation = await context.conversation(update)
-    if conversation is None or conversation.flow != DEPOT_FLOW:
+async def _deposit_or_stale(update: Update, context: BotContext, person: PersonView) -> DepositView | None:
+    """The deposit in progress for a button (an earlier message's buttons still work), else stale."""
+    deposit = await context.call(context.services.deposits.current, person)
+    if deposit is None:
         await reply(update, context, "common/stale_button.html")
-        return None
-    return dict(conversation.data)
+    return deposit
 
 
 async def depot_cancel(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
-    if await _depot_form(update, context) is None:
+    """Abandon the deposit: the stored report choice and annexes are forgotten."""
+    abandoned = await context.call(context.services.deposits.abandon, person)
+    conversation = await context.conversation(update)
+    if not abandoned and (conversation is None or conversation.flow != DEPOT_FLOW):
+        await reply(update, context, "common/stale_button.html")
         return
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)
     await reply(update, context, "depot/cancelled.html")
 
 
+async def depot_show(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    deposit = await _deposit_or_stale(update, context, person)
+    if deposit is None:
+        return
+    await _set_step(update, context, "annexes" if deposit.report is not None else "report")
+    await reply(update, context, "depot/resumed.html", **_deposit_values(context, deposit),
+                keyboard=_depot_keyboard(context, deposit))
+
+
+async def depot_manage(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    """The annexes, each with rename, move up or down, and remove."""
+    deposit = await _deposit_or_stale(update, context, person)
+    if deposit is None:
+        return
+    if not deposit.annexes:
+        await reply(update, context, "depot/need_annex.html", keyboard=_depot_keyboard(context, deposit))
+        return
+    await _set_step(update, context, "annexes" if deposit.report is not None else "report")
+    await reply(update, context, "depot/manage.html", **_deposit_values(context, deposit),
+                keyboard=_manage_keyboard(context, deposit))
+
+
 async def depot_rename(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """depot:rename:<n>: the next text is the title of annex n."""
-    form = await _depot_form(update, context)
-    if form is None:
+    deposit = await _deposit_or_stale(update, context, person)
+    if deposit is None:
         return
-    annexes = list(form.get("annexes", []))
     number = data.int_arg(0) if data else None
-    if number is None or not 1 <= number <= len(annexes):
+    if number is None or not 1 <= number <= len(deposit.annexes):
         await reply(update, context, "common/stale_button.html")
         return
-    form["renaming"] = number
-    await _save(update, context, "rename", form)
-    await reply(update, context, "depot/ask_title.html", number=number, annex=annexes[number - 1])
+    await _set_step(update, context, "rename", {"renaming": number})
+    await reply(update, context, "depot/ask_title.html", number=number, annex=deposit.annexes[number - 1])
+
+
+async def _change_annexes(update: Update, context: BotContext, person: PersonView, data: CallbackData | None,
+                          change: str) -> None:
+    number = data.int_arg(0) if data else None
+    deposits = context.services.deposits
+    try:
+        if number is None:
+            raise DepositRuleError("annex_unknown")
+        if change == "removed":
+            deposit = await context.call(deposits.remove_annex, person, number)
+        else:
+            deposit = await context.call(deposits.move_annex, person, number, -1 if change == "up" else 1)
+    except DepositRuleError:
+        await reply(update, context, "common/stale_button.html")
+        return
+    await update.callback_query.edit_message_reply_markup(None)  # positions changed: older buttons go
+    markup = _manage_keyboard(context, deposit) if deposit.annexes else _depot_keyboard(context, deposit)
+    position = None
+    if change != "removed":
+        position = min(max(number + (-1 if change == "up" else 1), 1), len(deposit.annexes))
+    await reply(update, context, "depot/annexes_changed.html", change="removed" if change == "removed" else "moved",
+                number=number, position=position, **_deposit_values(context, deposit), keyboard=markup)
+
+
+async def depot_remove(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    await _change_annexes(update, context, person, data, "removed")
+
+
+async def depot_up(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    await _change_annexes(update, context, person, data, "up")
+
+
+async def depot_down(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
+    await _change_annexes(update, context, person, data, "down")
 
 
 async def depot_assemble(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
-    form = await _depot_form(update, context)
-    if form is None:
+    deposit = await _deposit_or_stale(update, context, person)
+    if deposit is None:
         return
-    annexes = list(form.get("annexes", []))
-    if not form.get("report"):
-        await reply(update, context, "depot/ask_report.html", keyboard=_depot_keyboard(context, annexes))
-    elif not annexes:
-        await reply(update, context, "depot/need_annex.html", keyboard=_depot_keyboard(context, annexes))
+    if deposit.report is None:
+        await _offer_versions(update, context, person, deposit)
+    elif not deposit.annexes:
+        await reply(update, context, "depot/need_annex.html", keyboard=_depot_keyboard(context, deposit))
     else:
-        await _assemble(update, context, person, form)
+        await _assemble(update, context, person, deposit)
 
 
-async def _assemble(update: Update, context: BotContext, person: PersonView, form: dict) -> None:
-    report_entry, annexes = form["report"], form["annexes"]
+async def _assemble(update: Update, context: BotContext, person: PersonView, deposit: DepositView) -> None:
+    report_version, annexes = deposit.report, deposit.annexes
     await reply(update, context, "depot/assembling.html", count=len(annexes))
     enrolment = await context.call(context.services.directory.active_enrolment, person.id)
     report_type = context.services.catalogue.report_type(enrolment.report_type.value if enrolment else "ua")
     try:
-        report = await _download_id(context, report_entry["file_id"])
-        parts = [(a["title"], await _download_id(context, a["file_id"])) for a in annexes]
+        report = await _download_id(context, report_version.telegram_file_id)
+        parts = [(a.title, await _download_id(context, a.file_id)) for a in annexes]
         result = await pdf_sandbox.assemble_deposit_isolated(
             report, parts, title=f"{report_type.label} — {person.display_name}", author=person.display_name
         )
@@ -423,7 +568,7 @@ async def _assemble(update: Update, context: BotContext, person: PersonView, for
         log.info("deposit of person %s failed: %s", person.id, error)
         await reply(
             update, context, "depot/failed.html", code=error.code, annex_number=error.annex_number,
-            part=error.part, keyboard=_depot_keyboard(context, annexes),
+            part=error.part, keyboard=_depot_keyboard(context, deposit),
         )
         return
     await context.messenger.send_document(
@@ -434,8 +579,9 @@ async def _assemble(update: Update, context: BotContext, person: PersonView, for
         annexes=annexes,
         report_type=report_type.id,
         tutor=enrolment.tutor.display_name if enrolment else None,
-        pages=report_entry.get("pages", 0) + sum(a.get("pages", 0) for a in annexes),
+        pages=deposit.pages,
     )
+    await context.call(context.services.deposits.abandon, person)  # done: nothing left in progress
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=DEPOT_FLOW)
 
 

@@ -16,6 +16,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.coaching import Coaching
 from bot.services.conversations import Conversations
 from bot.services.directory import Directory
+from bot.services.deposits import Deposits
 from bot.services.drafts import Drafts
 from bot.services.onboarding import Onboarding
 from bot.services.outbox import OutboxStore, RateSettings, RetryPolicy, instance_name
@@ -40,6 +41,7 @@ class Services:
     personal_data: PersonalData
     broadcasts: BroadcastService
     accompaniment: Accompaniments
+    deposits: Deposits | None = None  # built by build(); optional for hand-made containers
     clock: Callable[[], datetime] = utcnow  # "now" for the services (UTC); tests pin it. Keep last.
 
     @classmethod
@@ -94,5 +96,6 @@ class Services:
                 academic=academic,
             ),
             accompaniment=accompaniment,
+            deposits=Deposits(db, clock=now),
         )
         return services

@@ -136,7 +136,9 @@ async def test_html_in_file_names_and_captions_is_shown_literally(bot, cast, pdf
     answer = await bot.send_document(AUDITEUR_ID, pdfs["good"], evil)
     assert "Version 1 enregistrée" in answer.text
     assert evil in (await bot.send(AUDITEUR_ID, "/brouillons")).text
-    await bot.send(AUDITEUR_ID, "/depot")
+    offer = await bot.send(AUDITEUR_ID, "/depot")
+    assert f"Version 1 (« {evil} »" in offer.text
+    await bot.press(AUDITEUR_ID, index=0)
     added = await bot.send_document(AUDITEUR_ID, pdfs["annex1"], "a.pdf", caption="Plan <2025> & suite")
     assert "Annexe 1 — Plan <2025> & suite (2 p.)" in added.text
 
@@ -244,6 +246,7 @@ async def test_depot_assembles_report_and_annexes_with_bookmarks(bot, cast, pdfs
     assert "document Word" in bad_report.text and "ne peut pas servir de rapport" in bad_report.text
     report = await bot.send_document(AUDITEUR_ID, pdfs["good"], "rapport-final.pdf")
     assert "Relecture de votre rapport" in report.text and "Rapport : votre version 2" in report.text
+    assert "⚠️" not in report.text
     report_pages = len(PdfReader(io.BytesIO(pdfs["good"])).pages)
 
     first = await bot.send_document(AUDITEUR_ID, pdfs["annex1"], "programme.pdf", caption="Programme de la formation")
@@ -253,7 +256,8 @@ async def test_depot_assembles_report_and_annexes_with_bookmarks(bot, cast, pdfs
     assert "protégé par un mot de passe" in locked.text and "Cette annexe n'a pas été ajoutée" in locked.text
     second = await bot.send_document(AUDITEUR_ID, pdfs["annex2"], "grille_evaluation.pdf")
     assert "Annexe 2 — grille evaluation (3 p.)" in second.text
-    await bot.press(AUDITEUR_ID, "Renommer l'annexe 2")
+    await bot.press(AUDITEUR_ID, "Renommer, déplacer ou retirer des annexes")
+    await bot.press(AUDITEUR_ID, "✏️ 2")
     renamed = await bot.send(AUDITEUR_ID, "Grille d'évaluation à chaud")
     assert "Annexe 2 — Grille d'évaluation à chaud" in renamed.text
 
@@ -275,15 +279,17 @@ async def test_depot_assembles_report_and_annexes_with_bookmarks(bot, cast, pdfs
     assert await asyncio.to_thread(bot.services.conversations.get, AUDITEUR_ID) is None
 
 
-async def test_depot_uses_the_latest_readable_draft_and_can_be_cancelled(bot, cast, pdfs):
+async def test_depot_offers_the_readable_drafts_and_can_be_abandoned(bot, cast, pdfs):
     await bot.send_document(AUDITEUR_ID, pdfs["good"], "v1.pdf")
     await bot.send_document(AUDITEUR_ID, factory.scanned_pdf(), "scan.pdf")
     menu = await bot.send(AUDITEUR_ID, "/menu")
     assert "🗂️ Brouillons PDF" in menu.last.button_labels
     start = await bot.press(AUDITEUR_ID, "Dépôt : rapport + annexes")  # from a /menu button
-    assert "Rapport : votre version 1 (« v1.pdf »" in start.text
-    early = await bot.press(AUDITEUR_ID, "Annuler")
-    assert "Dépôt annulé" in early.text
+    assert "Version 1 (« v1.pdf »" in start.text and "Version 2" not in start.text  # the scan is not offered
+    chosen = await bot.press(AUDITEUR_ID, "Version 1")
+    assert "Rapport : votre version 1 (« v1.pdf »" in chosen.text
+    early = await bot.press(AUDITEUR_ID, "Abandonner le dépôt")
+    assert "Dépôt abandonné" in early.text
     stale = await bot.press_data(AUDITEUR_ID, "depot:assemble")
     assert "n'est plus valable" in stale.text and not stale.documents
     # a draft sent after the cancellation is a draft again, not an annex

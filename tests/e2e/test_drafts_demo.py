@@ -47,10 +47,12 @@ def test_drafts_demo_script(tmp_path):
     assert "C'est un document Word, pas un PDF" in out
     assert "fichier non relu : pas un PDF" in out
     assert "Brouillons de Léa Bernard" in out
+    assert "Quelle version de votre rapport voulez-vous déposer ?" in out and "⚠️ au-delà de la limite" in out
     assert "Rapport : votre version 2" in out and "Annexe 2 — Grille d'évaluation (1 p.)" in out
+    assert "Dépôt repris là où vous l’aviez laissé" in out and "« Grille d'évaluation » est maintenant l’annexe 1" in out
     assert "problème technique" not in out and "trop complexe" not in out
     deposit = tmp_path / "out" / "rapport-depot-lea-bernard.pdf"
     reader = PdfReader(io.BytesIO(deposit.read_bytes()))
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert titles == ["Rapport", "Annexe 1 — Programme de la formation", "Annexe 2 — Grille d'évaluation"]
+    assert titles == ["Rapport", "Annexe 1 — Grille d'évaluation", "Annexe 2 — Programme de la formation"]
     assert len(reader.pages) == len(PdfReader(io.BytesIO(files["brouillon-2.pdf"])).pages) + 3

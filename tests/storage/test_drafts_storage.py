@@ -135,3 +135,41 @@ def test_no_active_enrolment_no_draft_and_history_survives_closing(db, people):
         session.delete(session.get(Person, lea.id))
     with db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(DraftVersion)) == 0
+
+
+def test_a_deposit_in_progress_is_the_auditeurs_own_and_is_exported_and_erased(db):
+    from bot.domain.deposit import Annex
+    from bot.domain.permissions import PermissionDenied
+    from bot.services.deposits import Deposits
+    from bot.services.personal_data import PersonalData
+    from bot.storage.models import DepositInProgress
+
+    onboarding = Onboarding(db, invitation_ttl=timedelta(days=14))
+    tutor = onboarding.redeem(
+        2001, onboarding.check_code(2001, onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois").code).invitation_id,
+        notice_version="t",
+    ).person
+    people = []
+    for telegram_id, name in ((3001, "Léa Bernard"), (3002, "Sami Nour")):
+        issued = onboarding.enrol_auditeur(COMMAND_LINE, name=name, tutor=tutor.id, report_type="ua",
+                                           semester="2026-S1", certification="L")
+        people.append(onboarding.redeem(telegram_id, onboarding.check_code(telegram_id, issued.code).invitation_id,
+                                        notice_version="t").person)
+    lea, sami = people
+    drafts, deposits = Drafts(db), Deposits(db)
+    version = drafts.record(lea, review=_review("a" * 64), file_name="v1.pdf", telegram_file_id="F1").version
+    with pytest.raises(PermissionDenied):
+        deposits.choose_report(sami, version.id)  # someone else's version, by a forged button
+    with pytest.raises(PermissionDenied):
+        deposits.current(tutor)
+    assert deposits.current(sami) is None
+    deposits.choose_report(lea, version.id)
+    view = deposits.add_annex(lea, Annex("A1", "Organigramme", 2))
+    assert view.report.id == version.id and view.pages == version.pages + 2
+
+    export = PersonalData(db).export(COMMAND_LINE, lea.id)
+    assert export["deposit_in_progress"]["report_version"] == 1
+    assert export["deposit_in_progress"]["annexes"] == [{"title": "Organigramme", "pages": 2}]
+    PersonalData(db).erase(COMMAND_LINE, lea.id)
+    with db.read() as session:
+        assert session.get(DepositInProgress, lea.id) is None
