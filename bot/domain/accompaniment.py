@@ -394,9 +394,12 @@ REMINDER_HOUR = time(9)  # reminders go out at 09:00 Paris on a working day
 
 class ReminderKind(StrEnum):
     AUDITEUR_DEADLINE = "accompaniment.deadline.auditeur"
+    AUDITEUR_INTERMEDIATE = "accompaniment.intermediate.auditeur"  # an intermediate date of the planning
     TUTOR_CORRECTION = "accompaniment.correction.tutor"
     TUTOR_CORRECTION_OVERDUE = "accompaniment.correction.tutor.overdue"
     TUTOR_OPINION = "accompaniment.opinion.tutor"
+    TUTOR_OPINION_OVERDUE = "accompaniment.opinion.tutor.overdue"
+    STAFF_OPINION_OVERDUE = "accompaniment.opinion.staff.overdue"
     STAFF_CORRECTION_OVERDUE = "accompaniment.correction.staff.overdue"
     STAFF_NO_FIRST_MEETING = "accompaniment.first_meeting.staff"
     STAFF_STALLED = "accompaniment.stalled.staff"
@@ -413,6 +416,10 @@ class ReminderPolicy:
     stalled_after: timedelta = timedelta(days=60)  # nothing moved
     stalled_before_limit: timedelta = timedelta(days=45)  # alert this long before the limit
     opinion_days: int = 14  # the tutor's opinion is expected within this after the revision
+    tutor_days_before_opinion: tuple[int, ...] = (3,)
+    auditeur_days_before_intermediate: tuple[int, ...] = (3,)
+    overdue_repeat_days: int = 7  # an overdue alert (correction, opinion) comes back every week…
+    overdue_repeats: int = 3  # …this many times after the first one (then staff have the follow-up view)
 
 
 @dataclass(frozen=True)
@@ -449,19 +456,63 @@ def deadline_reminders(deadline: date, calendar: HolidayCalendar, now: datetime,
     )
 
 
+def _overdue_series(due: date, calendar: HolidayCalendar, policy: ReminderPolicy,
+                    kinds: tuple[tuple[ReminderKind, str], ...]) -> list[PlannedReminder]:
+    """The working day after ``due``, then every ``overdue_repeat_days`` (``overdue_repeats`` times),
+    for each (kind, recipient); ``days`` is negative: how late, counted from ``due``."""
+    found = []
+    for repeat in range(policy.overdue_repeats + 1):
+        late = 1 + repeat * policy.overdue_repeat_days
+        moment = reminder_moment(due + timedelta(days=late), calendar, earlier=False)
+        found += [PlannedReminder(kind, moment, to, -late, due) for kind, to in kinds]
+    return found
+
+
 def correction_reminders(due: date, calendar: HolidayCalendar, now: datetime,
                          policy: ReminderPolicy = ReminderPolicy()) -> list[PlannedReminder]:
-    """The tutor 7 and 2 days before the correction is due and the working day after it is overdue;
-    staff that same day."""
+    """The tutor 7 and 2 days before the correction is due; once overdue, the tutor and staff the
+    working day after, then again every week (3 more times by default)."""
     found = [
         PlannedReminder(ReminderKind.TUTOR_CORRECTION, reminder_moment(due - timedelta(days=d), calendar, earlier=True),
                         "tutor", d, due)
         for d in policy.tutor_days_before_correction
     ]
-    overdue = reminder_moment(due + timedelta(days=1), calendar, earlier=False)
-    found.append(PlannedReminder(ReminderKind.TUTOR_CORRECTION_OVERDUE, overdue, "tutor", -1, due))
-    found.append(PlannedReminder(ReminderKind.STAFF_CORRECTION_OVERDUE, overdue, "staff", -1, due))
+    found += _overdue_series(due, calendar, policy, ((ReminderKind.TUTOR_CORRECTION_OVERDUE, "tutor"),
+                                                     (ReminderKind.STAFF_CORRECTION_OVERDUE, "staff")))
     return _future(found, now)
+
+
+def opinion_due(revised_on: date, policy: ReminderPolicy = ReminderPolicy()) -> date:
+    """When the tutor's reasoned opinion is expected after the revised report was received."""
+    return revised_on + timedelta(days=policy.opinion_days)
+
+
+def opinion_reminders(revised_on: date, calendar: HolidayCalendar, now: datetime,
+                      policy: ReminderPolicy = ReminderPolicy()) -> list[PlannedReminder]:
+    """The tutor before the opinion is due (``opinion_days`` after the revision), then, once it is
+    overdue, the tutor and staff every week as for a correction."""
+    due = opinion_due(revised_on, policy)
+    found = [
+        PlannedReminder(ReminderKind.TUTOR_OPINION, reminder_moment(due - timedelta(days=d), calendar, earlier=True),
+                        "tutor", d, due)
+        for d in policy.tutor_days_before_opinion
+    ]
+    found += _overdue_series(due, calendar, policy, ((ReminderKind.TUTOR_OPINION_OVERDUE, "tutor"),
+                                                     (ReminderKind.STAFF_OPINION_OVERDUE, "staff")))
+    return _future(found, now)
+
+
+def intermediate_reminders(days: Iterable[date], calendar: HolidayCalendar, now: datetime,
+                           policy: ReminderPolicy = ReminderPolicy()) -> list[PlannedReminder]:
+    """The auditeur before each intermediate date of the planning (3 days before by default)."""
+    return _future(
+        [
+            PlannedReminder(ReminderKind.AUDITEUR_INTERMEDIATE, reminder_moment(day - timedelta(days=d), calendar, earlier=True),
+                            "auditeur", d, day)
+            for day in days for d in policy.auditeur_days_before_intermediate
+        ],
+        now,
+    )
 
 
 def first_meeting_alert(since: datetime, calendar: HolidayCalendar, now: datetime,

@@ -547,4 +547,6 @@ async def prepare_reminder(services, row, now) -> dict | None:
         params["days"] = (about - paris_date(now)).days
         if params["days"] <= 0:
             return None
+    elif about is not None and days < 0:  # an overdue alert says how late it is that day
+        params["days"] = min(-1, (about - paris_date(now)).days)
     return params

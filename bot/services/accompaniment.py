@@ -838,23 +838,30 @@ class Accompaniments:
         stage = Stage(acc.stage)
         due: list[rules.PlannedReminder] = []
         if stage is Stage.PLANNED:
-            deadline = session.scalar(select(PlanningDate.day).where(PlanningDate.accompaniment_id == acc.id, PlanningDate.kind == "deadline"))
+            dates = list(session.execute(
+                select(PlanningDate.kind, PlanningDate.day).where(PlanningDate.accompaniment_id == acc.id)
+            ))
+            deadline = next((day for kind, day in dates if kind == "deadline"), None)
             if deadline is not None:
                 due += rules.deadline_reminders(deadline, self.calendar, now, self.policy)
+            due += rules.intermediate_reminders([day for kind, day in dates if kind == "intermediate"], self.calendar, now, self.policy)
         if stage is Stage.SUBMITTED:
             row = self._current(session, acc.id)
             if row.due_on is not None:
                 due += rules.correction_reminders(row.due_on, self.calendar, now, self.policy)
-        if not stage.final and stage is not Stage.SUBMITTED and acc.limit_date is not None:
+        if stage is Stage.REVISED:
+            due += rules.opinion_reminders(self._current(session, acc.id).received_on, self.calendar, now, self.policy)
+        if not stage.final and stage not in (Stage.SUBMITTED, Stage.REVISED) and acc.limit_date is not None:
             due += rules.stalled_alert(now, acc.limit_date, self.calendar, now, self.policy)
-        before = [r for r in due if r.days > 0]
         for reminder in due:
-            # a reminder ahead of a date is dropped once the next one is due (a bot down for a week
-            # sends "dans 7 jours", not a stale "dans 14 jours" as well), and at the latest that day
-            later = [r.due_utc for r in before if r.kind is reminder.kind and r.due_utc > reminder.due_utc]
-            expires = None
+            # a reminder is dropped once the next one of its series is due (a bot down for a week
+            # sends "dans 7 jours", not a stale "dans 14 jours" as well; one overdue alert, not
+            # two), and a reminder ahead of a date at the latest that day
+            later = [r.due_utc for r in due if r.kind is reminder.kind and r.about == reminder.about
+                     and (r.days > 0) == (reminder.days > 0) and r.due_utc > reminder.due_utc]
             if reminder.days > 0 and reminder.about is not None:
-                expires = min(later) if later else paris_to_utc(reminder.about + timedelta(days=1), time(0))
+                later.append(paris_to_utc(reminder.about + timedelta(days=1), time(0)))
+            expires = min(later) if later else None
             self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=seq, expires_at=expires)
 
     def _enqueue_reminder(self, session: Session, acc: Accompaniment, enrolment: Enrolment, reminder: rules.PlannedReminder,
@@ -867,7 +874,7 @@ class Accompaniments:
                         "auditeur": enrolment.auditeur.display_name, "auditeur_id": enrolment.auditeur_id,
                         "accompaniment_id": acc.id, "stage": acc.stage},
                 priority=outbox.Priority.REMINDER, not_before=reminder.due_utc, expires_at=expires_at, subject=(SUBJECT, acc.id),
-                dedupe_key=f"acc:{acc.id}:{seq}:{reminder.kind.value}:{reminder.days}:{person_id}",
+                dedupe_key=f"acc:{acc.id}:{seq}:{reminder.kind.value}:{reminder.days}:{reminder.about}:{person_id}",
                 on_uncertain=outbox.DROP, now=now,
             )
 

@@ -157,7 +157,11 @@ def test_the_whole_journey_with_history_messages_and_reminders(db, world):
     assert refused.value.code is RefusalCode.GRID_INCOMPLETE
     given = acc.give_opinion(marc, lea.id, verdict=Opinion.VALIDATED, assessments=assessments, reasons="Très bon rapport, bien argumenté.")
     assert given.view.stage is Stage.VALIDATED and given.pdf.startswith(b"%PDF")
-    assert [k for k, _, _ in _kinds(db, "accompaniment.opinion")] == ["accompaniment.opinion", "accompaniment.opinion.file"]
+    from bot.domain.accompaniment import REMINDER_KINDS
+
+    opinion_rows = _kinds(db, "accompaniment.opinion")
+    assert [k for k, _, _ in opinion_rows if k not in REMINDER_KINDS] == ["accompaniment.opinion", "accompaniment.opinion.file"]
+    assert {state for k, _, state in opinion_rows if k in REMINDER_KINDS} == {"cancelled"}  # the opinion is given
     assert acc.opinion_pdf(lea)[1] == given.pdf
     assert not _kinds(db, "accompaniment.not_validated")
 

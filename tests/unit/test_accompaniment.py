@@ -20,6 +20,9 @@ from bot.domain.accompaniment import (
     check_planning,
     check_reasons,
     correction_reminders,
+    intermediate_reminders,
+    opinion_reminders,
+    parse_academic_year,
     deadline_reminders,
     default_academic_year,
     first_meeting_alert,
@@ -219,7 +222,15 @@ def test_tutor_and_staff_correction_reminders(france) -> None:
         (ReminderKind.TUTOR_CORRECTION, date(2027, 3, 26)),  # 28 March is a Sunday -> Friday
         (ReminderKind.STAFF_CORRECTION_OVERDUE, date(2027, 3, 31)),
         (ReminderKind.TUTOR_CORRECTION_OVERDUE, date(2027, 3, 31)),
+        # the overdue alert comes back every week, three times (8, 15 and 22 days late)
+        (ReminderKind.STAFF_CORRECTION_OVERDUE, date(2027, 4, 7)),
+        (ReminderKind.TUTOR_CORRECTION_OVERDUE, date(2027, 4, 7)),
+        (ReminderKind.STAFF_CORRECTION_OVERDUE, date(2027, 4, 14)),
+        (ReminderKind.TUTOR_CORRECTION_OVERDUE, date(2027, 4, 14)),
+        (ReminderKind.STAFF_CORRECTION_OVERDUE, date(2027, 4, 21)),
+        (ReminderKind.TUTOR_CORRECTION_OVERDUE, date(2027, 4, 21)),
     ]
+    assert [r.days for r in found if r.kind is ReminderKind.TUTOR_CORRECTION_OVERDUE] == [-1, -8, -15, -22]
 
 
 def test_overdue_alert_skips_a_weekend_and_a_public_holiday(france) -> None:
@@ -237,3 +248,47 @@ def test_staff_alerts(france) -> None:
     assert _paris(stalled.due_utc).date() == date(2027, 7, 19)  # 45 days before the limit (a Saturday -> Monday)
     (silence,) = stalled_alert(datetime(2026, 11, 2, tzinfo=UTC), date(2027, 8, 31), france, datetime(2026, 11, 2, tzinfo=UTC))
     assert _paris(silence.due_utc).date() == date(2027, 1, 4)  # 60 days, 1 January -> Monday 4th
+
+
+def test_the_tutors_opinion_is_reminded_then_chased_when_overdue(france) -> None:
+    revised_on = date(2027, 4, 6)  # due 14 days later: Tuesday 20 April 2027
+    found = opinion_reminders(revised_on, france, datetime(2027, 4, 6, 12, tzinfo=UTC))
+    assert [(r.kind, r.to, _paris(r.due_utc).date(), r.days) for r in found if r.to == "tutor"] == [
+        (ReminderKind.TUTOR_OPINION, "tutor", date(2027, 4, 16), 3),  # 17 April is a Saturday -> Friday
+        (ReminderKind.TUTOR_OPINION_OVERDUE, "tutor", date(2027, 4, 21), -1),
+        (ReminderKind.TUTOR_OPINION_OVERDUE, "tutor", date(2027, 4, 28), -8),
+        (ReminderKind.TUTOR_OPINION_OVERDUE, "tutor", date(2027, 5, 5), -15),
+        (ReminderKind.TUTOR_OPINION_OVERDUE, "tutor", date(2027, 5, 12), -22),
+    ]
+    assert [_paris(r.due_utc).date() for r in found if r.kind is ReminderKind.STAFF_OPINION_OVERDUE] == [
+        date(2027, 4, 21), date(2027, 4, 28), date(2027, 5, 5), date(2027, 5, 12)]
+    assert all(r.about == date(2027, 4, 20) for r in found)
+    late = opinion_reminders(revised_on, france, datetime(2027, 4, 29, tzinfo=UTC))  # past ones left out
+    assert [r.days for r in late if r.to == "tutor"] == [-15, -22]
+
+
+def test_each_intermediate_date_is_reminded_three_days_before(france) -> None:
+    found = intermediate_reminders([date(2026, 11, 10), date(2027, 1, 18)], france, datetime(2026, 11, 2, tzinfo=UTC))
+    assert [(r.kind, r.to, _paris(r.due_utc).date(), r.about) for r in found] == [
+        (ReminderKind.AUDITEUR_INTERMEDIATE, "auditeur", date(2026, 11, 6), date(2026, 11, 10)),  # 7th: Saturday
+        (ReminderKind.AUDITEUR_INTERMEDIATE, "auditeur", date(2027, 1, 15), date(2027, 1, 18)),
+    ]
+    assert intermediate_reminders([date(2026, 11, 10)], france, datetime(2026, 11, 9, tzinfo=UTC)) == []
+
+
+def test_the_academic_year_typed_in_telegram() -> None:
+    typed = "S1 : 01/09/2027 au 31/01/2028, inscriptions 1/10/2027 - 31/10/27\nS2 : 01/02/2028 31/08/2028 01/02/2028 31/03/2028"
+    year = parse_academic_year(typed, 2027)
+    assert (year.s1.start, year.s1.enrolment_closes, year.s2.end) == (date(2027, 9, 1), date(2027, 10, 31), date(2028, 8, 31))
+    with pytest.raises(Refusal) as refused:
+        parse_academic_year("01/09/2027 31/01/2028", 2027)
+    assert refused.value.code is RefusalCode.BAD_CALENDAR and refused.value.details["found"] == 2
+    with pytest.raises(Refusal) as refused:
+        parse_academic_year(typed, 2026)  # the 1st semester of 2026-2027 starts in 2026
+    assert refused.value.details["problems"] == ["s1_not_in_year"]
+    with pytest.raises(Refusal) as refused:
+        parse_academic_year(typed.replace("01/02/2028 31/08", "15/01/2028 31/08"), 2027)
+    assert "s2_starts_before_s1_ends" in refused.value.details["problems"]
+    with pytest.raises(Refusal) as refused:
+        parse_academic_year(typed.replace("31/01/2028", "30/02/2028"), 2027)
+    assert refused.value.code is RefusalCode.BAD_DATE
