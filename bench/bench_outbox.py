@@ -209,11 +209,15 @@ async def button_burst() -> list[Row]:
             _, auditeurs = await asyncio.to_thread(_cast, driver)
             await driver.drain(timeout=120)
             pages = {a: (await driver.send(a, "/rdv", timeout=60)).last for a in auditeurs}
+            chosen, confirmations = {}, {}
+            for index, auditeur in enumerate(auditeurs):  # each taps a slot: its confirmation
+                slots = [b for b in pages[auditeur].buttons if b["callback_data"].startswith("rdv:book")]
+                chosen[auditeur] = slots[min(index % PER_TUTOR, 3)]["callback_data"]
+                confirmations[auditeur] = (await driver.press_data(auditeur, chosen[auditeur], timeout=60)).last
             await asyncio.sleep(2)
             emulator.pressed_at.clear()
-            for index, auditeur in enumerate(auditeurs):
-                slots = [b for b in pages[auditeur].buttons if b["callback_data"].startswith("rdv:book")]
-                emulator.press_data(auditeur, slots[min(index % PER_TUTOR, 3)]["callback_data"], pages[auditeur])
+            for auditeur in auditeurs:  # then all confirm (the booking itself) within 100 ms
+                emulator.press_data(auditeur, chosen[auditeur].replace("rdv:book:", "rdv:ok:", 1), confirmations[auditeur])
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and None in emulator.callback_latencies().values():
                 await asyncio.sleep(0.05)

@@ -64,6 +64,8 @@ def build_routes() -> Routes:
             Action("dispo", "set", booking.dispo_set, guard="dispos"),
             Action("dispo", "delw", booking.dispo_remove_window, guard="dispos"),
             Action("dispo", "deld", booking.dispo_remove_day_off, guard="dispos"),
+            Action("dispo", "offx", booking.dispo_day_off_cancel, guard="dispos"),
+            Action("dispo", "offkeep", booking.dispo_day_off_keep, guard="dispos"),
             Action("dispo", ANY_ACTION, booking.dispo_stale, guard="dispos"),
             # /rdv (auditeur): lengths, weeks of slots, booking and moving
             Action("rdv", "start", booking.rdv_start, guard="rdv"),
@@ -71,6 +73,7 @@ def build_routes() -> Routes:
             Action("rdv", "week", booking.rdv_week, guard="rdv"),
             Action("rdv", "mweek", booking.rdv_move_week, guard="rdv"),
             Action("rdv", "book", booking.rdv_book, guard="rdv"),
+            Action("rdv", "ok", booking.rdv_confirm, guard="rdv"),
             Action("rdv", "move", booking.rdv_move, guard="rdv"),
             Action("rdv", ANY_ACTION, booking.rdv_stale, guard="rdv"),
             # /mesrdv (both): a listed meeting
@@ -168,6 +171,7 @@ def build_routes() -> Routes:
         ),
         flows=(
             Flow(booking.FLOW, guard="dispos", text=booking.dispos_text),
+            Flow(booking.CONFIRM_FLOW, guard="rdv", text=booking.confirm_text),
             Flow(staff.ENROL_FLOW, guard="inscrire", text=staff.enrol_text),
             Flow(staff.INVITE_FLOW, guard="inviter", text=staff.invite_text),
             Flow(coach.COACH_FLOW, guard="rapport", text=coach.coach_text),

@@ -12,7 +12,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.domain.availability import (
@@ -62,6 +62,8 @@ class BookingErrorCode(StrEnum):
     NOT_STARTED = "not_started"  # marking held / missed before the meeting began
     BEFORE_FIRST_MEETING = "before_first_meeting"  # a follow-up placed before the premier rendez-vous
     AFTER_FOLLOW_UP = "after_follow_up"  # the first meeting moved after a follow-up already booked
+    ALREADY_BOOKED = "already_booked"  # a second press of a confirmation: the meeting exists already
+    TOPIC_TOO_LONG = "topic_too_long"  # the topic typed at confirmation is over MAX_TOPIC_CHARS
     # plus every SlotErrorCode and BudgetErrorCode value, passed through as text
 
 
@@ -87,6 +89,7 @@ class MeetingView:
     sequence: int
     video_link: str
     rescheduled_from: datetime | None = None
+    topic: str | None = None  # what the auditeur wants to talk about, given at confirmation
 
     @property
     def duration(self) -> timedelta:
@@ -321,3 +324,115 @@ def parse_video_link(text: str) -> tuple[VideoMode, str | None]:
 def generated_room_link(base: str = GENERATED_ROOM_BASE) -> str:
     """A unique, unguessable room for one meeting."""
     return base + secrets.token_urlsafe(12).replace("_", "").replace("-", "")[:16]
+
+
+# -- confirming a booking --------------------------------------------------------------------------
+
+MAX_TOPIC_CHARS = 300
+MAX_TOPIC_LINES = 6
+PENDING_BOOKING_TTL = timedelta(minutes=30)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_topic(text: str | None) -> str | None:
+    """What the auditeur wants to talk about, as it is stored and shown: NFC, no control or
+    direction characters, spaces collapsed, at most ``MAX_TOPIC_LINES`` non-empty lines. None when
+    nothing is left. Raises BookingError(TOPIC_TOO_LONG) past ``MAX_TOPIC_CHARS`` characters (it is
+    refused, not cut: the auditeur shortens it, nothing is lost without their knowing)."""
+    if text is None:
+        return None
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    if len(lines) > MAX_TOPIC_LINES:
+        lines = lines[: MAX_TOPIC_LINES - 1] + [" ".join(lines[MAX_TOPIC_LINES - 1 :])]
+    topic = "\n".join(lines)
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise BookingError(BookingErrorCode.TOPIC_TOO_LONG, length=len(topic), limit=MAX_TOPIC_CHARS)
+    return topic
+
+
+@dataclass(frozen=True)
+class PendingBooking:
+    """A slot the auditeur tapped and has not confirmed yet (kept in their conversation state)."""
+
+    minutes: int
+    start_utc: datetime
+    expires_utc: datetime
+
+    def to_data(self) -> dict:
+        return {"minutes": self.minutes, "start": int(self.start_utc.timestamp()), "expires": int(self.expires_utc.timestamp())}
+
+    @classmethod
+    def from_data(cls, data: dict | None) -> PendingBooking | None:
+        try:
+            return cls(
+                int(data["minutes"]),
+                datetime.fromtimestamp(int(data["start"]), UTC),
+                datetime.fromtimestamp(int(data["expires"]), UTC),
+            )
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            return None
+
+
+def pending_booking(minutes: int, start_utc: datetime, now: datetime) -> PendingBooking:
+    return PendingBooking(minutes, start_utc, now + PENDING_BOOKING_TTL)
+
+
+class ConfirmationProblem(StrEnum):
+    NOTHING_PENDING = "confirmation_stale"  # no slot waiting: forged, or already confirmed
+    OTHER_SLOT = "confirmation_other_slot"  # the button of an earlier choice: another slot waits
+    EXPIRED = "confirmation_expired"  # chosen too long ago: the slots are shown again
+
+
+def check_confirmation(
+    pending: PendingBooking | None, minutes: int, start_utc: datetime, now: datetime
+) -> ConfirmationProblem | None:
+    """None when this confirmation (of ``minutes`` at ``start_utc``) is the one waiting, still fresh."""
+    if pending is None:
+        return ConfirmationProblem.NOTHING_PENDING
+    if pending.minutes != minutes or pending.start_utc != start_utc:
+        return ConfirmationProblem.OTHER_SLOT
+    if now >= pending.expires_utc:
+        return ConfirmationProblem.EXPIRED
+    return None
+
+
+@dataclass(frozen=True)
+class BookingProposal:
+    """What the confirmation shows: the slot checked bookable now, not stored yet."""
+
+    tutor: PersonView
+    start_utc: datetime
+    end_utc: datetime
+    purpose: Purpose
+    pending: PendingBooking
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end_utc - self.start_utc).total_seconds() // 60)
+
+
+# -- a tutor's changes that reach meetings already booked -----------------------------------------
+
+
+def on_days_off(start_utc: datetime, days_off: list[DayOff] | tuple[DayOff, ...]) -> bool:
+    """A meeting starting at ``start_utc`` falls on one of these days off (Paris dates)."""
+    from bot.domain.calendar import paris_date
+
+    day = paris_date(start_utc)
+    return any(d.first <= day <= d.last for d in days_off)
+
+
+def needs_new_link(link: str, *, new_mode: VideoMode, new_link: str | None, old_room: str | None) -> bool:
+    """Whether a future meeting's link must change to follow the tutor's new video setting.
+
+    Decided: a new setting applies to the meetings already booked (their auditeurs are told, with an
+    updated invitation), so every future meeting keeps agreeing with the setting. A personal room:
+    every meeting not on it moves to it. Generated rooms: the meetings on the old personal room
+    (``old_room``) each get their own room; meetings with a generated room keep it."""
+    if new_mode is VideoMode.ROOM and new_link:
+        return link != new_link
+    return old_room is not None and link == old_room

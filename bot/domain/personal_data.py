@@ -28,6 +28,7 @@ class Erased(StrEnum):
     EXPERIENCE = "experience"  # the /experience self-check
     DRAFTS = "drafts"  # draft versions: file names, Telegram file ids, reviews
     VIDEO_LINKS = "video_links"  # the video links of their meetings, a tutor's room and availability
+    MEETING_TOPICS = "meeting_topics"  # what the auditeur said they wanted to talk about at each meeting
     CONVERSATION = "conversation"  # where they were in a conversation, their invitations
     MESSAGES = "messages"  # reminders and notifications not yet sent to them (cancelled)
     AUDIT_TEXT = "audit_text"  # the free text of audit events about them (staff notes)

@@ -13,11 +13,20 @@ import logging
 from datetime import UTC, datetime
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.domain.availability import AvailabilityError
 from bot.domain.budget import MeetingStatus
 from bot.domain.ics import Participant, meeting_invitation, meeting_uid
-from bot.domain.meetings import SETTING_CHOICES, BookingError, MeetingView, VideoLinkError
+from bot.domain.meetings import (
+    MAX_TOPIC_CHARS,
+    SETTING_CHOICES,
+    BookingError,
+    BookingErrorCode,
+    MeetingView,
+    PendingBooking,
+    VideoLinkError,
+)
 from bot.domain.people import PersonView, Role
 from bot.domain.permissions import PermissionDenied
 from bot.handlers.common import chat_id_of, reply
@@ -29,6 +38,7 @@ from bot.telegram.keyboards import Button, CallbackData, callback, column, keybo
 log = logging.getLogger(__name__)
 
 FLOW = "booking_dispos"
+CONFIRM_FLOW = "booking_confirm"  # a tapped slot waits: the next text is the topic
 SLOT_BUTTONS_PER_ROW = 3
 MAX_SLOT_BUTTONS = 90
 
@@ -36,6 +46,18 @@ MAX_SLOT_BUTTONS = 90
 def _message_id(update: Update) -> int | None:
     query = update.callback_query
     return query.message.message_id if query is not None and query.message is not None else None
+
+
+async def _drop_keyboard(update: Update) -> None:
+    """The pressed message's buttons removed; an old message (already without them) is left as it is."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 def _when(context: BotContext, moment: datetime) -> str:
@@ -213,9 +235,10 @@ async def dispos_text(update: Update, context: BotContext, tutor: PersonView, co
         elif conversation.step == "day_off":
             result = await context.call(booking.add_day_off, tutor, text)
             view, note, values = result.view, "day_off_added", {"added": result.added, "refused": result.refused}
+            values["booked"] = result.booked
         elif conversation.step == "video":
-            view = await context.call(booking.set_video_link, tutor, text)
-            note, values = "video_saved", {}
+            link_set = await context.call(booking.set_video_link, tutor, text)
+            view, note, values = link_set.view, "video_saved", {"updated": link_set.updated}
         else:
             await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
             await reply(update, context, "common/not_understood.html")
@@ -228,6 +251,48 @@ async def dispos_text(update: Update, context: BotContext, tutor: PersonView, co
         return
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=FLOW)
     await _show_dispos(update, context, view, note=note, **values)
+    if note == "day_off_added" and result.booked:
+        await _ask_day_off_meetings(update, context, result)
+
+
+def _day_off_ids_fitting(day_off_ids) -> list[int]:
+    """As many of the ids as the callback data holds (a tutor adds a few days off at a time)."""
+    kept: list[int] = []
+    for day_off_id in day_off_ids:
+        try:
+            callback("dispo", "offx", *kept, day_off_id)
+        except ValueError:
+            break
+        kept.append(day_off_id)
+    return kept
+
+
+async def _ask_day_off_meetings(update: Update, context: BotContext, result) -> None:
+    """Meetings booked on the days off just added: cancel them (auditeurs told) or keep them."""
+    label = context.renderer.label
+    ids = _day_off_ids_fitting(result.day_off_ids)
+    buttons = column([
+        Button(label("buttons.dispo_day_off_cancel"), callback("dispo", "offx", *ids)),
+        Button(label("buttons.dispo_day_off_keep"), callback("dispo", "offkeep")),
+    ])
+    await reply(update, context, "booking/day_off_meetings.html", meetings=result.booked, keyboard=buttons)
+
+
+async def dispo_day_off_cancel(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:offx:<day off id>...: cancel the meetings not started on those days off."""
+    ids = [data.int_arg(i) for i in range(len(data.args))] if data else []
+    if not ids or None in ids:
+        await dispo_stale(update, context, tutor, data)
+        return
+    done = await context.call(context.services.booking.cancel_on_days_off, tutor, ids)
+    await _drop_keyboard(update)
+    await reply(update, context, "booking/day_off_cancelled.html", done=done)
+
+
+async def dispo_day_off_keep(update: Update, context: BotContext, tutor: PersonView, data: CallbackData | None) -> None:
+    """dispo:offkeep: the meetings stay booked."""
+    await _drop_keyboard(update)
+    await reply(update, context, "booking/day_off_kept.html")
 
 
 # -- /rdv (auditeur) -------------------------------------------------------------------------------
@@ -331,11 +396,79 @@ async def rdv_move_week(update: Update, context: BotContext, auditeur: PersonVie
 
 
 async def rdv_book(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
-    """rdv:book:<minutes>:<start epoch>."""
+    """rdv:book:<minutes>:<start epoch>: the slot checked, then the confirmation (nothing booked yet)."""
     if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
         await rdv_stale(update, context, auditeur, data)
         return
-    await _book(update, context, auditeur, data.int_arg(0), _epoch_arg(data, 1))
+    minutes, start = data.int_arg(0), _epoch_arg(data, 1)
+    try:
+        proposal = await context.call(context.services.booking.propose, auditeur, start, minutes)
+    except BookingError as error:
+        await _refused(update, context, auditeur, error, minutes)
+        return
+    pending = proposal.pending
+    await context.call(context.services.conversations.set, update.effective_user.id, CONFIRM_FLOW, "topic", pending.to_data())
+    label = context.renderer.label
+    buttons = column([
+        Button(label("buttons.rdv_confirm_no_topic"), callback("rdv", "ok", minutes, int(start.timestamp()))),
+        Button(label("buttons.rdv_other_slot"), callback("rdv", "len", minutes)),
+    ])
+    await reply(update, context, "booking/confirm.html", proposal=proposal, limit=MAX_TOPIC_CHARS, keyboard=buttons)
+
+
+async def _pending(update: Update, context: BotContext) -> PendingBooking | None:
+    conversation = await context.conversation(update)
+    if conversation is None or conversation.flow != CONFIRM_FLOW:
+        return None
+    return PendingBooking.from_data(conversation.data)
+
+
+async def rdv_confirm(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:ok:<minutes>:<start epoch>: "Réserver sans sujet" (the service checks it is the slot waiting)."""
+    if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    await _confirm(update, context, auditeur, await _pending(update, context), data.int_arg(0), _epoch_arg(data, 1), None)
+
+
+async def confirm_text(update: Update, context: BotContext, auditeur: PersonView, conversation: Conversation) -> None:
+    """The topic typed while a slot waits: the booking, with it."""
+    pending = PendingBooking.from_data(conversation.data)
+    if pending is None:
+        await context.call(context.services.conversations.clear, update.effective_user.id, flow=CONFIRM_FLOW)
+        await reply(update, context, "common/not_understood.html")
+        return
+    text = update.effective_message.text or ""
+    await _confirm(update, context, auditeur, pending, pending.minutes, pending.start_utc, text)
+
+
+async def _confirm(
+    update: Update, context: BotContext, auditeur: PersonView, pending: PendingBooking | None, minutes: int,
+    start: datetime, topic: str | None,
+) -> None:
+    booking = context.services.booking
+    try:
+        meeting = await context.call(booking.confirm, auditeur, pending, minutes, start, topic=topic)
+    except BookingError as error:
+        if error.code == BookingErrorCode.TOPIC_TOO_LONG:  # the slot still waits: a shorter topic, or no topic
+            await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+            return
+        if pending is not None and (pending.minutes, pending.start_utc) == (minutes, start):
+            await context.call(context.services.conversations.clear, update.effective_user.id, flow=CONFIRM_FLOW)
+        await _drop_keyboard(update)
+        await _refused(update, context, auditeur, error, minutes)
+        return
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=CONFIRM_FLOW)
+    await _drop_keyboard(update)
+    budget = await context.call(booking.budget, auditeur)
+    await reply(update, context, "booking/booked.html", meeting=meeting, budget=budget)
+
+
+async def _refused(update: Update, context: BotContext, auditeur: PersonView, error: BookingError, minutes: int) -> None:
+    """A refused booking or confirmation: why, then fresh slots (not after a second press: it is booked)."""
+    await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+    if error.code != BookingErrorCode.ALREADY_BOOKED:
+        await _offer(update, context, auditeur, minutes=minutes)
 
 
 async def rdv_move(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
@@ -352,19 +485,6 @@ async def rdv_stale(update: Update, context: BotContext, auditeur: PersonView, d
     await _offer(update, context, auditeur)
 
 
-async def _book(update: Update, context: BotContext, auditeur: PersonView, minutes: int, start: datetime) -> None:
-    try:
-        meeting = await context.call(context.services.booking.book, auditeur, start, minutes)
-    except BookingError as error:
-        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
-        await _offer(update, context, auditeur, minutes=minutes)
-        return
-    if update.callback_query is not None and update.callback_query.message is not None:
-        await update.callback_query.edit_message_reply_markup(None)
-    budget = await context.call(context.services.booking.budget, auditeur)
-    await reply(update, context, "booking/booked.html", meeting=meeting, budget=budget)
-
-
 async def _move(update: Update, context: BotContext, auditeur: PersonView, meeting_id: int, start: datetime) -> None:
     try:
         meeting, previous = await context.call(context.services.booking.reschedule, auditeur, meeting_id, start)
@@ -375,8 +495,7 @@ async def _move(update: Update, context: BotContext, auditeur: PersonView, meeti
         else:
             await _show_slots(update, context, auditeur, None, 0, meeting_id=meeting_id)
         return
-    if update.callback_query is not None and update.callback_query.message is not None:
-        await update.callback_query.edit_message_reply_markup(None)
+    await _drop_keyboard(update)
     await reply(update, context, "booking/moved.html", meeting=meeting, previous=previous, to_tutor=False)
 
 

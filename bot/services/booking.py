@@ -50,13 +50,20 @@ from bot.domain.meetings import (
     AvailabilityView,
     BookingError,
     BookingErrorCode,
+    BookingProposal,
     BudgetView,
+    PendingBooking,
     DayOffView,
     MeetingView,
     Purpose,
     VideoMode,
     WindowView,
+    check_confirmation,
+    clean_topic,
     generated_room_link,
+    needs_new_link,
+    on_days_off,
+    pending_booking,
     minutes_of,
     read_days_off,
     parse_video_link,
@@ -119,6 +126,25 @@ class DaysOffAdded:
     added: list[DayOff]
     refused: list[LineRefused]
     view: AvailabilityView
+    booked: tuple[MeetingView, ...] = ()  # future meetings on those days: the tutor is offered to cancel them
+    day_off_ids: tuple[int, ...] = ()  # the days off that hold them
+
+
+@dataclass(frozen=True)
+class DaysOffCancelled:
+    """The meetings cancelled because of days off (their auditeurs told), or none: already done."""
+
+    cancelled: tuple[MeetingView, ...]
+    found: bool  # False: the days off were removed meanwhile (an old button)
+    follow_ups: tuple[MeetingView, ...] = ()  # later follow-ups cancelled with a first meeting (see _cancel_follow_ups)
+
+
+@dataclass(frozen=True)
+class VideoLinkSet:
+    """The tutor's new video setting, and the future meetings moved to it (both sides told)."""
+
+    view: AvailabilityView
+    updated: tuple[MeetingView, ...] = ()
 
 
 def meeting_view(meeting: Meeting) -> MeetingView:
@@ -134,6 +160,7 @@ def meeting_view(meeting: Meeting) -> MeetingView:
         sequence=meeting.sequence,
         video_link=meeting.video_link,
         rescheduled_from=meeting.rescheduled_from,
+        topic=meeting.topic,
     )
 
 
@@ -306,11 +333,52 @@ class BookingService:
             raise refused[0].error if len(refused) == 1 else AvailabilityError(
                 AvailabilityErrorCode.NOTHING_VALID, refused=refused
             )
+        now = self.now()
         with self._db.transaction() as session:
-            for day_off in added:
-                session.add(TutorDayOff(tutor_id=actor.id, first_day=day_off.first, last_day=day_off.last))
+            rows = [TutorDayOff(tutor_id=actor.id, first_day=day_off.first, last_day=day_off.last) for day_off in added]
+            session.add_all(rows)
             session.flush()
-            return DaysOffAdded(added, refused, self._availability(session, actor.id))
+            booked, holding = [], []
+            for meeting in self._future_booked(session, actor.id, now):
+                days = [row for row in rows if on_days_off(meeting.start_at, [DayOff(row.first_day, row.last_day)])]
+                if days:
+                    booked.append(meeting_view(meeting))
+                    holding += [row.id for row in days if row.id not in holding]
+            return DaysOffAdded(
+                added, refused, self._availability(session, actor.id), booked=tuple(booked), day_off_ids=tuple(sorted(holding))
+            )
+
+    @staticmethod
+    def _future_booked(session: Session, tutor_id: int, now: datetime) -> list[Meeting]:
+        return list(
+            session.scalars(
+                select(Meeting)
+                .where(Meeting.tutor_id == tutor_id, Meeting.status == MeetingStatus.BOOKED.value, Meeting.start_at > now)
+                .order_by(Meeting.start_at, Meeting.id)
+                .with_for_update()
+            )
+        )
+
+    def cancel_on_days_off(self, actor: PersonView, day_off_ids: Sequence[int]) -> DaysOffCancelled:
+        """The tutor confirmed: their meetings not started yet on these days off are cancelled; each
+        auditeur is told (with the .ics CANCEL) and gets the time back. Pressed again: nothing more."""
+        require_role(actor, "cancel their meetings on a day off", Role.TUTOR)
+        now = self.now()
+        with self._db.transaction() as session:
+            days = list(
+                session.scalars(select(TutorDayOff).where(TutorDayOff.tutor_id == actor.id, TutorDayOff.id.in_(list(day_off_ids))))
+            )
+            if not days:
+                return DaysOffCancelled((), found=False)
+            spans = [DayOff(d.first_day, d.last_day) for d in days]
+            settings = _settings_of(self._settings_row(session, actor.id))
+            cancelled, follow_ups = [], []
+            # latest first: a follow-up on the day off is cancelled for the day off, before its first meeting
+            for meeting in reversed(self._future_booked(session, actor.id, now)):
+                if on_days_off(meeting.start_at, spans):
+                    cancelled.insert(0, self._cancel_row(session, meeting, actor, now, settings, reason="day_off",
+                                                         follow_ups=follow_ups))
+            return DaysOffCancelled(tuple(cancelled), found=True, follow_ups=tuple(follow_ups))
 
     def remove_day_off(self, actor: PersonView, day_off_id: int) -> tuple[bool, AvailabilityView]:
         require_role(actor, "change their availability", Role.TUTOR)
@@ -320,15 +388,37 @@ class BookingService:
             ).rowcount
             return removed == 1, self._availability(session, actor.id)
 
-    def set_video_link(self, actor: PersonView, text: str) -> AvailabilityView:
-        """A personal room URL, or "générer" for one generated room per meeting. Raises VideoLinkError."""
+    def set_video_link(self, actor: PersonView, text: str) -> VideoLinkSet:
+        """A personal room URL, or "générer" for one generated room per meeting. Raises VideoLinkError.
+
+        Decided: the new setting applies to the meetings already booked that have not started (see
+        ``needs_new_link``): each gets the new link, its SEQUENCE bumped, and both sides the updated
+        .ics; the auditeur is told why. The tutor's answer lists them."""
         require_role(actor, "change their video link", Role.TUTOR)
         mode, link = parse_video_link(text)
+        now = self.now()
         with self._db.transaction() as session:
             row = self._settings_row(session, actor.id, create=True)
+            old_room = row.video_link if row.video_mode == VideoMode.ROOM.value else None
             row.video_mode, row.video_link = mode.value, link
             session.flush()
-            return self._availability(session, actor.id)
+            updated = []
+            for meeting in self._future_booked(session, actor.id, now):
+                if not needs_new_link(meeting.video_link, new_mode=mode, new_link=link, old_room=old_room):
+                    continue
+                previous = meeting.video_link
+                meeting.video_link = link if mode is VideoMode.ROOM and link else generated_room_link(self._room_base)
+                meeting.sequence += 1
+                session.add(AuditEvent(actor_id=actor.id, subject_id=meeting.auditeur_id, action="meeting.link_changed",
+                                       details={"meeting_id": meeting.id}))
+                session.flush()
+                session.refresh(meeting)
+                view = meeting_view(meeting)
+                self._tell(session, meeting.auditeur_id, view, kind="meeting.link_changed", method="REQUEST",
+                           template="booking/link_changed.html", now=now, previous_link=previous)
+                self._tell(session, meeting.tutor_id, view, kind="meeting.link_changed", method="REQUEST", template=None, now=now)
+                updated.append(view)
+            return VideoLinkSet(self._availability(session, actor.id), tuple(updated))
 
     def set_setting(self, actor: PersonView, name: str, value: int) -> AvailabilityView:
         """notice (minutes), horizon (days) or buffer (minutes), among the offered choices."""
@@ -520,23 +610,75 @@ class BookingService:
             if follow_ups and end_utc > min(follow_ups):
                 raise BookingError(BookingErrorCode.AFTER_FOLLOW_UP, follow_up=min(follow_ups))
 
-    def book(self, actor: PersonView, start_utc: datetime, minutes: int) -> MeetingView:
+    def _check_new(
+        self, session: Session, actor: PersonView, enrolment: Enrolment, start_utc: datetime, minutes: int, now: datetime
+    ) -> tuple[TutorBookingSettings | None, BookingSettings, str]:
+        """Every check of a new booking (already booked, budget, slot, order); the settings row, the
+        settings and the purpose the meeting would have. Raises BookingError."""
+        duration = timedelta(minutes=minutes)
+        existing = session.scalar(
+            select(Meeting).where(
+                Meeting.enrolment_id == enrolment.id, Meeting.status == MeetingStatus.BOOKED.value,
+                Meeting.start_at == start_utc, Meeting.duration_minutes == minutes,
+            )
+        )
+        if existing is not None:  # a second press: the meeting is there, nothing more is booked
+            raise BookingError(BookingErrorCode.ALREADY_BOOKED, meeting=meeting_view(existing))
+        settings_row = self._settings_row(session, enrolment.tutor_id)
+        settings = _settings_of(settings_row)
+        usages = self._usages(session, enrolment.id)
+        problem = check_budget(duration, usages, settings)
+        if problem is not None:
+            raise BookingError(problem.value, budget=self._budget(usages, settings))
+        self._check_slot(session, enrolment.tutor_id, start_utc, duration, settings, now)
+        purpose = (Purpose.FIRST if needs_first_meeting(usages) else Purpose.FOLLOW_UP).value
+        self._check_order(session, enrolment.id, purpose, start_utc, start_utc + duration)
+        return settings_row, settings, purpose
+
+    def propose(self, actor: PersonView, start_utc: datetime, minutes: int) -> BookingProposal:
+        """The slot the auditeur tapped, checked as a booking would be, but not stored: what the
+        confirmation shows. Raises BookingError."""
+        require_role(actor, "book a meeting", Role.AUDITEUR)
+        now = self.now()
+        with self._db.read() as session:
+            enrolment = self._enrolment(session, actor)
+            _, _, purpose = self._check_new(session, actor, enrolment, start_utc, minutes, now)
+            return BookingProposal(
+                tutor=person_view(enrolment.tutor), start_utc=start_utc, end_utc=start_utc + timedelta(minutes=minutes),
+                purpose=Purpose(purpose), pending=pending_booking(minutes, start_utc, now),
+            )
+
+    def confirm(
+        self, actor: PersonView, pending: PendingBooking | None, minutes: int, start_utc: datetime, *, topic: str | None = None
+    ) -> MeetingView:
+        """Book the slot waiting for confirmation (``pending``, from the auditeur's conversation) if the
+        confirmation pressed or typed is for it, with the topic cleaned. An old or forged confirmation
+        is refused (nothing stored); one for a meeting booked already says so. Raises BookingError."""
+        require_role(actor, "book a meeting", Role.AUDITEUR)
+        cleaned = clean_topic(topic)
+        problem = check_confirmation(pending, minutes, start_utc, self.now())
+        if problem is not None:
+            with self._db.read() as session:
+                existing = session.scalar(
+                    select(Meeting).where(
+                        Meeting.auditeur_id == actor.id, Meeting.status == MeetingStatus.BOOKED.value, Meeting.start_at == start_utc
+                    )
+                )
+                if existing is not None:
+                    raise BookingError(BookingErrorCode.ALREADY_BOOKED, meeting=meeting_view(existing))
+            raise BookingError(problem.value)
+        return self.book(actor, start_utc, minutes, topic=cleaned)
+
+    def book(self, actor: PersonView, start_utc: datetime, minutes: int, *, topic: str | None = None) -> MeetingView:
         """Book a meeting with the auditeur's own tutor. Raises BookingError (nothing stored)."""
         require_role(actor, "book a meeting", Role.AUDITEUR)
         now = self.now()
         duration = timedelta(minutes=minutes)
+        topic = clean_topic(topic)
         try:
             with self._db.transaction() as session:
                 enrolment = self._enrolment(session, actor, lock=True)
-                settings_row = self._settings_row(session, enrolment.tutor_id)
-                settings = _settings_of(settings_row)
-                usages = self._usages(session, enrolment.id)
-                problem = check_budget(duration, usages, settings)
-                if problem is not None:
-                    raise BookingError(problem.value, budget=self._budget(usages, settings))
-                self._check_slot(session, enrolment.tutor_id, start_utc, duration, settings, now)
-                purpose = (Purpose.FIRST if needs_first_meeting(usages) else Purpose.FOLLOW_UP).value
-                self._check_order(session, enrolment.id, purpose, start_utc, start_utc + duration)
+                settings_row, settings, purpose = self._check_new(session, actor, enrolment, start_utc, minutes, now)
                 if settings_row is not None and settings_row.video_mode == VideoMode.ROOM and settings_row.video_link:
                     link = settings_row.video_link
                 else:
@@ -553,6 +695,7 @@ class BookingService:
                     purpose=purpose,
                     sequence=0,
                     video_link=link,
+                    topic=topic,
                 )
                 session.add(meeting)
                 session.flush()
@@ -664,36 +807,47 @@ class BookingService:
                 raise BookingError(BookingErrorCode.NOT_BOOKED)
             settings = _settings_of(self._settings_row(session, meeting.tutor_id))
             self._check_cancellable(meeting, now, settings, by_tutor=actor.role is not Role.AUDITEUR)
-            meeting.status = MeetingStatus.CANCELLED.value
-            meeting.cancelled_at = now
-            meeting.cancelled_by_id = actor.id or None
-            meeting.sequence += 1
-            self._cancel_reminders(session, meeting)
-            session.add(
-                AuditEvent(
-                    actor_id=actor.id or None,
-                    subject_id=meeting.auditeur_id,
-                    action="meeting.cancelled",
-                    details={"meeting_id": meeting.id, "by": actor.role.value},
-                )
-            )
-            session.flush()
-            session.refresh(meeting)
-            view = meeting_view(meeting)
-            by_tutor = actor.role is not Role.AUDITEUR
-            budget = self._budget(self._usages(session, meeting.enrolment_id), settings)
-            for person_id, to_tutor in ((meeting.auditeur_id, False), (meeting.tutor_id, True)):
-                acted = person_id == actor.id
-                self._tell(
-                    session, person_id, view, kind="meeting.cancelled", method="CANCEL",
-                    template=None if acted else "booking/cancelled.html", now=now,
-                    by_tutor=by_tutor, to_tutor=to_tutor, budget=budget,
-                )
-            if meeting.purpose == Purpose.FIRST.value:
-                self._cancel_follow_ups(session, meeting, actor, now)
-            return view
+            return self._cancel_row(session, meeting, actor, now, settings)
 
-    def _cancel_follow_ups(self, session: Session, first: Meeting, actor: PersonView, now: datetime) -> None:
+    def _cancel_row(
+        self, session: Session, meeting: Meeting, actor: PersonView, now: datetime, settings: BookingSettings,
+        *, reason: str | None = None, follow_ups: list[MeetingView] | None = None,
+    ) -> MeetingView:
+        """Cancel one booked meeting in this transaction: reminders dropped, the time given back, both
+        sides told (the one who acted has been answered: only the .ics CANCEL), follow-ups of a first
+        meeting cancelled with it. ``reason`` "day_off": the tutor's day off, said to the auditeur."""
+        meeting.status = MeetingStatus.CANCELLED.value
+        meeting.cancelled_at = now
+        meeting.cancelled_by_id = actor.id or None
+        meeting.sequence += 1
+        self._cancel_reminders(session, meeting)
+        session.add(
+            AuditEvent(
+                actor_id=actor.id or None,
+                subject_id=meeting.auditeur_id,
+                action="meeting.cancelled",
+                details={"meeting_id": meeting.id, "by": actor.role.value, **({"reason": reason} if reason else {})},
+            )
+        )
+        session.flush()
+        session.refresh(meeting)
+        view = meeting_view(meeting)
+        by_tutor = actor.role is not Role.AUDITEUR
+        budget = self._budget(self._usages(session, meeting.enrolment_id), settings)
+        for person_id, to_tutor in ((meeting.auditeur_id, False), (meeting.tutor_id, True)):
+            acted = person_id == actor.id
+            self._tell(
+                session, person_id, view, kind="meeting.cancelled", method="CANCEL",
+                template=None if acted else "booking/cancelled.html", now=now,
+                by_tutor=by_tutor, to_tutor=to_tutor, budget=budget, reason=reason,
+            )
+        if meeting.purpose == Purpose.FIRST.value:
+            cascaded = self._cancel_follow_ups(session, meeting, actor, now)
+            if follow_ups is not None:
+                follow_ups.extend(cascaded)
+        return view
+
+    def _cancel_follow_ups(self, session: Session, first: Meeting, actor: PersonView, now: datetime) -> list[MeetingView]:
         """Decided: without its premier rendez-vous no follow-up stands (a follow-up may not come
         before the first meeting). Cancelling the first meeting, whoever does it, cancels the
         follow-ups booked after it, gives their time back and tells both sides (with the .ics
@@ -704,6 +858,7 @@ class BookingService:
                 Meeting.purpose == Purpose.FOLLOW_UP.value,
             ).with_for_update()
         ).all()
+        views = []
         for meeting in follow_ups:
             meeting.status = MeetingStatus.CANCELLED.value
             meeting.cancelled_at = now
@@ -718,6 +873,8 @@ class BookingService:
             for person_id, to_tutor in ((meeting.auditeur_id, False), (meeting.tutor_id, True)):
                 self._tell(session, person_id, view, kind="meeting.cancelled.follow_up", method="CANCEL",
                            template="booking/follow_up_cancelled.html", now=now, to_tutor=to_tutor)
+            views.append(view)
+        return views
 
     def mark(self, actor: PersonView, meeting_id: int, status: MeetingStatus) -> MeetingView:
         """The tutor records a meeting as held or missed (once it has started)."""

@@ -7,7 +7,7 @@ staff (and the command line) anyone's. What an erasure removes and what it keeps
 - removed: coaching progress and feedback, the experience self-check, draft versions (file names,
   Telegram file ids, reviews), invitations, conversation state, the sign-in throttle row, a tutor's
   settings, windows and days off;
-- emptied: the person's name (``#<id>``), e-mail, Telegram id and username; video links of their
+- emptied: the person's name (``#<id>``), e-mail, Telegram id and username; video links and topics of their
   meetings; free text of the audit events about them; the content of outbox messages to them (open
   ones cancelled), about their meetings, or naming them;
 - kept: the anonymous record, enrolments (closed), meetings (date, length, status; future ones of an
@@ -78,6 +78,11 @@ PERSONAL_TABLES = frozenset({
     "deposits_in_progress",
 })
 NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids"})
+# Columns of a kept row that hold personal data: exported, and emptied by an erasure (the row stays).
+# tests/unit/test_personal_data_rules.py checks each one exists.
+PERSONAL_COLUMNS: dict[str, dict[str, Any]] = {
+    "meetings": {"video_link": "", "topic": None},  # the link; what the auditeur wanted to talk about
+}
 
 
 def _table(name: str):
@@ -290,7 +295,7 @@ class PersonalData:
                 "meetings": [
                     {
                         **_row(m, ("id", "start_at", "end_at", "duration_minutes", "status", "purpose", "video_link",
-                                   "rescheduled_from", "cancelled_at")),
+                                   "topic", "rescheduled_from", "cancelled_at")),
                         "as": "auditeur" if m.auditeur_id == person_id else "tutor",
                         "auditeur": names.get(m.auditeur_id),
                         "tutor": names.get(m.tutor_id),
@@ -420,7 +425,7 @@ class PersonalData:
             outbox.cancel_subject(session, "meeting", meeting.id)
         self._scrub_messages(session, person, meeting_ids, accompaniment_ids)
         if meeting_ids:
-            session.execute(update(Meeting).where(Meeting.id.in_(meeting_ids)).values(video_link=""))
+            session.execute(update(Meeting).where(Meeting.id.in_(meeting_ids)).values(**PERSONAL_COLUMNS["meetings"]))
         for notice in notices:  # written after the scrub: they never name the erased person
             outbox.enqueue(
                 session, recipient_id=notice.recipient.id, kind="person.erased.tutor", template=notice.template,

@@ -43,3 +43,10 @@ async def cast(bot) -> DemoCast:
     cast = await asyncio.to_thread(seed, bot.services, bot.emulator)
     await bot.drain()  # what seeding told people (the tutor learns the auditeur joined) is delivered first
     return cast
+
+
+async def confirm_booking(bot, user_id: int, topic: str | None = None):
+    """After a slot was tapped: confirm it, with a typed topic or with « Réserver sans sujet »."""
+    if topic is not None:
+        return await bot.send(user_id, topic)
+    return await bot.press(user_id, "sans sujet")

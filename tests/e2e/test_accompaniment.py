@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.storage.models import Meeting, OutboxMessage
 from tests import pdf_factory as factory
-from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID
+from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID, confirm_booking
 
 PARIS = ZoneInfo("Europe/Paris")
 NOT_ALLOWED = "pas disponible pour votre profil"
@@ -44,6 +44,7 @@ async def _to_planned(bot, cast) -> None:
     assert "étape 1" in step1.text and "/rdv" in step1.text
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, index=0)
+    await confirm_booking(bot, AUDITEUR_ID)
     [first] = meetings(bot)
     pin(bot, first.end_at + timedelta(minutes=5))
     await bot.send(TUTOR_ID, "/mesrdv")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bot.domain.calendar import PARIS
 from bot.domain.permissions import COMMAND_LINE
 from bot.storage.models import Meeting, OutboxMessage, TutorDayOff
-from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID
+from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID, confirm_booking
 
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)
 NOT_ALLOWED = "n'est pas disponible pour votre profil"
@@ -122,7 +122,10 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     assert paris(2026, 10, 26, 9) == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)
     back = await bot.press(AUDITEUR_ID, "Semaine précédente")
 
-    booked = await bot.press(AUDITEUR_ID, message=back.last if back.to_user else None, index=0)
+    confirm = await bot.press(AUDITEUR_ID, message=back.last if back.to_user else None, index=0)
+    assert "Confirmez votre rendez-vous" in confirm.text and "mardi 20 octobre 2026 de 11h à 11h30" in confirm.text
+    assert meetings(bot) == [] and confirm.to(TUTOR_ID) == []  # nothing booked on the first tap
+    booked = await confirm_booking(bot, AUDITEUR_ID)
     assert "Rendez-vous confirmé" in booked.text and "mardi 20 octobre 2026 de 11h à 11h30" in booked.text
     assert "https://meet.jit.si/coachbot-demo-marc-dubois" in booked.text
     assert "Tutorat utilisé : 30 minutes sur 2 heures" in booked.text
@@ -175,14 +178,17 @@ async def test_budget_is_exhausted_at_two_hours(bot, cast):
     pin(bot, NOW)
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, index=0)  # first meeting, 30 min
+    await confirm_booking(bot, AUDITEUR_ID)
     lengths = await bot.send(AUDITEUR_ID, "/rdv")
     assert lengths.last.button_labels == ["30 minutes", "60 minutes"]
     await bot.press(AUDITEUR_ID, "60 minutes")
-    booked = await bot.press(AUDITEUR_ID, index=0)
+    await bot.press(AUDITEUR_ID, index=0)
+    booked = await confirm_booking(bot, AUDITEUR_ID)
     assert "1h30" in booked.text or "1 heure" in booked.text
     last = await bot.send(AUDITEUR_ID, "/rdv")  # 30 minutes left: straight to 30-minute slots
     assert "(30 minutes)" in last.text
-    done = await bot.press(AUDITEUR_ID, index=0)
+    await bot.press(AUDITEUR_ID, index=0)
+    done = await confirm_booking(bot, AUDITEUR_ID)
     assert "Tutorat utilisé : 2h sur 2 heures ; il ne reste plus de temps" in done.text
     refused = await bot.send(AUDITEUR_ID, "/rdv")
     assert "entièrement réservées ou utilisées" in refused.text
@@ -237,9 +243,11 @@ async def test_tutor_cancels_and_marks_meetings(bot, cast):
     pin(bot, NOW)
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, index=0)
+    await confirm_booking(bot, AUDITEUR_ID)
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, "60 minutes")
     await bot.press(AUDITEUR_ID, index=0)
+    await confirm_booking(bot, AUDITEUR_ID)
     first, second = meetings(bot)
 
     listed = await bot.send(TUTOR_ID, "/mesrdv")
@@ -271,6 +279,7 @@ async def test_reminders_go_out_once_and_survive_a_restart(bot, cast):
     pin(bot, NOW)
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, message=None, index=3)
+    await confirm_booking(bot, AUDITEUR_ID)
     [meeting] = meetings(bot)
     since = bot.emulator.last_sequence()
     await bot.restart()  # nothing in memory survives; the clock moves past the 24-hour reminder

@@ -57,8 +57,15 @@ async def test_fifty_people_press_at_once_and_everyone_is_answered(bot):
         slots = [b for b in pages[auditeur].buttons if b["callback_data"].startswith("rdv:book")]
         position = index % PER_TUTOR
         presses.append((auditeur, slots[min(position, 3)]["callback_data"]))  # the 4th and 5th collide
+    confirmations = {}
+    for auditeur, data in presses:  # each taps a slot: the confirmation (nothing is booked yet)
+        confirmations[auditeur] = (await bot.press_data(auditeur, data)).last
     since = bot.emulator.last_sequence()
-    update_ids = [bot.emulator.press_data(auditeur, data, pages[auditeur]) for auditeur, data in presses]
+    bot.emulator.pressed_at.clear()
+    update_ids = [  # then they all press « Réserver sans sujet » at once
+        bot.emulator.press_data(auditeur, data.replace("rdv:book:", "rdv:ok:", 1), confirmations[auditeur])
+        for auditeur, data in presses
+    ]
     processor = bot.application.bot_data["processor"]
     for update_id in update_ids:
         await processor.wait_for_update(update_id, timeout=60)

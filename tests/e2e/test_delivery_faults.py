@@ -91,15 +91,22 @@ async def _settled(bot, fault: str) -> None:
         await bot.drain(timeout=30)
 
 
+async def book_first_slot(bot, auditeur: int, page) -> None:
+    slot = next(b["callback_data"] for b in page.last.buttons if b["callback_data"].startswith("rdv:book"))
+    await bot.press_data(auditeur, slot)
+    await bot.press_data(auditeur, slot.replace("rdv:book:", "rdv:ok:", 1))
+
+
 async def test_booking_reaches_both_sides_under_every_fault(bot):
     auditeurs = await _auditeurs(bot, len(CASES))
     for (method, fault), auditeur in zip(CASES, auditeurs):
         page = await bot.send(auditeur, "/rdv")
         slot = next(b["callback_data"] for b in page.last.buttons if b["callback_data"].startswith("rdv:book"))
+        await bot.press_data(auditeur, slot)  # the confirmation; the booking is its « Réserver sans sujet »
         since = bot.emulator.last_sequence()
         _inject(bot, method, fault)
         try:
-            await bot.press_data(auditeur, slot, timeout=30)
+            await bot.press_data(auditeur, slot.replace("rdv:book:", "rdv:ok:", 1), timeout=30)
         except Exception:  # noqa: BLE001 - the handler may have failed: what matters is what arrives
             pass
         await _settled(bot, fault)
@@ -123,7 +130,7 @@ async def test_a_tutors_cancellation_reaches_the_auditeur_under_every_fault(bot)
     meetings = []
     for auditeur in auditeurs:
         page = await bot.send(auditeur, "/rdv")
-        await bot.press_data(auditeur, next(b["callback_data"] for b in page.last.buttons if b["callback_data"].startswith("rdv:book")))
+        await book_first_slot(bot, auditeur, page)
     with bot.db.read() as session:
         meetings = [m.id for m in session.scalars(sa.select(Meeting).order_by(Meeting.id))]
     for (method, fault), auditeur, meeting_id in zip(CASES, auditeurs, meetings):
@@ -147,7 +154,7 @@ async def test_a_move_reaches_the_tutor_under_every_fault(bot):
     auditeurs = await _auditeurs(bot, len(FAULTS))
     for fault, auditeur in zip(FAULTS, auditeurs):
         page = await bot.send(auditeur, "/rdv")
-        await bot.press_data(auditeur, next(b["callback_data"] for b in page.last.buttons if b["callback_data"].startswith("rdv:book")))
+        await book_first_slot(bot, auditeur, page)
         with bot.db.read() as session:
             meeting = session.scalars(sa.select(Meeting).order_by(Meeting.id.desc())).first()
         moving = await bot.press_data(auditeur, f"mrdv:move:{meeting.id}")
@@ -170,7 +177,7 @@ async def test_reminders_arrive_once_under_every_fault_and_never_twice(bot):
     auditeurs = await _auditeurs(bot, len(FAULTS))
     for auditeur in auditeurs:
         page = await bot.send(auditeur, "/rdv")
-        await bot.press_data(auditeur, next(b["callback_data"] for b in page.last.buttons if b["callback_data"].startswith("rdv:book")))
+        await book_first_slot(bot, auditeur, page)
     with bot.db.read() as session:
         meetings = list(session.scalars(sa.select(Meeting).order_by(Meeting.id)))
     for fault, auditeur, meeting in zip(FAULTS, auditeurs, meetings):

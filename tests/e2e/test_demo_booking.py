@@ -21,7 +21,9 @@ def test_booking_demo_script_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Vos disponibilités" in transcript and "lundi 9h–12h" in transcript
     assert "Réserver votre premier rendez-vous" in transcript
+    assert "Confirmez votre rendez-vous" in transcript
     assert "Rendez-vous confirmé" in transcript and "Nouveau rendez-vous" in transcript
+    assert "Ce que Léa Bernard veut aborder : Faire le point sur mon plan" in transcript
     assert "Rendez-vous annulé" in transcript
     saved = sorted(p.name for p in (tmp_path / "files").glob("rdv-*.ics"))
     assert saved, transcript

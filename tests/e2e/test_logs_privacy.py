@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.calendar import PARIS
 from tests import pdf_factory as factory
-from tests.e2e.conftest import STAFF_ID
+from tests.e2e.conftest import STAFF_ID, confirm_booking
 
 TUTOR, AUDITEUR = 2701, 3701
 SECRETS = [
@@ -100,7 +100,8 @@ async def test_no_name_text_or_file_name_in_any_log_record_at_debug(bot, emulato
     assert sent.to(TUTOR)
 
     page = await bot.send(AUDITEUR, "/rdv")
-    booked = await bot.press(AUDITEUR, message=page.last, index=0)
+    await bot.press(AUDITEUR, message=page.last, index=0)
+    booked = await confirm_booking(bot, AUDITEUR)
     assert "Rendez-vous confirmé" in booked.text and "salle-Quintessence" in booked.text
 
     # failures: while handling a text, then a button under a message holding personal text

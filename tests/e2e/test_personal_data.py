@@ -21,7 +21,7 @@ from bot.services.personal_data import HandOverFirst
 from bot.storage.models import AuditEvent, Base, Meeting, OutboxMessage, Person
 from bot.storage.models.outbox import OPEN_STATES
 from tests import pdf_factory as factory
-from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID
+from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID, confirm_booking
 
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)
 ANSWER = "J'ai piloté le projet Cormoran avec douze formateurs."
@@ -49,7 +49,8 @@ async def _lea_with_everything(bot, cast):
     await bot.press(AUDITEUR_ID, index=0)
     await bot.send_document(AUDITEUR_ID, factory.good_draft("ua"), FILE_NAME)
     page = await bot.send(AUDITEUR_ID, "/rdv")
-    booked = await bot.press(AUDITEUR_ID, message=page.last, index=0)
+    await bot.press(AUDITEUR_ID, message=page.last, index=0)
+    booked = await confirm_booking(bot, AUDITEUR_ID)
     assert "Rendez-vous confirmé" in booked.text
     with bot.db.transaction() as session:  # what staff wrote about her
         session.add(AuditEvent(actor_id=cast.staff.person.id, subject_id=cast.auditeur.person.id, action="staff.note", note=STAFF_NOTE))
@@ -121,6 +122,7 @@ async def test_a_tutor_hands_over_then_erases_his_data(bot, emulator, cast):
     marc, lea = cast.tutor.person, cast.auditeur.person
     page = await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, message=page.last, index=0)
+    await confirm_booking(bot, AUDITEUR_ID)
     await bot.send_document(AUDITEUR_ID, factory.good_draft("ua"), "brouillon.pdf")
 
     blocked = await bot.send(TUTOR_ID, "/supprimer")

@@ -18,7 +18,7 @@ from bot.domain.calendar import PARIS
 from bot.domain.permissions import COMMAND_LINE
 from bot.routes import build_routes
 from bot.storage.models import AvailabilityWindow
-from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID
+from tests.e2e.conftest import AUDITEUR_ID, STAFF_ID, TUTOR_ID, confirm_booking
 
 APOLOGY = "un problème technique est survenu"
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)
@@ -121,6 +121,7 @@ async def test_an_auditeur_whose_two_hours_are_used_has_no_empty_keyboard(bot, e
         if label:
             await bot.press(AUDITEUR_ID, label)
         await bot.press(AUDITEUR_ID, index=0)
+        await confirm_booking(bot, AUDITEUR_ID)
     listed = await bot.send(AUDITEUR_ID, "/mesrdv")
     assert APOLOGY not in listed.text and "il ne reste plus de temps" in listed.text
     assert all("Réserver" not in label for label in listed.last.button_labels)

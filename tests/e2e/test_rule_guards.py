@@ -13,7 +13,7 @@ from bot.domain.calendar import PARIS
 from bot.domain.meetings import BookingError, BookingErrorCode
 from bot.domain.permissions import COMMAND_LINE
 from bot.storage.models import Meeting
-from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID
+from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID, confirm_booking
 
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)  # Monday; 24 h notice by default
 OTHER_AUDITEUR = 3002
@@ -31,6 +31,7 @@ def meetings(bot) -> list[Meeting]:
 async def _book_first_slot(bot) -> Meeting:
     await bot.send(AUDITEUR_ID, "/rdv")
     await bot.press(AUDITEUR_ID, index=0)
+    await confirm_booking(bot, AUDITEUR_ID)
     [meeting] = meetings(bot)
     return meeting
 

@@ -91,3 +91,13 @@ def test_every_table_is_covered_by_export_and_erasure_or_declared_without_person
         f"tables {sorted(unclassified)}: export and erase them in bot/services/personal_data.py "
         "(PERSONAL_TABLES) or declare them in NO_PERSONAL_DATA"
     )
+
+
+def test_personal_columns_of_kept_tables_exist_and_the_meeting_topic_is_one():
+    from bot.services.personal_data import PERSONAL_COLUMNS, PERSONAL_TABLES
+    from bot.storage.models import Base
+
+    for table, columns in PERSONAL_COLUMNS.items():
+        assert table in PERSONAL_TABLES
+        assert set(columns) <= set(Base.metadata.tables[table].columns.keys()), table
+    assert {"video_link", "topic"} <= set(PERSONAL_COLUMNS["meetings"])

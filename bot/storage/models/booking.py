@@ -97,6 +97,7 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     video_link: Mapped[str] = mapped_column(String(500))
     rescheduled_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    topic: Mapped[str | None] = mapped_column(String(400))  # what the auditeur wants to talk about (personal data)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
