@@ -100,6 +100,12 @@ async def _kept_by(conversation, context: BotContext, person: PersonView) -> dic
     if conversation.flow == EXPERIENCE_FLOW:
         answers, _ = await context.call(context.services.coaching.experience_state, person)
         return {"kept_flow": "experience", "answered": len(answers)}
+    from bot.handlers.drafts import DEPOT_FLOW
+
+    if conversation.flow == DEPOT_FLOW and person.role is Role.AUDITEUR:
+        deposit = await context.call(context.services.deposits.current, person)
+        if deposit is not None:  # /annuler stops taking PDFs; the deposit itself stays until abandoned
+            return {"kept_flow": "depot", "report": deposit.report, "annexes": len(deposit.annexes)}
     return {}
 
 

@@ -94,7 +94,7 @@ async def team_reissue(update: Update, context: BotContext, staff: PersonView, d
     """A new code (the older ones stop working), shown like a first invitation."""
     issued = await _team_action(update, context, data, context.services.onboarding.reissue, staff)
     if issued is not None:
-        await _show_invitation(update, context, issued)
+        await _show_invitation(update, context, issued, reissued=True)
 
 
 async def team_revoke(update: Update, context: BotContext, staff: PersonView, data: CallbackData | None) -> None:
@@ -365,7 +365,7 @@ async def enrol_aborted(update: Update, context: BotContext, staff: PersonView, 
     await reply(update, context, "staff/enrol_cancelled.html")
 
 
-async def _show_invitation(update: Update, context: BotContext, issued) -> None:
+async def _show_invitation(update: Update, context: BotContext, issued, *, reissued: bool = False) -> None:
     """The code and link, with a button that opens Telegram's chat picker with a ready message."""
     link = issued.deep_link(context.bot.username)
     forward = context.renderer.render("staff/invitation_forward.html", issued=issued, enrolment=issued.enrolment,
@@ -373,7 +373,7 @@ async def _show_invitation(update: Update, context: BotContext, issued) -> None:
     share = share_url(link, plain_text(forward)) if link else None
     buttons = column([Button(context.renderer.label("buttons.invitation_share"), url=share)]) if share else None
     await reply(update, context, "staff/invitation_issued.html", issued=issued, enrolment=issued.enrolment, link=link,
-                keyboard=buttons)
+                reissued=reissued, keyboard=buttons)
 
 
 def share_url(link: str, text: str) -> str:

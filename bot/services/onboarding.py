@@ -226,7 +226,13 @@ class Onboarding:
             )
             code = self._issue(session, person, actor)
             session.add(AuditEvent(actor_id=_actor_id(actor), subject_id=person.id, action="invitation.reissued"))
-            return InvitationIssued(person=person_view(person), code=code, expires_at=self._expiry(session, code))
+            enrolment = session.scalar(
+                select(Enrolment).where(Enrolment.auditeur_id == person.id, Enrolment.status == "active")
+            )
+            return InvitationIssued(
+                person=person_view(person), code=code, expires_at=self._expiry(session, code),
+                enrolment=enrolment_view(enrolment) if enrolment is not None else None,
+            )
 
     def likely_duplicates(self, actor: PersonView, name: str, email: str | None = None) -> list[Duplicate]:
         """People who are likely the one staff are about to create (same name or e-mail)."""

@@ -70,8 +70,13 @@ async def test_another_command_keeps_the_deposit_in_progress_and_it_is_resumed(b
     await bot.send_document(AUDITEUR_ID, pdfs["a1"], "a1.pdf", caption="Organigramme")
     await bot.send_document(AUDITEUR_ID, pdfs["a2"], "a2.pdf", caption="Fiche de poste")
 
-    await bot.send(AUDITEUR_ID, "/rapport")  # another command in between
-    await bot.send(AUDITEUR_ID, "/annuler")
+    stopped = await bot.send(AUDITEUR_ID, "/annuler")
+    assert "Le dépôt en cours reste enregistré (rapport : version 1, 2 annexes)" in stopped.text
+    await bot.send(AUDITEUR_ID, "/depot")
+    other = await bot.send(AUDITEUR_ID, "/experience")  # another command, with its own conversation
+    assert "Votre expérience professionnelle" in other.text
+    conversation = await asyncio.to_thread(bot.services.conversations.get, AUDITEUR_ID)
+    assert conversation is not None and conversation.flow != "depot"  # the deposit flow was replaced
     draft = await bot.send_document(AUDITEUR_ID, pdfs["flawed"], "v2.pdf")  # outside /depot: a draft again
     assert "Version 2 enregistrée" in draft.text
 

@@ -144,6 +144,7 @@ async def test_equipe_revokes_reissues_and_detaches_a_wrongly_bound_account(bot,
     reissued = await bot.press(STAFF_ID, "Envoyer un nouveau code")
     second = CODE_RE.search(reissued.text).group(1)
     assert second != first and reissued.last.button_labels == ["📨 Transférer l’invitation"]
+    assert "Nouveau code d’invitation pour Nina Petit" in reissued.text
     await bot.send(INTRUDER, f"/start {second}")  # the wrong person opens the link first
     await bot.press(INTRUDER, "J'accepte")
     await bot.drain()
