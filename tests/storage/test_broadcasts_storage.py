@@ -223,3 +223,24 @@ def test_the_years_announcements_in_one_step(db, service, world):
     # the command line acts as staff
     assert service.periods(2026)[1].closes_on == date(2026, 10, 31)
     assert service.count(COMMAND_LINE, Audience.parse("tous")).total == 8
+
+
+def test_enrolment_periods_are_the_academic_calendars(db, service, world):
+    """One source: what /diffuser sets is the accompaniment's calendar, and the reverse."""
+    from bot.domain.accompaniment import AcademicYear, SemesterDates
+    from bot.services.academic_calendar import AcademicCalendarStore
+
+    staff, _, _ = world
+    calendar = AcademicCalendarStore(db, clock=lambda: datetime(2026, 9, 1, tzinfo=UTC))
+    service.set_period(staff, Semester(2026, 2), date(2027, 2, 8), date(2027, 3, 12))
+    year = calendar.calendar().year(2026)
+    assert (year.s2.enrolment_opens, year.s2.enrolment_closes) == (date(2027, 2, 8), date(2027, 3, 12))
+    assert year.s1 == SemesterDates(date(2026, 9, 1), date(2027, 1, 31), date(2026, 10, 1), date(2026, 10, 31))  # defaults kept
+    with pytest.raises(BroadcastError) as info:  # before the 2nd semester starts (1 February by default)
+        service.set_period(staff, Semester(2026, 2), date(2027, 1, 15), date(2027, 3, 12))
+    assert info.value.code == "calendar_incoherent" and info.value.details["problems"] == ["s2_enrolment_outside_semester"]
+    calendar.save(None, AcademicYear(2027, SemesterDates(date(2027, 9, 1), date(2028, 1, 31), date(2027, 10, 4), date(2027, 10, 29)),
+                                     SemesterDates(date(2028, 2, 1), date(2028, 8, 31), date(2028, 2, 7), date(2028, 3, 24))))
+    periods = service.periods(2027)
+    assert (periods[1].opens_on, periods[2].closes_on) == (date(2027, 10, 4), date(2028, 3, 24))
+    assert service.periods(2028) == {1: None, 2: None}  # a year nobody set is not announced
