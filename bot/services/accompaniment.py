@@ -617,7 +617,20 @@ class Accompaniments:
         """Staff set a year's semester and enrolment dates (the one academic calendar: the
         announcements of the broadcasts read the same row)."""
         self._require_staff(actor, "set_calendar")
-        return self.academic.save(actor.id if actor.id > 0 else None, year)
+        with self._db.transaction() as session:
+            saved = self.academic.save(actor.id if actor.id > 0 else None, year, session=session)
+            session.flush()
+            calendar = self.academic.calendar(session)
+            # the two-semester limit of the accompaniments under way follows the new dates
+            rows = session.execute(
+                select(Accompaniment, Enrolment.semester).join(Enrolment, Enrolment.id == Accompaniment.enrolment_id)
+                .where(Enrolment.status == "active", Accompaniment.stage.not_in([s.value for s in Stage if s.final]))
+            ).all()
+            for acc, semester in rows:
+                limit = calendar.accompaniment_limit(Semester.parse(semester))
+                if acc.limit_date != limit:
+                    acc.limit_date = limit
+            return saved
 
     def calendar_years(self, actor: PersonView) -> list[tuple[AcademicYear, bool]]:
         """The current and the next academic year as they stand, each with whether staff set it

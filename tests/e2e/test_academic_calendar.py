@@ -53,6 +53,9 @@ async def test_staff_set_the_academic_year_on_telegram_and_the_announcements_fol
     assert "2e semestre : du 1er février 2027 au 15 juillet 2027, inscriptions du 15 février 2027 au 19 mars 2027" in saved.text
     year = bot.services.accompaniment.academic_calendar().year(2026)
     assert (year.s2.end, year.s2.enrolment_opens, year.s2.enrolment_closes) == (date(2027, 7, 15), date(2027, 2, 15), date(2027, 3, 19))
+    # Léa (enrolled 2026-S1) now has until the end of the 2nd semester as staff set it
+    lea = bot.services.accompaniment.status(cast.auditeur.person)
+    assert lea.limit_date == date(2027, 7, 15)
 
     # the enrolment announcements read the same calendar: nothing to type again in /diffuser
     await bot.send(STAFF_ID, "/diffuser")
