@@ -1,20 +1,23 @@
 """`coachbot demo`: the real bot against the built-in emulator, with a terminal chat.
 
 A temporary SQLite database is seeded with one staff member, one tutor and one auditeur (each bound
-to a simulated Telegram user). You type as the auditeur, switch person with `:tuteur` / `:staff`,
-press buttons with `:1`, `:2`..., send a document with `:doc FILE`; documents the bot sends are
-saved in a folder. `--script FILE` replays lines without a terminal and prints the transcript.
+to a simulated Telegram user), and a newcomer enrolled but not yet on Telegram. You type as the
+auditeur, switch person with `:tuteur` / `:staff` / `:nouveau`, press buttons with `:1`, `:2`...,
+send a document with `:doc FILE [caption]`, open the latest invitation link with `:lien`, move the
+clock with `:date`; documents the bot sends are saved in a folder. `--script FILE` replays lines
+without a terminal and prints the transcript.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.config import Settings
@@ -42,12 +45,32 @@ class DemoCast:
     staff: DemoPerson
     tutor: DemoPerson
     auditeur: DemoPerson
+    newcomer: DemoPerson | None = None  # enrolled, not bound yet: joins with `:lien` (the demo only)
+    newcomer_code: str | None = None
 
     def all(self) -> list[DemoPerson]:
-        return [self.auditeur, self.tutor, self.staff]
+        return [self.auditeur, self.tutor, self.staff, *([self.newcomer] if self.newcomer else [])]
 
 
-STAFF_ID, TUTOR_ID, AUDITEUR_ID = 1001, 2001, 3001
+STAFF_ID, TUTOR_ID, AUDITEUR_ID, NEWCOMER_ID = 1001, 2001, 3001, 4001
+_START_LINK = re.compile(r"[?&]start=([A-Za-z0-9_-]+)")
+
+
+def add_newcomer(services: Services, emulator: BotApiEmulator, cast: DemoCast) -> DemoCast:
+    """Tom Petit, enrolled by staff with the demo's tutor, has a Telegram account and his invitation
+    code, not yet used: `:nouveau` then `:lien` shows someone joining (the data notice, consent)."""
+    emulator.add_user(NEWCOMER_ID, "Tom", "Petit", "tom_petit")
+    issued = services.onboarding.enrol_auditeur(
+        COMMAND_LINE,
+        name="Tom Petit",
+        tutor=cast.tutor.person.id,
+        report_type="stage",
+        semester="2026-S1",
+        certification="Licence professionnelle Formation de formateurs",
+        units_validated=2,
+        experience="justified",
+    )
+    return replace(cast, newcomer=DemoPerson("nouveau", NEWCOMER_ID, issued.person), newcomer_code=issued.code)
 
 def seed(
     services: Services, emulator: BotApiEmulator, seeders: Iterable[Callable[[Services, DemoCast], None]] | None = None
@@ -152,6 +175,8 @@ class DemoSession:
             self.say("commands.txt")
         elif command in {"date", "jour"}:
             await self._move_clock(argument)
+        elif command in {"lien", "link"}:
+            await self._open_invitation()
         else:
             for member in self.cast.all():
                 if command in {member.key, member.key.rstrip("s"), "tutor" if member.key == "tuteur" else ""}:
@@ -188,16 +213,38 @@ class DemoSession:
         for message in self.driver.emulator.sent_since(since):
             self._show_message(message)
 
+    async def _open_invitation(self) -> None:
+        """``:lien``: the current person opens the latest invitation link the bot gave (to anyone in the
+        demo), else the newcomer's: Telegram then sends the bot ``/start <code>``."""
+        code = None
+        for message in reversed(self.driver.emulator.sent_since(0)):
+            found = _START_LINK.search(" ".join([message.text or "", message.caption or "",
+                                                  *(b.get("url", "") for b in message.buttons)]))
+            if found:
+                code = found.group(1)
+                break
+        code = code or self.cast.newcomer_code
+        if code is None:
+            self.say("no_invitation.txt")
+            return
+        self.say("link_opened.txt", person=self.current.person, username=self.driver.emulator.bot.username, code=code)
+        self.show(await self.driver.send(self.current.telegram_id, f"/start {code}"))
+
     async def _send_document(self, argument: str) -> None:
+        """``:doc FILE [caption]``: the file, with the rest of the line as its caption (an annex title)."""
         try:
-            path = Path(shlex.split(argument)[0]).expanduser() if argument else None
+            words = shlex.split(argument) if argument else []
         except ValueError:
-            path = None
+            words = []
+        path = Path(words[0]).expanduser() if words else None
         if path is None or not path.is_file():
             self.say("no_such_file.txt", path=argument)
             return
+        caption = " ".join(words[1:]) or None
         mime = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
-        self.show(await self.driver.send_document(self.current.telegram_id, path.read_bytes(), path.name, mime))
+        self.show(await self.driver.send_document(
+            self.current.telegram_id, path.read_bytes(), path.name, mime, caption=caption
+        ))
 
 
 async def _demo(settings: Settings, lines, files_dir: Path, interactive: bool) -> int:
@@ -218,6 +265,7 @@ async def _demo(settings: Settings, lines, files_dir: Path, interactive: bool) -
         await driver.start()
         try:
             cast = seed(driver.services, emulator, driver.application.bot_data["routes"].demo_seeders)
+            cast = add_newcomer(driver.services, emulator, cast)
             session = DemoSession(driver, cast, renderer, files_dir, sys.stdout)
             session.say("intro.txt", cast=cast, files_dir=files_dir, interactive=interactive)
             async for line in lines:
