@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.services import outbox
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from bot.domain.invitations import (
     RedeemError,
@@ -255,7 +256,7 @@ class Onboarding:
                     .order_by(Person.display_name, Person.id)
                 )
             )
-            return [self._member(session, p, now) for p in people]
+            return self._members(session, people, now)
 
     def member(self, actor: PersonView, person_id: int) -> TeamMember:
         require_staff(actor, "see a member of the team")
@@ -312,27 +313,51 @@ class Onboarding:
             raise EnrolmentError("person_unknown")
         return person
 
-    @staticmethod
-    def _member(session, person: Person, now: datetime) -> TeamMember:
-        invitations = list(session.scalars(select(Invitation).where(Invitation.person_id == person.id)))
-        pending = [i.expires_at for i in invitations if i.used_at is None and i.expires_at > now]
-        enrolment = session.scalar(
-            select(Enrolment).where(Enrolment.auditeur_id == person.id, Enrolment.status == "active")
-        )
-        stage = None
-        if enrolment is not None:
-            from bot.storage.models import Accompaniment
+    @classmethod
+    def _member(cls, session, person: Person, now: datetime) -> TeamMember:
+        return cls._members(session, [person], now)[0]
 
-            stage = session.scalar(select(Accompaniment.stage).where(Accompaniment.enrolment_id == enrolment.id))
-        return TeamMember(
-            person=person_view(person),
-            telegram_username=person.telegram_username,
-            bound_at=person.bound_at,
-            code_expires_at=max(pending) if pending else None,
-            invited=bool(invitations),
-            enrolment=enrolment_view(enrolment) if enrolment is not None else None,
-            stage=stage,
+    @staticmethod
+    def _members(session, people: list[Person], now: datetime) -> list[TeamMember]:
+        """Each person's invitations, active enrolment and stage, in three queries for the whole list."""
+        from bot.storage.models import Accompaniment
+
+        ids = [p.id for p in people] or [-1]
+        invitations: dict[int, list[Invitation]] = {}
+        for invitation in session.scalars(select(Invitation).where(Invitation.person_id.in_(ids))):
+            invitations.setdefault(invitation.person_id, []).append(invitation)
+        enrolments = {
+            e.auditeur_id: e
+            for e in session.scalars(
+                select(Enrolment)
+                .where(Enrolment.auditeur_id.in_(ids), Enrolment.status == "active")
+                .options(selectinload(Enrolment.auditeur), selectinload(Enrolment.tutor))
+            )
+        }
+        stages = dict(
+            session.execute(
+                select(Accompaniment.enrolment_id, Accompaniment.stage).where(
+                    Accompaniment.enrolment_id.in_([e.id for e in enrolments.values()] or [-1])
+                )
+            ).all()
         )
+        members = []
+        for person in people:
+            own = invitations.get(person.id, [])
+            pending = [i.expires_at for i in own if i.used_at is None and i.expires_at > now]
+            enrolment = enrolments.get(person.id)
+            members.append(
+                TeamMember(
+                    person=person_view(person),
+                    telegram_username=person.telegram_username,
+                    bound_at=person.bound_at,
+                    code_expires_at=max(pending) if pending else None,
+                    invited=bool(own),
+                    enrolment=enrolment_view(enrolment) if enrolment is not None else None,
+                    stage=stages.get(enrolment.id) if enrolment is not None else None,
+                )
+            )
+        return members
 
     def _find_tutor(self, session, tutor: str | int) -> Person:
         query = select(Person).where(Person.role == Role.TUTOR, Person.active.is_(True))
