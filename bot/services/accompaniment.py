@@ -141,6 +141,7 @@ class StaffFollowUp:
     overdue_corrections: tuple[FollowRow, ...]
     open_cases: tuple[CaseView, ...]
     stalled: tuple[FollowRow, ...]
+    overdue_opinions: tuple[FollowRow, ...] = ()  # revised reports whose opinion is late
 
 
 @dataclass(frozen=True)
@@ -688,7 +689,8 @@ class Accompaniments:
         verdict = session.scalar(select(Opinion.verdict).where(Opinion.accompaniment_id == acc.id).order_by(Opinion.id.desc()).limit(1))
         case = session.scalar(select(FollowUpCase).where(FollowUpCase.accompaniment_id == acc.id, FollowUpCase.closed_at.is_(None)))
         stage = Stage(acc.stage)
-        next_due = _next_due(stage, deadline, sub.due_on if sub is not None else None)
+        next_due = _next_due(stage, deadline, sub.due_on if sub is not None else None,
+                             self._opinion_due(sub.received_on) if sub is not None and sub.kind == "revision" else None)
         entries: tuple[HistoryEntry, ...] = ()
         if history:
             entries = tuple(
@@ -713,6 +715,9 @@ class Accompaniments:
             rows = self._rows(session, tutor_id=actor.id if actor.role is Role.TUTOR else None, now=now)
         return sorted(rows, key=_follow_order)
 
+    def _opinion_due(self, revised_on: date | None) -> date | None:
+        return rules.opinion_due(revised_on, self.policy) if revised_on is not None else None
+
     def _rows(self, session: Session, *, tutor_id: int | None, now: datetime, attention: bool = False) -> list[FollowRow]:
         """One query: each active enrolment with its stage, deadline and open correction due date.
         ``attention``: only those the staff view may list (a superset, refined in Python)."""
@@ -728,12 +733,17 @@ class Accompaniments:
                    ReportSubmission.due_on.is_not(None))
             .order_by(ReportSubmission.id.desc()).limit(1).correlate(Accompaniment).scalar_subquery()
         )
+        revised = (
+            select(ReportSubmission.received_on)
+            .where(ReportSubmission.accompaniment_id == Accompaniment.id, ReportSubmission.kind == "revision")
+            .order_by(ReportSubmission.id.desc()).limit(1).correlate(Accompaniment).scalar_subquery()
+        )
         moved = type_coerce(func.coalesce(Accompaniment.moved_at, Enrolment.enrolled_at), UTCDateTime)
         stage = func.coalesce(Accompaniment.stage, Stage.ENROLLED.value)
         query = (
             select(
                 Enrolment.id, Enrolment.auditeur_id, auditeur.c.display_name, tutor.c.display_name, Enrolment.certification,
-                Enrolment.semester, Accompaniment.id, stage, moved, Accompaniment.limit_date, deadline, due,
+                Enrolment.semester, Accompaniment.id, stage, moved, Accompaniment.limit_date, deadline, due, revised,
             )
             .join(auditeur, auditeur.c.id == Enrolment.auditeur_id)
             .join(tutor, tutor.c.id == Enrolment.tutor_id)
@@ -752,12 +762,14 @@ class Accompaniments:
                     | (moved <= now - self.policy.stalled_after)
                     | (Accompaniment.limit_date <= today + self.policy.stalled_before_limit)
                     | ((stage == Stage.PLANNED.value) & (deadline < today))
+                    | ((stage == Stage.REVISED.value) & (revised < today - timedelta(days=self.policy.opinion_days)))
                 ),
             )
         result = []
-        for enrolment_id, auditeur_id, a_name, t_name, cert, semester, acc_id, stage_value, moved_at, limit_date, day, due_on in session.execute(query):
+        for (enrolment_id, auditeur_id, a_name, t_name, cert, semester, acc_id, stage_value, moved_at, limit_date, day, due_on,
+             revised_on) in session.execute(query):
             stage_now = Stage(stage_value)
-            next_due = _next_due(stage_now, day, due_on)
+            next_due = _next_due(stage_now, day, due_on, self._opinion_due(revised_on))
             result.append(FollowRow(
                 accompaniment_id=acc_id or 0, enrolment_id=enrolment_id, auditeur_id=auditeur_id, auditeur_name=a_name,
                 tutor_name=t_name, certification=cert, semester=semester, stage=stage_now, moved_at=moved_at,
@@ -772,11 +784,13 @@ class Accompaniments:
             rows = self._rows(session, tutor_id=None, now=now, attention=True)
             cases = self._open_cases(session)
         overdue_corrections = tuple(sorted((r for r in rows if r.stage is Stage.SUBMITTED and r.overdue), key=_follow_order))
+        overdue_opinions = tuple(sorted((r for r in rows if r.stage is Stage.REVISED and r.overdue), key=_follow_order))
         stalled = tuple(sorted(
-            (r for r in rows if not r.stage.final and r.stage is not Stage.SUBMITTED and self._stalled(r, now)),
+            (r for r in rows if not r.stage.final and r.stage is not Stage.SUBMITTED
+             and not (r.stage is Stage.REVISED and r.overdue) and self._stalled(r, now)),
             key=lambda r: r.moved_at,
         ))
-        return StaffFollowUp(overdue_corrections, tuple(cases), stalled)
+        return StaffFollowUp(overdue_corrections, tuple(cases), stalled, overdue_opinions)
 
     def _stalled(self, row: FollowRow, now: datetime) -> bool:
         if row.stage is Stage.ENROLLED:
@@ -910,11 +924,13 @@ class Accompaniments:
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _next_due(stage: Stage, deadline: date | None, correction_due: date | None) -> date | None:
+def _next_due(stage: Stage, deadline: date | None, correction_due: date | None, opinion_due: date | None = None) -> date | None:
     if stage is Stage.PLANNED:
         return deadline
     if stage is Stage.SUBMITTED:
         return correction_due
+    if stage is Stage.REVISED:
+        return opinion_due
     return None
 
 

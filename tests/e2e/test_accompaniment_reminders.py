@@ -84,9 +84,16 @@ async def test_intermediate_dates_overdue_repeats_and_the_opinion_reminder(bot, 
     assert any("l'avis du tuteur sur la version révisée du rapport de Léa Bernard était attendu" in t for t in _texts(sent, STAFF_ID))
 
     pin(bot, paris(2027, 1, 19, 10))
+    staff_view = await bot.send(STAFF_ID, "/suivi")
+    assert "Avis en retard (1)\n• Léa Bernard — tuteur Marc Dubois, attendu le lundi 18 janvier 2027" in staff_view.text
+    tutor_view = await bot.send(TUTOR_ID, "/suivi")
+    assert "⚠️ Léa Bernard · 5 · avis à rendre · échéance dépassée : lundi 18 janvier 2027" in tutor_view.text
+    detail = await bot.press(TUTOR_ID, "Léa Bernard")
+    assert "avis motivé attendu le lundi 18 janvier 2027 ⚠️ en retard" in detail.text
     grid = acc.grid_of(marc, lea.id)
     await asyncio.to_thread(acc.give_opinion, marc, lea.id, verdict=Opinion.VALIDATED,
                             assessments={c.id: "acquis" for c in grid.criteria}, reasons="Rapport clair et bien argumenté.")
     assert set(_states(bot, "accompaniment.opinion.tutor.overdue")) == {"cancelled", "sent"}
     sent = await _at(bot, paris(2027, 1, 26, 9, 30))
     assert not [t for t in _texts(sent, TUTOR_ID) + _texts(sent, STAFF_ID) if "retard" in t]
+    assert "Avis en retard (0)" in (await bot.send(STAFF_ID, "/suivi")).text
