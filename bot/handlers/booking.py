@@ -23,6 +23,7 @@ from bot.domain.meetings import (
     SETTING_CHOICES,
     BookingError,
     BookingErrorCode,
+    ConfirmationProblem,
     MeetingView,
     PendingBooking,
     VideoLinkError,
@@ -351,6 +352,8 @@ async def _show_slots(
     update: Update, context: BotContext, auditeur: PersonView, minutes: int | None, index: int,
     *, meeting_id: int | None = None, edit: bool = False,
 ) -> None:
+    # slots shown again: no slot waits for confirmation any more (a later text is not a topic)
+    await context.call(context.services.conversations.clear, update.effective_user.id, flow=CONFIRM_FLOW)
     try:
         page = await context.call(context.services.booking.slot_page, auditeur, minutes, index, meeting_id=meeting_id)
     except BookingError as error:
@@ -467,7 +470,7 @@ async def _confirm(
 async def _refused(update: Update, context: BotContext, auditeur: PersonView, error: BookingError, minutes: int) -> None:
     """A refused booking or confirmation: why, then fresh slots (not after a second press: it is booked)."""
     await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
-    if error.code != BookingErrorCode.ALREADY_BOOKED:
+    if error.code not in (BookingErrorCode.ALREADY_BOOKED, ConfirmationProblem.OTHER_SLOT):
         await _offer(update, context, auditeur, minutes=minutes)
 
 

@@ -43,6 +43,13 @@ async def test_the_topic_typed_at_confirmation_is_cleaned_stored_and_shown_to_th
     assert "📝 Mon plan et la partie 2 <b>" in listed.text
     again = await bot.send(AUDITEUR_ID, "ceci n'est plus un sujet")
     assert "Confirmez" not in again.text and len(meetings(bot)) == 1  # the confirmation is over
+    await bot.send(AUDITEUR_ID, "/rdv")
+    await bot.press(AUDITEUR_ID, "30 minutes")
+    await bot.press(AUDITEUR_ID, index=0)
+    back = await bot.press(AUDITEUR_ID, "Choisir un autre créneau")
+    assert slot_data(back.last)
+    after = await bot.send(AUDITEUR_ID, "une phrase après avoir changé d'avis")
+    assert "Rendez-vous confirmé" not in after.text and len(meetings(bot)) == 1  # nothing waits any more
 
     # the topic is personal data: in her copy, and gone with an erasure (the meeting row stays)
     auditeur = cast.auditeur.person
