@@ -26,7 +26,7 @@ class Erased(StrEnum):
     IDENTITY = "identity"  # name, e-mail, Telegram id and username
     ANSWERS = "answers"  # coaching answers, notes, the feedback given on them
     EXPERIENCE = "experience"  # the /experience self-check
-    DRAFTS = "drafts"  # draft versions: file names, Telegram file ids, reviews
+    DRAFTS = "drafts"  # draft versions: file names, Telegram file ids, reviews; the deposit in progress
     VIDEO_LINKS = "video_links"  # the video links of their meetings, a tutor's room and availability
     MEETING_TOPICS = "meeting_topics"  # what the auditeur said they wanted to talk about at each meeting
     CONVERSATION = "conversation"  # where they were in a conversation, their invitations
