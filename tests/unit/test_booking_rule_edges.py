@@ -1,0 +1,42 @@
+"""Edges of the booking rules that mutation testing (bench/bench_mutation.py) found untested."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from bot.domain.availability import BookingSettings, WeeklyWindow
+from bot.domain.meetings import MAX_LINK_LENGTH, BookingError, VideoLinkError, VideoMode, parse_video_link
+from bot.domain.slots import CancelErrorCode, check_cancellable
+
+
+def test_a_window_length_counts_its_minutes():
+    assert WeeklyWindow(1, time(9, 15), time(10, 45)).length == timedelta(minutes=90)
+    assert WeeklyWindow(1, time(14, 30), time(15, 0)).length == timedelta(minutes=30)
+
+
+def test_a_video_link_of_exactly_the_limit_is_kept_one_more_is_refused():
+    base = "https://visio.example/"
+    exact = base + "a" * (MAX_LINK_LENGTH - len(base))
+    assert parse_video_link(exact) == (VideoMode.ROOM, exact)
+    with pytest.raises(VideoLinkError) as refused:
+        parse_video_link(exact + "a")
+    assert refused.value.args == (exact + "a",)  # the link refused, for the log
+
+
+def test_cancellation_needs_aware_times_and_names_the_one_that_is_not():
+    settings = BookingSettings()
+    start, now = datetime(2026, 10, 20, 9, 0), datetime(2026, 10, 19, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="^start_utc must be timezone-aware"):
+        check_cancellable(start, now, settings)
+    with pytest.raises(ValueError, match="^now must be timezone-aware"):
+        check_cancellable(start.replace(tzinfo=UTC), now.replace(tzinfo=None), settings)
+    assert check_cancellable(start.replace(tzinfo=UTC), now, settings) is None
+    assert check_cancellable(start.replace(tzinfo=UTC), now + timedelta(minutes=1), settings) is CancelErrorCode.TOO_LATE
+
+
+def test_a_booking_error_reads_as_its_code_and_details():
+    assert str(BookingError("taken")) == "taken" and BookingError("taken").details == {}
+    error = BookingError("too_late_to_cancel", notice=24)
+    assert str(error) == "too_late_to_cancel: {'notice': 24}" and error.code == "too_late_to_cancel"
