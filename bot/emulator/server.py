@@ -118,7 +118,8 @@ class BotMessage:
 @dataclass
 class Fault:
     method: str | None  # None: any method
-    kind: str  # "429" | "403" | "500" | "502" | "delay" (then processed) | "drop" (before) | "drop_after" (processed, no answer)
+    kind: str  # "429" | "403" | "500" | "502" | "delay" (then processed) | "delay_after" (processed, then the
+    #            answer delayed) | "drop" (before) | "drop_after" (processed, no answer)
     remaining: int = 1
     retry_after: int = 1
     delay: float = 0.0
@@ -637,6 +638,8 @@ class BotApiEmulator:
         result = await handler(bot, params, files)
         if fault is not None and fault.kind == "drop_after":  # done, but the client never hears of it
             raise _DropConnection()
+        if fault is not None and fault.kind == "delay_after":  # done, the client hears of it late (or never)
+            await asyncio.sleep(fault.delay)
         return result
 
     def _take_fault(self, method: str) -> Fault | None:
