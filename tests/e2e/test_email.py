@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import email
 import socket
+import time
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -16,8 +18,10 @@ from bot.config import SmtpSettings
 from bot.emulator.driver import BotDriver
 from bot.services.email import SmtpTransport
 from bot.storage.db import Database
+from bot.storage.models import OutboxMessage
 from tests.conftest import base_settings
 from tests.e2e.conftest import STAFF_ID
+from tests.e2e.test_cli_and_demo import coachbot
 
 
 class Inbox:
@@ -35,9 +39,19 @@ class Inbox:
         return "250 Message accepted"
 
 
+_BUSY = {"refusals": 0}  # AUTH attempts still answered 454 for the password "busy"
+
+
 def _authenticator(server, session, envelope, mechanism, auth_data):
+    if isinstance(auth_data, LoginPassword) and auth_data.password == b"busy":  # the server's own trouble
+        if _BUSY["refusals"] > 0:
+            _BUSY["refusals"] -= 1
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
+        return AuthResult(success=True, auth_data=auth_data)
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"bot" and auth_data.password == b"secret"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers the refusal itself (535); the default (handled=True) means "already
+    # answered" and the client waits for a reply that never comes (a read timeout, not a 535)
+    return AuthResult(success=ok, handled=False)
 
 
 def _free_port() -> int:
@@ -57,11 +71,16 @@ def smtp_server():
 
 
 @pytest.fixture
-async def mail_bot(emulator, e2e_database_url, smtp_server):
+def smtp_password() -> str:
+    return "secret"
+
+
+@pytest.fixture
+async def mail_bot(emulator, e2e_database_url, smtp_server, smtp_password):
     _, port = smtp_server
     settings = BotDriver.settings_for(emulator, base_settings(
         TELEGRAM_BOT_USERNAME=emulator.bot.username, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_SECURITY="none",
-        SMTP_USERNAME="bot", SMTP_PASSWORD="secret", SMTP_FROM="accompagnement@cnam-paysdelaloire.fr",
+        SMTP_USERNAME="bot", SMTP_PASSWORD=smtp_password, SMTP_FROM="accompagnement@cnam-paysdelaloire.fr",
     ))
     driver = BotDriver(emulator, settings.with_overrides(database_url=e2e_database_url), Database(e2e_database_url))
     await driver.start()
@@ -131,3 +150,66 @@ async def test_the_transport_speaks_starttls_settings_and_builds_a_proper_messag
     message = transport.message(to="x@y.fr", subject="Sujet é", body="Corps é")
     assert message["From"] == "a@b.fr" and message["To"] == "x@y.fr" and message["Message-ID"].endswith("@b.fr>")
     assert "secret-pass" not in repr(SmtpSettings("h", 1, "ssl", "u", "secret-pass", "a@b.fr"))
+
+
+def _invitation(bot) -> tuple[str, int, str | None]:
+    with bot.db.read() as session:
+        return tuple(session.execute(
+            sa.select(OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.last_error)
+            .where(OutboxMessage.kind == "email.invitation")
+        ).one())
+
+
+async def _settled_invitation(bot) -> tuple[str, int, str | None]:
+    await bot.drain()
+    for _ in range(50):
+        found = _invitation(bot)
+        if found[0] not in ("pending", "sending"):
+            return found
+        await asyncio.sleep(0.1)
+    return _invitation(bot)
+
+
+@pytest.mark.parametrize("smtp_password", ["wrong-pass"])
+async def test_a_wrong_smtp_password_is_given_up_on_at_once_and_shown_to_staff(mail_bot, smtp_server, e2e_database_url, tmp_path):
+    """An authentication refusal (535) is permanent: one attempt, a dead letter in /envois, /suivi and
+    `coachbot outbox`, the password nowhere."""
+    from bot.demo import seed
+
+    inbox, _ = smtp_server
+    bot = mail_bot
+    await asyncio.to_thread(seed, bot.services, bot.emulator)
+    started = time.monotonic()
+    await _enrol(bot, "Nina Petit, nina.petit@exemple.fr")
+    state, attempts, error = await _settled_invitation(bot)
+    assert (state, attempts) == ("dead", 1) and "535" in error, (state, attempts, error)
+    assert time.monotonic() - started < 8  # the server's 535, not a read timeout
+    assert not inbox.messages and "wrong-pass" not in error and "nina.petit" not in error
+    shown = await bot.send(STAFF_ID, "/envois")
+    assert "Abandonnés : 1" in shown.text and "email.invitation" in shown.text and "535" in shown.text
+    assert "wrong-pass" not in shown.text
+    listed = await bot.send(STAFF_ID, "/suivi")
+    assert "Messages non délivrés (1)" in listed.text and "e-mail d'invitation" in listed.text
+    result = coachbot("outbox", env={"DATABASE_URL": e2e_database_url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dead\temail.invitation" in result.stdout and "535" in result.stdout, result.stdout
+    assert "wrong-pass" not in result.stdout
+
+
+@pytest.mark.parametrize("smtp_password", ["busy"])
+async def test_a_temporary_authentication_failure_is_retried(mail_bot, smtp_server):
+    """A 454 (the server's temporary trouble) is not a dead letter: the invitation is sent on a retry."""
+    from bot.demo import seed
+
+    inbox, _ = smtp_server
+    bot = mail_bot
+    await asyncio.to_thread(seed, bot.services, bot.emulator)
+    _BUSY["refusals"] = 2  # the first attempt: PLAIN, then LOGIN, both answered 454
+    try:
+        await _enrol(bot, "Nina Petit, nina.petit@exemple.fr")
+        state, attempts, error = await _settled_invitation(bot)
+    finally:
+        _BUSY["refusals"] = 0
+    assert (state, attempts) == ("sent", 2), (state, attempts, error)
+    [(_, to, _)] = inbox.messages
+    assert to == ["nina.petit@exemple.fr"]

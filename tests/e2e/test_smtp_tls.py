@@ -11,6 +11,7 @@ import email
 import ipaddress
 import socket
 import ssl
+import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -59,7 +60,9 @@ class Inbox:
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"bot" and auth_data.password == b"secret"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers the refusal itself (535); the default (handled=True) means "already
+    # answered" and the client waits for a reply that never comes (a read timeout, not a 535)
+    return AuthResult(success=ok, handled=False)
 
 
 def _free_port() -> int:
@@ -116,4 +119,16 @@ async def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(tls_serve
         await _transport(security, port).send(to="nina.petit@exemple.fr", subject="S", body="B")  # the system's CAs
     assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value) or "certificate" in str(refused.value).lower()
     assert "nina.petit" not in str(refused.value)
+    assert not inbox.messages
+
+
+async def test_a_wrong_password_is_refused_with_535_at_once(tls_server, certificate):
+    security, inbox, port = tls_server
+    started = time.monotonic()
+    with pytest.raises(SmtpError) as refused:
+        await _transport(security, port, password="wrong-pass", context=_trusting(certificate)).send(
+            to="nina.petit@exemple.fr", subject="S", body="B")
+    assert refused.value.code == 535, refused.value  # permanent: the sender gives up at once
+    assert time.monotonic() - started < 3  # the server's answer, not the 10 s read timeout
+    assert "wrong-pass" not in str(refused.value) and "nina.petit" not in str(refused.value)
     assert not inbox.messages
