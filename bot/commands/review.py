@@ -11,11 +11,8 @@ a problem, 2 usage.
 from __future__ import annotations
 
 import argparse
-import html
-import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +61,8 @@ def template_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
 
 
 def load_step_wording(templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    import tomllib  # here, not at the top: the PDF child is forked before, and it never needs it
+
     with (templates_dir / "review" / "next_steps.toml").open("rb") as handle:
         return tomllib.load(handle)["steps"]
 
@@ -84,6 +83,8 @@ def render_text(review: PdfReview, catalogue: Catalogue, env: Environment | None
     problem_text = ""
     if review.problem:
         telegram_html = env.get_template(f"review/problem_{review.problem}.html").render(**problem_context(review))
+        import html
+
         problem_text = html.unescape(_TAG.sub("", telegram_html)).strip()
     return env.get_template("review/report.txt").render(
         review=review,
@@ -121,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         extracted, data, catalogue.report_type(args.report_type), catalogue, lexicon=prepared["lexicon"]
     )
     if args.json:
+        import json
+
         print(json.dumps(review.to_json(), ensure_ascii=False, indent=2))
     else:
         print(render_text(review, catalogue, prepared.get("env")))

@@ -44,7 +44,10 @@ ELISIONS: dict[str, str] = {
 _TABLE_VERSION = "1"
 
 
+@lru_cache(maxsize=1 << 16)  # called once per word of a draft: words repeat
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -196,3 +196,73 @@ async def test_the_notice_says_what_is_kept_how_long_and_how_to_get_or_erase_it(
         from bot.storage.models import Consent
 
         assert session.scalar(sa.select(Consent.notice_version)) == "2026-12"
+
+
+CORRECTION = "Le rôle propre manque dans la partie Cormoran."
+REASONS = "Les actes professionnels du projet Cormoran ne sont pas décrits."
+CONTACT = "Appel du 15/01 au sujet de Cormoran"
+AGREED = "Nouvelle version Cormoran pour juin."
+
+
+async def test_an_auditeur_with_a_correction_an_opinion_and_a_follow_up_exports_then_erases(bot, cast):
+    """The accompaniment's records (what the tutor and staff wrote about her) are in the export and
+    lose their free text at the erasure; the verdict and the dates stay, the others' views still work."""
+    from tests.e2e.test_accompaniment import _to_planned, paris, pin
+
+    await _to_planned(bot, cast)
+    pin(bot, paris(2026, 11, 20, 10))
+    await bot.send_document(AUDITEUR_ID, factory.flawed_draft("ua"), FILE_NAME)
+    await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")
+    lea, marc = cast.auditeur.person, cast.tutor.person
+    await asyncio.to_thread(bot.services.accompaniment.return_correction, marc, lea.id, summary=CORRECTION)
+    await bot.drain()
+    await bot.send(AUDITEUR_ID, "/echeances")
+    await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")
+    await bot.send(TUTOR_ID, "/suivi")
+    await bot.press(TUTOR_ID, "Léa Bernard")
+    await bot.press(TUTOR_ID, "🎓 Rédiger l'avis motivé")
+    for _ in bot.services.catalogue.grid.criteria:
+        await bot.press(TUTOR_ID, "Non acquis")
+    await bot.press(TUTOR_ID, "❌ Non validé")
+    given = await bot.send(TUTOR_ID, REASONS)
+    assert "Le Cnam est prévenu" in given.text
+    await bot.send(STAFF_ID, "/suivi")
+    await bot.press(STAFF_ID, "📝 Léa Bernard : enregistrer le contact")
+    await bot.press(STAFF_ID, "Clore et relancer le parcours")
+    closed = await bot.send(STAFF_ID, f"{CONTACT}\n{AGREED}")
+    assert "le dossier quitte la liste de suivi" in closed.text
+
+    exported = await bot.send(AUDITEUR_ID, "/mesdonnees")
+    docx_message, json_message = exported.documents
+    data = json.loads(json_message.document.content)
+    for kind in ("accompaniments", "accompaniment_events", "planning_dates", "report_submissions", "opinions",
+                 "follow_up_cases"):
+        assert data[kind], kind
+    assert data["opinions"][0]["verdict"] == "non validé" and data["opinions"][0]["reasons"] == REASONS
+    assert data["opinions"][0]["tutor"] == "Marc Dubois"
+    assert any(s["correction_summary"] == CORRECTION for s in data["report_submissions"])
+    assert data["follow_up_cases"][0]["contact_note"] == CONTACT and data["follow_up_cases"][0]["agreed"] == AGREED
+    readable = "\n".join(p.text for p in Document(io.BytesIO(docx_message.document.content)).paragraphs)
+    for expected in (CORRECTION, REASONS, CONTACT, AGREED):
+        assert expected in readable, expected
+
+    await bot.send(AUDITEUR_ID, "/supprimer")
+    erased = await bot.press(AUDITEUR_ID, "Oui, tout effacer")
+    assert "Vos données personnelles sont effacées" in erased.text
+
+    dump = _dump(bot)
+    for secret in ("Léa", "Bernard", "Cormoran", str(AUDITEUR_ID)):
+        assert secret not in dump, [line for line in dump.splitlines() if secret in line][:5]
+    with bot.db.read() as session:
+        opinion = session.execute(sa.text("SELECT verdict, reasons, pdf, given_at FROM opinions")).one()
+        assert opinion.verdict == "non validé" and opinion.given_at is not None  # that an opinion was given stays
+        assert opinion.reasons == "" and not opinion.pdf  # the reasons and the grid PDF (it names her) go
+        case = session.execute(sa.text("SELECT reason, closed_at, contact_note, agreed FROM follow_up_cases")).one()
+        assert case.closed_at is not None and case.contact_note is None and case.agreed is None
+        open_to_her = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient_id == lea.id, OutboxMessage.state.in_(OPEN_STATES)))
+        assert open_to_her == 0
+        assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "person.erased", AuditEvent.subject_id == lea.id))
+    for chat, command in ((TUTOR_ID, "/suivi"), (STAFF_ID, "/suivi"), (TUTOR_ID, "/mesrdv")):
+        view = await bot.send(chat, command)
+        assert "un problème technique" not in view.text and "Léa" not in view.text, command

@@ -135,3 +135,31 @@ def test_erasure_permissions_and_twice(db, world):
     with pytest.raises(AlreadyErased):
         service.erase(COMMAND_LINE, world["oscar"].id)
     assert service.find(COMMAND_LINE, telegram_id=3001) == []
+
+
+def test_a_staff_members_erasure_keeps_her_broadcasts_but_forgets_her_chat(db, world):
+    """A sent broadcast is the institution's message: it stays, without its author's name or the chat
+    where her progress message was (the progress is no longer edited)."""
+    from bot.domain.people import PersonView, Role
+    from bot.services.broadcasts import BroadcastService
+
+    with db.transaction() as session:
+        claire = Person(role="staff", display_name="Claire Martin", telegram_user_id=1001)
+        session.add(claire)
+        session.flush()
+        staff = PersonView(claire.id, Role.STAFF, "Claire Martin", 1001)
+    broadcasts = BroadcastService(db)
+    preview = broadcasts.compose(staff, message_html="Inscriptions au 2e semestre : du 1er février au 31 mars",
+                                 audience="semestre:2026-S1")
+    broadcasts.send_now(staff, preview.broadcast.id)
+    broadcasts.attach_progress_message(preview.broadcast.id, 1001, 77)
+
+    exported = PersonalData(db, clock=utcnow).export(staff, staff.id)
+    assert [b["message_html"] for b in exported["broadcasts_written"]] == [
+        "Inscriptions au 2e semestre : du 1er février au 31 mars"]
+    PersonalData(db, clock=utcnow).erase(staff, staff.id)
+
+    with db.read() as session:
+        row = session.execute(sa.text("SELECT author_id, progress_chat_id, message_html FROM broadcasts")).one()
+    assert row.author_id == staff.id and row.progress_chat_id is None and "2e semestre" in row.message_html
+    assert "Claire" not in _dump(db) and "1001" not in [v for v in _dump(db).split('"')]
