@@ -269,7 +269,8 @@ async def run(args) -> list[Row]:
         try:
             await _ready(bench)
             for measure in MEASURES:
-                rows += await measure(bench)
+                if not args.only or args.only in measure.__name__:
+                    rows += await measure(bench)
         finally:
             for bot in (coach, echo):
                 bot.process.terminate()
@@ -297,8 +298,13 @@ def main() -> int:
         "--postgresql-admin-url", default=os.environ.get("TEST_DATABASE_URL"),
         help="a PostgreSQL server where the outbox measures create (and drop) their own database",
     )
+    parser.add_argument("--only", metavar="NAME", help="run only the measures whose function name contains NAME"
+                        " (e.g. p95, cpu, memory; the outbox measures are then skipped)")
     args = parser.parse_args()
     rows = asyncio.run(run(args))
+    if args.only:
+        print_table(rows)
+        return 0 if all(r.ok is not False for r in rows) else 1
     import bench_outbox  # the outbox and the paced sender, in the same table
 
     rows += [Row(r.figure, r.target, r.measured, r.ok) for r in asyncio.run(bench_outbox.measures(args.quick, args.postgresql_admin_url))]

@@ -77,6 +77,7 @@ class DeliverySettings:
     replies_per_second: float = 30.0  # answers to the person who just wrote (local to an instance)
     poll_interval: timedelta = timedelta(milliseconds=500)  # rows written by other instances, rows coming due
     max_attempts: int = 8
+    retry_base: timedelta = timedelta(seconds=2)  # first backoff; doubled on each further attempt, up to 10 min
     stale_after: timedelta = timedelta(minutes=2)  # a claim left by an instance that died mid-send
     paid_broadcast: bool = False  # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars)
     read_timeout: float = 30.0  # seconds to wait for Telegram's answer before the outcome is unknown
@@ -290,6 +291,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             replies_per_second=float(_parse_int(env, "TELEGRAM_REPLIES_PER_SECOND", 30, minimum=1, maximum=1000)),
             poll_interval=timedelta(milliseconds=_parse_int(env, "OUTBOX_POLL_MS", 500, minimum=20, maximum=60000)),
             max_attempts=_parse_int(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100),
+            retry_base=timedelta(milliseconds=_parse_int(env, "OUTBOX_RETRY_BASE_MS", 2000, minimum=10, maximum=600000)),
             stale_after=timedelta(seconds=_parse_int(env, "OUTBOX_STALE_AFTER_SECONDS", 120, minimum=1, maximum=3600)),
             paid_broadcast=_parse_bool(env, "TELEGRAM_PAID_BROADCAST", False),
             read_timeout=float(_parse_int(env, "TELEGRAM_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.domain.people import PersonView
 from bot.domain.permissions import COMMAND_LINE
 from bot.emulator.driver import BotDriver, Reply
-from bot.emulator.server import BotApiEmulator, BotMessage
+from bot.emulator.server import BotApiEmulator, BotMessage, FloodLimits
 from bot.services.container import Services
 from bot.storage.db import Database
 from bot.telegram.log_redaction import configure_logging
@@ -249,7 +249,10 @@ class DemoSession:
 
 async def _demo(settings: Settings, lines, files_dir: Path, interactive: bool) -> int:
     renderer = Renderer(timezone=settings.timezone)
-    with tempfile.TemporaryDirectory(prefix="coachbot-demo-") as tmp, BotApiEmulator() as emulator:
+    # The demo's Telegram is local: it lets a person see one screen after another without Telegram's
+    # 1 message/s per chat (the bot still paces what it sends as it would in production).
+    demo_limits = FloodLimits(per_chat_per_second=30, per_chat_burst=30)
+    with tempfile.TemporaryDirectory(prefix="coachbot-demo-") as tmp, BotApiEmulator(flood_limits=demo_limits) as emulator:
         demo_settings = BotDriver.settings_for(
             emulator,
             settings.with_overrides(

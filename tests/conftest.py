@@ -34,8 +34,10 @@ BACKENDS = [
 
 def base_settings(**env: str) -> Settings:
     # the outbox spaces one person's messages by 100 ms here (1 s in production): the emulator's
-    # per-chat limit (1/s with bursts of 10) is respected all the same; pacing has its own tests
-    values = {"STAFF_TELEGRAM_IDS": str(STAFF_ID), "TIMEZONE": "Europe/Paris", "TELEGRAM_PER_CHAT_INTERVAL_MS": "100"}
+    # per-chat limit (1/s with bursts of 10) is respected all the same; pacing has its own tests.
+    # A failed send is retried after 200 ms, then 400 ms… (2 s, 4 s… in production): same rule, less waiting.
+    values = {"STAFF_TELEGRAM_IDS": str(STAFF_ID), "TIMEZONE": "Europe/Paris", "TELEGRAM_PER_CHAT_INTERVAL_MS": "100",
+              "OUTBOX_RETRY_BASE_MS": "200"}
     values.update(env)
     return load_settings(values)
 
@@ -72,10 +74,17 @@ def postgresql_url() -> Iterator[str]:
 
 
 def _truncate_postgresql(url: str) -> None:
-    engine = sa.create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table and restart the ids, as TRUNCATE … RESTART IDENTITY would: DELETE in
+    dependency order is about 6x faster on these small tables (TRUNCATE creates new files for every
+    table), and this runs before each PostgreSQL test."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+        ).scalars().all()
+        statements = [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+        statements += [f"SELECT setval('\"{name}\"', 1, false)" for name in sequences]
+        connection.exec_driver_sql("; ".join(statements))
     engine.dispose()
 
 

@@ -20,6 +20,7 @@ from telegram.ext import ExtBot
 
 from bot.domain.broadcasts import State
 from bot.services.broadcasts import ProgressView
+from bot.telegram.background import BackgroundThreads
 from bot.telegram.keyboards import Button, callback, keyboard
 from bot.telegram.rendering import Renderer
 
@@ -52,6 +53,7 @@ class BroadcastProgress:
         self._stopping = False
         self._lock = asyncio.Lock()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._threads = BackgroundThreads("broadcast-progress", workers=1)
 
     def start(self) -> None:
         self._stopping = False
@@ -66,6 +68,7 @@ class BroadcastProgress:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
             self._task = None
+        await asyncio.to_thread(self._threads.shutdown)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -81,21 +84,21 @@ class BroadcastProgress:
         """One pass: start what is due, refresh progress messages, close what is finished."""
         service = self._services.broadcasts
         async with self._lock:  # the loop and a test's drain() never run a pass at the same time
-            for view in await asyncio.to_thread(service.release_due):
+            for view in await self._threads.call(service.release_due):
                 await self._announce(view)
-            for progress in await asyncio.to_thread(service.progress_due, every=self.every):
+            for progress in await self._threads.call(service.progress_due, every=self.every):
                 await self.refresh(progress.broadcast.id)
-            for report in await asyncio.to_thread(service.finish_delivered):
+            for report in await self._threads.call(service.finish_delivered):
                 await self.refresh(report.progress.broadcast.id)
 
     async def _announce(self, view) -> None:
         """A scheduled broadcast has started: its author gets a progress message."""
         if view.author_id is None:
             return
-        author = await asyncio.to_thread(self._services.directory.get, view.author_id)
+        author = await self._threads.call(self._services.directory.get, view.author_id)
         if author is None or author.telegram_user_id is None or author.blocked:
             return
-        progress = await asyncio.to_thread(self._services.broadcasts.progress, author, view.id)
+        progress = await self._threads.call(self._services.broadcasts.progress, author, view.id)
         text, buttons = progress_message(self._renderer, progress)
         try:
             message = await self._bot.send_message(author.telegram_user_id, text, parse_mode=ParseMode.HTML,
@@ -103,7 +106,7 @@ class BroadcastProgress:
         except TelegramError as error:
             log.info("broadcast %s: progress message not sent (%s)", view.id, type(error).__name__)
             return
-        await asyncio.to_thread(self._services.broadcasts.attach_progress_message, view.id,
+        await self._threads.call(self._services.broadcasts.attach_progress_message, view.id,
                                 author.telegram_user_id, message.message_id)
 
     async def refresh(self, broadcast_id: int) -> None:
@@ -112,7 +115,7 @@ class BroadcastProgress:
         by an older reading."""
         lock = self._locks.setdefault(broadcast_id, asyncio.Lock())
         async with lock:
-            progress = await asyncio.to_thread(self._services.broadcasts.current_progress, broadcast_id)
+            progress = await self._threads.call(self._services.broadcasts.current_progress, broadcast_id)
             await self._show(progress)
         if progress.finished:
             self._locks.pop(broadcast_id, None)

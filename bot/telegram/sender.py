@@ -36,6 +36,7 @@ from telegram.ext import ExtBot
 
 from bot.services.directory import Directory
 from bot.services.outbox import Claimed, OutboxStore, Outcome
+from bot.telegram.background import BackgroundThreads
 from bot.telegram.failures import SendResult, classify
 from bot.telegram.rendering import Renderer, split_message
 
@@ -96,6 +97,7 @@ class OutboxSender:
         self._outcomes: list[tuple[Outcome, asyncio.Future]] = []
         self._recorder: asyncio.Task | None = None
         self._stopping = False
+        self._threads = BackgroundThreads("outbox", workers=4)
 
     # lifecycle -----------------------------------------------------------------------------------
 
@@ -115,6 +117,9 @@ class OutboxSender:
             self._task = None
         if self._in_flight:  # let sends in flight finish and be recorded
             await asyncio.wait(self._in_flight, timeout=timeout)
+        if self._recorder is not None and not self._recorder.done():
+            await asyncio.wait({self._recorder}, timeout=timeout)
+        await asyncio.to_thread(self._threads.shutdown)
 
     def wake(self) -> None:
         """Thread-safe: a transaction committed outbox rows."""
@@ -153,7 +158,7 @@ class OutboxSender:
         if free <= 0:
             done, _ = await asyncio.wait(self._in_flight, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED)
             return 0 if done else self._poll_interval
-        claimed, bucket_wait = await asyncio.to_thread(self._store.claim, limit=free, reply_debt=self._reply_counter())
+        claimed, bucket_wait = await self._threads.call(self._store.claim, limit=free, reply_debt=self._reply_counter())
         for row in claimed:
             task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
             self._in_flight.add(task)
@@ -168,7 +173,7 @@ class OutboxSender:
         """Until nothing due is left unsent (tests and the demo)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            if not self._in_flight and await asyncio.to_thread(self._store.unfinished) == 0:
+            if not self._in_flight and await self._threads.call(self._store.unfinished) == 0:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("outbox not drained")
@@ -185,9 +190,9 @@ class OutboxSender:
             if result.state == "dead":
                 log.exception("outbox %s (%s) failed permanently", row.id, row.kind)
         if result.state == "retry" and result.retry_in is not None and result.error and result.error.startswith("429"):
-            await asyncio.to_thread(self._store.pause_all, self._store.wall_clock() + result.retry_in)
+            await self._threads.call(self._store.pause_all, self._store.wall_clock() + result.retry_in)
         if result.state == "blocked" and row.chat_id is not None and row.channel == "telegram":
-            await asyncio.to_thread(self._directory.set_blocked, row.chat_id, True)
+            await self._threads.call(self._directory.set_blocked, row.chat_id, True)
         if result.state not in ("sent", "skipped"):
             log.info("outbox %s (%s) to person %s: %s (%s), attempt %d", row.id, row.kind, row.recipient_id,
                      result.state, result.error, row.attempts)
@@ -206,7 +211,7 @@ class OutboxSender:
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
             try:
-                await asyncio.to_thread(self._store.finish_many, [outcome for outcome, _ in batch])
+                await self._threads.call(self._store.finish_many, [outcome for outcome, _ in batch])
             except Exception as error:  # noqa: BLE001 - each waiting send sees the failure
                 for _, future in batch:
                     if not future.done():
@@ -225,7 +230,7 @@ class OutboxSender:
                 return SendResult("skipped", "nothing to send any more")
         if row.channel == "email":
             return await self._send_email(row, params)
-        person = await asyncio.to_thread(self._directory.get, row.recipient_id) if row.recipient_id else None
+        person = await self._threads.call(self._directory.get, row.recipient_id) if row.recipient_id else None
         chat_id = person.telegram_user_id if person is not None else row.chat_id
         if chat_id is None:
             return SendResult("blocked", "not on Telegram")

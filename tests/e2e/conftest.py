@@ -6,16 +6,23 @@ import pytest
 
 from bot.demo import AUDITEUR_ID, STAFF_ID, TUTOR_ID, DemoCast, seed
 from bot.emulator.driver import BotDriver
-from bot.emulator.server import BotApiEmulator
+from bot.emulator.server import BotApiEmulator, FloodLimits
 from bot.storage.db import Database
 from tests.conftest import base_settings
 
 __all__ = ["AUDITEUR_ID", "STAFF_ID", "TUTOR_ID"]
 
 
+# Tests space one person's messages by 100 ms (tests/conftest.py): the emulator allows as much per
+# chat, so a tutor told of many steps in a row is not made to wait out 429s meant for 1/s pacing.
+# Tests marked ``telegram_limits`` get Telegram's own limits (about 30/s overall, 1/s per chat).
+TEST_PER_CHAT = FloodLimits(per_chat_per_second=10, per_chat_burst=10)
+
+
 @pytest.fixture
-def emulator():
-    with BotApiEmulator() as server:
+def emulator(request):
+    limits = FloodLimits() if request.node.get_closest_marker("telegram_limits") else TEST_PER_CHAT
+    with BotApiEmulator(flood_limits=limits) as server:
         yield server
 
 

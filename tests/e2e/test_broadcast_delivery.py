@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -188,3 +189,50 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
             assert _max_per_window(sends, window) <= 28 + 28 * window + 8, window  # + arrival jitter
         # (the average over the whole run is not asserted: with the initial burst of 28 it may exceed
         # 28/s by design; the windows above and "no 429" are what Telegram's limits ask)
+
+
+async def test_answers_never_wait_for_threads_held_by_a_broadcast(sqlite_url):
+    """The sender's database calls run on threads of their own: with every one of them stuck (a
+    directory read that hangs for each of the 16 sends in flight), a person using the bot is still
+    answered; once released, the broadcast completes."""
+    count = 40
+    with BotApiEmulator() as emulator:
+        db = Database(sqlite_url)
+        staff = seed(db, emulator, count)
+        settings = BotDriver.settings_for(emulator, base_settings()).with_overrides(database_url=sqlite_url)
+        driver = BotDriver(emulator, settings, Database(sqlite_url))
+        await driver.start()
+        sender = driver.application.bot_data["sender"]
+        release, stuck = threading.Event(), threading.Semaphore(0)
+        directory = sender._directory
+
+        class Hanging:  # the sender's view of the directory: every read hangs until released
+            def __getattr__(self, name):
+                return getattr(directory, name)
+
+            def get(self, person_id):
+                stuck.release()
+                release.wait(60)
+                return directory.get(person_id)
+
+        sender._directory = Hanging()
+        try:
+            broadcast_id = launch(db, staff)
+            sender.wake()
+            for _ in range(4):  # the sender's threads are all taken
+                assert await asyncio.to_thread(stuck.acquire, True, 20)
+            since = emulator.last_sequence()
+            update_id = emulator.send_text(FIRST_TG + 1, "/aide")
+            await driver.application.bot_data["processor"].wait_for_update(update_id, 15)
+            answer = [m for m in emulator.sent_since(since) if m.chat_id == FIRST_TG + 1]
+            assert answer and "/rapport" in answer[0].plain_text  # answered while the broadcast is stuck
+            assert delivered(emulator) == 1  # nothing of the broadcast went out meanwhile: only the answer
+            release.set()
+            await driver.drain(timeout=60)
+            with db.read() as session:
+                progress = outbox.group_progress(session, group_of(broadcast_id))
+        finally:
+            release.set()
+            await driver.stop()
+            db.dispose()
+        assert progress.sent == count and copies(emulator, count)[1] == count

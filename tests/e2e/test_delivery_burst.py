@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from bot.domain.calendar import PARIS
@@ -43,6 +44,7 @@ def _cast(bot) -> tuple[list[int], list[int]]:
     return tutors, auditeurs
 
 
+@pytest.mark.telegram_limits
 async def test_fifty_people_press_at_once_and_everyone_is_answered(bot):
     bot.services.clock = lambda: NOW
     tutors, auditeurs = await asyncio.to_thread(_cast, bot)
