@@ -500,7 +500,7 @@ class Onboarding:
                     template="staff/invitation_bound.html",
                     params={"person": bound.person, "enrolment": bound.enrolment,
                             "telegram_name": telegram_name, "telegram_username": telegram_username},
-                    now=now,
+                    subject=("person", person.id), now=now,  # about them: emptied if they ask for erasure
                 )
             return bound
 

@@ -683,6 +683,7 @@ class PersonalData:
                 row.recipient_id == person.id
                 or (row.subject_type == "meeting" and row.subject_id in meeting_ids)
                 or (row.subject_type == "accompaniment" and row.subject_id in accompaniment_ids)
+                or (row.subject_type == "person" and row.subject_id == person.id)
             )
             if not about and person.email and row.email_to:
                 about = row.email_to.strip().lower() == person.email.strip().lower()

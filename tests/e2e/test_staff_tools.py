@@ -123,6 +123,28 @@ async def test_the_inviter_is_told_who_bound_with_the_link(bot, emulator, cast):
     assert "Compte Telegram : Kévin Malin (@kevin_m)" in told[0] and "/equipe" in told[0]
 
 
+async def test_the_notice_naming_who_bound_is_emptied_when_that_person_is_erased(bot, emulator, cast):
+    """The Telegram name in the inviter's notice is personal data of whoever bound, even when it is
+    neither their profile name nor a username: their erasure empties that notice too."""
+    from bot.storage.models import OutboxMessage
+
+    emulator.add_user(INTRUDER, "Kévin", "Malinowski")  # no username
+    await _enrol_until_summary(bot, "Nina Petit")
+    done = await bot.press(STAFF_ID, "Confirmer l’inscription")
+    await bot.send(INTRUDER, f"/start {CODE_RE.search(done.text).group(1)}")
+    await bot.press(INTRUDER, "J'accepte")
+    await bot.drain()
+    assert any("Kévin Malinowski" in m.plain_text for m in emulator.chat(STAFF_ID))
+    await bot.send(INTRUDER, "/supprimer")
+    erased = await bot.press(INTRUDER, "Oui, tout effacer")
+    assert "Vos données personnelles sont effacées" in erased.text
+    with bot.db.read() as session:
+        notice = session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation.bound.inviter"))
+        assert notice is not None and notice.params == {} and notice.state == "sent"  # the history stays
+        contents = [str(row.params) + str(row.text) for row in session.scalars(sa.select(OutboxMessage))]
+    assert not [c for c in contents if "Malinowski" in c]
+
+
 async def test_equipe_revokes_reissues_and_detaches_a_wrongly_bound_account(bot, emulator, cast):
     emulator.add_user(INTRUDER, "Kévin", "Malin", "kevin_m")
     emulator.add_user(NEW_AUDITEUR, "Nina", "Petit")
