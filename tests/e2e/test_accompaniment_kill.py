@@ -1,6 +1,7 @@
 """A real `coachbot run` process (``python -m bot run`` against the emulator) killed with SIGKILL while
 an accompaniment deadline reminder, written by the real planning use case, is due or in flight; a
-new instance on the same database then sends it exactly once.
+new instance on the same database then sends it exactly once (SQLite, and PostgreSQL when
+TEST_DATABASE_URL is set).
 
 The process runs on the wall clock, so the planning is recorded with the services' clock twenty days
 back and a deadline ten days ahead: the 14-day reminder is due (it fell four days ago) and has not
@@ -70,7 +71,7 @@ def _rows(url: str, kind: str) -> list[tuple[str, int]]:
         with db.read() as session:
             return [tuple(r) for r in session.execute(
                 sa.select(OutboxMessage.state, OutboxMessage.attempts)
-                .where(OutboxMessage.kind == kind, OutboxMessage.recipient_id.is_not(None), OutboxMessage.state != "cancelled")
+                .where(OutboxMessage.kind == kind, OutboxMessage.state != "cancelled")
                 .order_by(OutboxMessage.id)
             )]
     finally:
@@ -125,8 +126,8 @@ def _requested(emulator: BotApiEmulator, chat_id: int) -> int:
         return sum(1 for method, chat in emulator.chat_requests if method.lower() == "sendmessage" and str(chat) == str(chat_id))
 
 
-async def test_killed_while_the_reminder_is_due_then_restarted_sends_it_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'run.db'}"
+async def test_killed_while_the_reminder_is_due_then_restarted_sends_it_once(database_url, tmp_path):
+    url = database_url
     with BotApiEmulator() as emulator:
         await _plan(emulator, url, deliver_notice=False)
         assert _rows(url, REMINDER)[0] == ("pending", 0)
@@ -147,8 +148,8 @@ async def test_killed_while_the_reminder_is_due_then_restarted_sends_it_once(tmp
         assert _rows(url, REMINDER)[0] == ("sent", 1)
 
 
-async def test_killed_while_telegram_has_the_reminder_and_the_answer_is_in_flight_not_sent_twice(tmp_path):
-    url = f"sqlite:///{tmp_path / 'run.db'}"
+async def test_killed_while_telegram_has_the_reminder_and_the_answer_is_in_flight_not_sent_twice(database_url, tmp_path):
+    url = database_url
     with BotApiEmulator() as emulator:
         await _plan(emulator, url, deliver_notice=True)
         since = emulator.last_sequence()
