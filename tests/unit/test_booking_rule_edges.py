@@ -40,3 +40,44 @@ def test_a_booking_error_reads_as_its_code_and_details():
     assert str(BookingError("taken")) == "taken" and BookingError("taken").details == {}
     error = BookingError("too_late_to_cancel", notice=24)
     assert str(error) == "too_late_to_cancel: {'notice': 24}" and error.code == "too_late_to_cancel"
+
+
+def test_a_lone_carriage_return_in_a_topic_is_a_new_line():
+    from bot.domain.meetings import clean_topic
+
+    assert clean_topic("plan\rannexes") == "plan\nannexes"
+    assert clean_topic("plan\r\nannexes") == "plan\nannexes"
+
+
+def test_generated_rooms_are_letters_and_digits_only_and_distinct():
+    import re
+
+    from bot.domain.meetings import GENERATED_ROOM_BASE, generated_room_link
+
+    links = {generated_room_link() for _ in range(300)}
+    assert len(links) == 300
+    assert all(re.fullmatch(re.escape(GENERATED_ROOM_BASE) + "[A-Za-z0-9]{10,16}", link) for link in links)
+
+
+def test_days_off_text_without_any_entry_and_each_refused_line_say_why():
+    from datetime import date
+
+    from bot.domain.availability import AvailabilityError, AvailabilityErrorCode
+    from bot.domain.meetings import read_days_off
+
+    with pytest.raises(AvailabilityError) as empty:
+        read_days_off("  \n ; ", date(2026, 10, 19))
+    assert empty.value.code is AvailabilityErrorCode.BAD_DAY_OFF and empty.value.details == {"fragment": ";"}
+    added, refused = read_days_off("24/12\nsamedi 31/02", date(2026, 10, 19))
+    assert [(line.number, line.text, line.error.code) for line in refused] == [(2, "samedi 31/02", AvailabilityErrorCode.BAD_DAY_OFF)]
+    assert len(added) == 1
+
+
+def test_a_night_reminder_whose_next_morning_is_the_deadline_goes_the_evening_before():
+    from bot.domain.calendar import PARIS
+    from bot.domain.reminders import move_to_daytime
+
+    night = datetime(2026, 6, 10, 22, 0, tzinfo=PARIS)
+    morning = datetime(2026, 6, 11, 8, 0, tzinfo=PARIS)
+    assert move_to_daytime(night, morning) == datetime(2026, 6, 10, 20, 0, tzinfo=PARIS)
+    assert move_to_daytime(night, morning + timedelta(minutes=1)) == morning
