@@ -147,27 +147,32 @@ async def test_the_whole_journey_to_validated_with_the_grid_pdf(bot, cast, pdfs)
     assert grid.documents and grid.documents[0].document.content == lea[1].document.content
 
 
-async def test_non_validated_goes_on_and_then_leaves_the_staff_follow_up_list(bot, cast, pdfs):
+async def to_not_validated(bot, cast, draft: bytes, *, file_name: str, correction: str, reasons: str):
+    """Planned, a draft submitted, the correction returned, the same version sent back, then the
+    tutor's « non validé » with its reasons; returns what the reasons' message caused."""
     await _to_planned(bot, cast)
     pin(bot, paris(2026, 11, 20, 10))
-    await bot.send_document(AUDITEUR_ID, pdfs["flawed"], "rapport.pdf")
+    await bot.send_document(AUDITEUR_ID, draft, file_name)
     await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")
     acc, lea, marc = bot.services.accompaniment, cast.auditeur.person, cast.tutor.person
-    await asyncio.to_thread(acc.return_correction, marc, lea.id, summary="Le rôle propre manque.")
+    await asyncio.to_thread(acc.return_correction, marc, lea.id, summary=correction)
     await bot.drain()
     await bot.send(AUDITEUR_ID, "/echeances")
     await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")  # the same version, unchanged
-
     staff_before = await bot.send(STAFF_ID, "/suivi")
     assert "Avis défavorables à traiter (0)" in staff_before.text
-
     await bot.send(TUTOR_ID, "/suivi")
     await bot.press(TUTOR_ID, "Léa Bernard")
     await bot.press(TUTOR_ID, "🎓 Rédiger l'avis motivé")
     for _ in bot.services.catalogue.grid.criteria:
         await bot.press(TUTOR_ID, "Non acquis")
     await bot.press(TUTOR_ID, "❌ Non validé")
-    given = await bot.send(TUTOR_ID, "Le rôle propre n'apparaît pas ; les actes ne sont pas décrits.")
+    return await bot.send(TUTOR_ID, reasons)
+
+
+async def test_non_validated_goes_on_and_then_leaves_the_staff_follow_up_list(bot, cast, pdfs):
+    given = await to_not_validated(bot, cast, pdfs["flawed"], file_name="rapport.pdf", correction="Le rôle propre manque.",
+                                   reasons="Le rôle propre n'apparaît pas ; les actes ne sont pas décrits.")
     assert "Le Cnam est prévenu" in given.text
     assert "va prendre contact avec vous pour co-construire" in given.to(AUDITEUR_ID)[0].plain_text
     staff_note = given.to(STAFF_ID)[0]

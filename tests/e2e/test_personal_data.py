@@ -215,24 +215,11 @@ AGREED = "Nouvelle version Cormoran pour juin."
 async def test_an_auditeur_with_a_correction_an_opinion_and_a_follow_up_exports_then_erases(bot, cast):
     """The accompaniment's records (what the tutor and staff wrote about her) are in the export and
     lose their free text at the erasure; the verdict and the dates stay, the others' views still work."""
-    from tests.e2e.test_accompaniment import _to_planned, paris, pin
+    from tests.e2e.test_accompaniment import to_not_validated
 
-    await _to_planned(bot, cast)
-    pin(bot, paris(2026, 11, 20, 10))
-    await bot.send_document(AUDITEUR_ID, factory.flawed_draft("ua"), FILE_NAME)
-    await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")
-    lea, marc = cast.auditeur.person, cast.tutor.person
-    await asyncio.to_thread(bot.services.accompaniment.return_correction, marc, lea.id, summary=CORRECTION)
-    await bot.drain()
-    await bot.send(AUDITEUR_ID, "/echeances")
-    await bot.press(AUDITEUR_ID, "📥 Déposer pour correction")
-    await bot.send(TUTOR_ID, "/suivi")
-    await bot.press(TUTOR_ID, "Léa Bernard")
-    await bot.press(TUTOR_ID, "🎓 Rédiger l'avis motivé")
-    for _ in bot.services.catalogue.grid.criteria:
-        await bot.press(TUTOR_ID, "Non acquis")
-    await bot.press(TUTOR_ID, "❌ Non validé")
-    given = await bot.send(TUTOR_ID, REASONS)
+    lea = cast.auditeur.person
+    given = await to_not_validated(bot, cast, factory.flawed_draft("ua"), file_name=FILE_NAME,
+                                   correction=CORRECTION, reasons=REASONS)
     assert "Le Cnam est prévenu" in given.text
     await bot.send(STAFF_ID, "/suivi")
     await bot.press(STAFF_ID, "📝 Léa Bernard : enregistrer le contact")
