@@ -84,6 +84,8 @@ class BroadcastProgress:
         """One pass: start what is due, refresh progress messages, close what is finished."""
         service = self._services.broadcasts
         async with self._lock:  # the loop and a test's drain() never run a pass at the same time
+            if not await self._threads.call(service.anything_to_do):
+                return
             for view in await self._threads.call(service.release_due):
                 await self._announce(view)
             for progress in await self._threads.call(service.progress_due, every=self.every):
