@@ -81,3 +81,23 @@ def test_a_night_reminder_whose_next_morning_is_the_deadline_goes_the_evening_be
     morning = datetime(2026, 6, 11, 8, 0, tzinfo=PARIS)
     assert move_to_daytime(night, morning) == datetime(2026, 6, 10, 20, 0, tzinfo=PARIS)
     assert move_to_daytime(night, morning + timedelta(minutes=1)) == morning
+
+
+def test_a_budget_other_than_two_hours_is_the_one_counted():
+    from bot.domain.budget import BudgetErrorCode, MeetingStatus, MeetingUsage, allowed_durations, check_budget
+
+    first = [MeetingUsage(timedelta(minutes=30), MeetingStatus.HELD)]
+    one_hour = timedelta(hours=1)
+    assert allowed_durations(first, budget=one_hour) == [timedelta(minutes=30)]
+    assert check_budget(timedelta(minutes=60), first, budget=one_hour) is BudgetErrorCode.EXCEEDS_REMAINING
+    assert check_budget(timedelta(minutes=30), first, budget=timedelta(minutes=30)) is BudgetErrorCode.BUDGET_EXHAUSTED
+    assert check_budget(timedelta(minutes=60), first) is None  # two hours by default
+
+
+def test_windows_that_touch_do_not_overlap_and_no_slot_gives_an_empty_first_page():
+    from bot.domain.slots import WeekPage, week_page
+
+    morning, noon = WeeklyWindow(1, time(9, 0), time(12, 0)), WeeklyWindow(1, time(12, 0), time(14, 0))
+    assert not morning.overlaps(noon) and not noon.overlaps(morning)
+    assert morning.overlaps(WeeklyWindow(1, time(11, 45), time(12, 30)))
+    assert week_page([], 0) == WeekPage(None, 0, 0) and week_page([], 3) == WeekPage(None, 0, 0)
