@@ -32,7 +32,7 @@ CONFIG = """
 [tool.mutmut]
 paths_to_mutate = [{paths}]
 also_copy = ["templates", "prompts", "tests"]
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-n", "0"]  # mutmut runs pytest in its own process: no xdist
 pytest_add_cli_args_test_selection = ["tests/unit/"]
 """
 
