@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.demo import AUDITEUR_ID, STAFF_ID, seed
-from bot.domain.calendar import PARIS
+from bot.domain.calendar import PARIS, HolidayCalendar
 from bot.domain.semesters import Semester
 from bot.emulator.driver import BotDriver
 from bot.emulator.server import BotApiEmulator
@@ -37,6 +37,22 @@ from tests.conftest import base_settings
 
 REMINDER = "accompaniment.deadline.auditeur"
 PLANNING = "accompaniment.planning"
+
+
+def _deadline_whose_next_reminder_is_ahead(today):
+    """Ten days ahead or a little more: the 14-day reminder is then due (and not yet expired) only if
+    the 7-day one, moved to the working day before when it falls on a weekend or a public holiday,
+    is still at least two days away; whatever today's date, the test sees the same situation."""
+    calendar = HolidayCalendar()
+    deadline = today + timedelta(days=10)
+    while True:
+        seven_before = deadline - timedelta(days=7)
+        while not calendar.is_working_day(seven_before):
+            seven_before -= timedelta(days=1)
+        if seven_before >= today + timedelta(days=2):
+            assert deadline - timedelta(days=14) < today  # the 14-day reminder is due already
+            return deadline
+        deadline += timedelta(days=1)
 
 
 async def _plan(emulator: BotApiEmulator, url: str, *, deliver_notice: bool) -> None:
@@ -58,7 +74,7 @@ async def _plan(emulator: BotApiEmulator, url: str, *, deliver_notice: bool) -> 
         await driver.drain()
         if not deliver_notice:
             await driver.stop()  # its sender would deliver the notice as soon as it is written
-        deadline = datetime.now(PARIS).date() + timedelta(days=10)
+        deadline = _deadline_whose_next_reminder_is_ahead(datetime.now(PARIS).date())
         await asyncio.to_thread(services.accompaniment.record_planning, cast.tutor.person, cast.auditeur.person.id, deadline)
         if deliver_notice:
             await driver.drain()
