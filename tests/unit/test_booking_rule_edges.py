@@ -101,3 +101,35 @@ def test_windows_that_touch_do_not_overlap_and_no_slot_gives_an_empty_first_page
     assert not morning.overlaps(noon) and not noon.overlaps(morning)
     assert morning.overlaps(WeeklyWindow(1, time(11, 45), time(12, 30)))
     assert week_page([], 0) == WeekPage(None, 0, 0) and week_page([], 3) == WeekPage(None, 0, 0)
+
+
+def _days(entry: str) -> list[int]:
+    from bot.domain.availability import parse_window_entry
+
+    return [w.weekday for w in parse_window_entry(entry)]
+
+
+def _refusal(entry: str):
+    from bot.domain.availability import AvailabilityError, parse_window_entry
+
+    with pytest.raises(AvailabilityError) as refused:
+        parse_window_entry(entry)
+    return refused.value.code.value, refused.value.details
+
+
+def test_weekday_lists_and_ranges_in_windows():
+    assert _days("mardi au jeudi 9h-10h") == [1, 2, 3]
+    assert _days("lundi, mardi / jeudi 9h-10h") == [0, 1, 3]
+    assert _days("lundi - mercredi 9h-10h") == _days("lundi-mercredi 9h-10h") == [0, 1, 2]  # "-" between days: a range
+    code, details = _refusal("lundi au lundi 9h-10h")  # a range must go forward
+    assert code == "unparsable" and details["fragment"] == "lundi au lundi 9h-10h"
+    code, details = _refusal("lundi et bientôt 9h-10h")
+    assert code == "unknown_word" and details["word"] and details["fragment"] == "lundi et bientôt 9h-10h"
+
+
+def test_impossible_times_are_bad_times_and_late_ones_outside_hours_with_the_fragment():
+    assert _refusal("mardi 9h60-10h") == ("bad_time", {"fragment": "mardi 9h60-10h"})
+    assert _refusal("mardi 23h-23h30")[0] == "outside_hours"
+    assert _refusal("mardi 18h-24h") == ("outside_hours", {"fragment": "mardi 18h-24h"})
+    assert _refusal("mardi 18h-25h") == ("bad_time", {"fragment": "mardi 18h-25h"})
+    assert _refusal("mardi 9h59-10h")[0] != "bad_time"  # a real time (off the quarter-hour grid)
