@@ -133,3 +133,39 @@ def test_impossible_times_are_bad_times_and_late_ones_outside_hours_with_the_fra
     assert _refusal("mardi 18h-24h") == ("outside_hours", {"fragment": "mardi 18h-24h"})
     assert _refusal("mardi 18h-25h") == ("bad_time", {"fragment": "mardi 18h-25h"})
     assert _refusal("mardi 9h59-10h")[0] != "bad_time"  # a real time (off the quarter-hour grid)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "details"),
+    [
+        ("du 21 décembre au 23", "bad_day_off", {"fragment": "du 21 décembre au 23"}),  # the end has no month
+        ("du 21 au 23", "bad_day_off", {"fragment": "du 21 au 23"}),
+        ("demain", "bad_day_off", {"fragment": "demain", "word": "demain"}),
+        ("24/12 midi", "bad_day_off", {"fragment": "24/12 midi", "word": "midi"}),
+        ("31/02", "bad_day_off", {"fragment": "31/02"}),
+        ("lundi", "bad_day_off", {"fragment": "lundi"}),
+        ("du 1/1/2027 au 3/1/2028", "bad_day_off", {"fragment": "du 1/1/2027 au 3/1/2028"}),  # 367 days
+    ],
+)
+def test_a_refused_day_off_says_which_text_and_word(text, code, details):
+    from datetime import date
+
+    from bot.domain.availability import AvailabilityError
+    from bot.domain.meetings import parse_day_off
+
+    with pytest.raises(AvailabilityError) as refused:
+        parse_day_off(text, date(2026, 10, 19))
+    assert (refused.value.code.value, refused.value.details) == (code, details)
+
+
+def test_a_day_off_may_last_a_year_and_a_weekday_must_match_its_date():
+    from datetime import date
+
+    from bot.domain.availability import AvailabilityError, DayOff
+    from bot.domain.meetings import parse_day_off
+
+    today = date(2026, 10, 19)
+    assert parse_day_off("du 1/1/2027 au 2/1/2028", today) == DayOff(date(2027, 1, 1), date(2028, 1, 2))  # 366 days
+    with pytest.raises(AvailabilityError) as mismatch:
+        parse_day_off("lundi 6 janvier", today)
+    assert mismatch.value.details == {"fragment": "lundi 6 janvier", "day": date(2027, 1, 6)}
