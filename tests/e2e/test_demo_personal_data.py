@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.e2e.demo_transcript import demo_transcript
 
 SCRIPT = Path(__file__).with_name("demo_personal_data.txt")
 
 
 def test_personal_data_demo_script_runs(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "SYSTEMROOT"}}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--script", str(SCRIPT), "--files", str(tmp_path / "files")],
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-        capture_output=True, text=True, timeout=120,
-    )
-    transcript = result.stdout
-    assert result.returncode == 0, result.stderr
+    transcript = demo_transcript(SCRIPT, tmp_path)
     assert "Vos données personnelles" in transcript
     assert "efface définitivement" in transcript and "Rien n'a été effacé" in transcript
     assert "il faut transmettre" in transcript
