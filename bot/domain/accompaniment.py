@@ -472,14 +472,21 @@ def correction_reminders(due: date, calendar: HolidayCalendar, now: datetime,
                          policy: ReminderPolicy = ReminderPolicy()) -> list[PlannedReminder]:
     """The tutor 7 and 2 days before the correction is due; once overdue, the tutor and staff the
     working day after, then again every week (3 more times by default)."""
+    return _tutor_before_then_overdue(
+        due, calendar, now, policy, ReminderKind.TUTOR_CORRECTION, policy.tutor_days_before_correction,
+        ((ReminderKind.TUTOR_CORRECTION_OVERDUE, "tutor"), (ReminderKind.STAFF_CORRECTION_OVERDUE, "staff")),
+    )
+
+
+def _tutor_before_then_overdue(due: date, calendar: HolidayCalendar, now: datetime, policy: ReminderPolicy,
+                               before: ReminderKind, days_before: Iterable[int],
+                               overdue: tuple[tuple[ReminderKind, str], ...]) -> list[PlannedReminder]:
+    """The tutor ``days_before`` the due date (the working day before), then the overdue series."""
     found = [
-        PlannedReminder(ReminderKind.TUTOR_CORRECTION, reminder_moment(due - timedelta(days=d), calendar, earlier=True),
-                        "tutor", d, due)
-        for d in policy.tutor_days_before_correction
+        PlannedReminder(before, reminder_moment(due - timedelta(days=d), calendar, earlier=True), "tutor", d, due)
+        for d in days_before
     ]
-    found += _overdue_series(due, calendar, policy, ((ReminderKind.TUTOR_CORRECTION_OVERDUE, "tutor"),
-                                                     (ReminderKind.STAFF_CORRECTION_OVERDUE, "staff")))
-    return _future(found, now)
+    return _future(found + _overdue_series(due, calendar, policy, overdue), now)
 
 
 def opinion_due(revised_on: date, policy: ReminderPolicy = ReminderPolicy()) -> date:
@@ -491,15 +498,11 @@ def opinion_reminders(revised_on: date, calendar: HolidayCalendar, now: datetime
                       policy: ReminderPolicy = ReminderPolicy()) -> list[PlannedReminder]:
     """The tutor before the opinion is due (``opinion_days`` after the revision), then, once it is
     overdue, the tutor and staff every week as for a correction."""
-    due = opinion_due(revised_on, policy)
-    found = [
-        PlannedReminder(ReminderKind.TUTOR_OPINION, reminder_moment(due - timedelta(days=d), calendar, earlier=True),
-                        "tutor", d, due)
-        for d in policy.tutor_days_before_opinion
-    ]
-    found += _overdue_series(due, calendar, policy, ((ReminderKind.TUTOR_OPINION_OVERDUE, "tutor"),
-                                                     (ReminderKind.STAFF_OPINION_OVERDUE, "staff")))
-    return _future(found, now)
+    return _tutor_before_then_overdue(
+        opinion_due(revised_on, policy), calendar, now, policy, ReminderKind.TUTOR_OPINION,
+        policy.tutor_days_before_opinion,
+        ((ReminderKind.TUTOR_OPINION_OVERDUE, "tutor"), (ReminderKind.STAFF_OPINION_OVERDUE, "staff")),
+    )
 
 
 def intermediate_reminders(days: Iterable[date], calendar: HolidayCalendar, now: datetime,
