@@ -15,6 +15,7 @@ FORBIDDEN: list[tuple[str, re.Pattern]] = [
     ("« ≈ » in a sentence", re.compile(r"≈")),
     ("negation without « ne »", re.compile(r"(?<![’'])(?<!y )\b(?:était|est|sont|a|ont) pas\b")),
     ("nested parentheses", re.compile(r"\([^()]*\([^()]*\)[^()]*\)")),
+    ("two parentheses in a row", re.compile(r"\)\s*\(")),
     ("« pour que le bot crée » after « ou »", re.compile(r"ou \S+ pour que le bot")),
     ("space before a comma or a full stop", re.compile(r"\w +[,.](?![\w.])")),
 ]

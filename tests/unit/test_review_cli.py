@@ -46,7 +46,7 @@ def test_json_of_a_flawed_draft(files, capsys):
 def test_text_output_of_a_good_stage_report(files, capsys):
     assert run(str(files["good.pdf"]), "--type", "stage") == 0
     out = capsys.readouterr().out
-    assert "Rapport de stage" in out and "(accepté : 12 à 18)" in out and "DÉPASSEMENT" not in out
+    assert "Rapport de stage" in out and "(accepté : 12 à 18 ; total :" in out and "DÉPASSEMENT" not in out
     assert "Parties manquantes : aucune" in out
     assert "Annexes : oui (2)" in out
     assert "&#39;" not in out and "<b>" not in out
