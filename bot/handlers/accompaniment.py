@@ -54,6 +54,18 @@ def _arg(data: CallbackData | None, index: int = 0) -> int | None:
     return data.int_arg(index) if data else None
 
 
+REFUSED = object()  # what _attempt returns when the service said no (the person was told why)
+
+
+async def _attempt(update: Update, context: BotContext, function, *args, **kwargs):
+    """A service call; a Refusal is explained to the person and gives REFUSED."""
+    try:
+        return await context.call(function, *args, **kwargs)
+    except Refusal as refusal:
+        await _refused(update, context, refusal)
+        return REFUSED
+
+
 async def _stale(update: Update, context: BotContext) -> None:
     await reply(update, context, "common/stale_button.html")
 
@@ -62,10 +74,8 @@ async def _stale(update: Update, context: BotContext) -> None:
 
 
 async def echeances_command(update: Update, context: BotContext, person: PersonView) -> None:
-    try:
-        view = await context.call(context.services.accompaniment.status, person)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    view = await _attempt(update, context, context.services.accompaniment.status, person)
+    if view is REFUSED:
         return
     today = paris_date(context.services.clock())
     buttons = []
@@ -82,10 +92,8 @@ async def submit_button(update: Update, context: BotContext, person: PersonView,
     if version_id is None:
         await _stale(update, context)
         return
-    try:
-        view = await context.call(context.services.accompaniment.submit, person, version_id or None)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    view = await _attempt(update, context, context.services.accompaniment.submit, person, version_id or None)
+    if view is REFUSED:
         return
     await reply(update, context, "accompaniment/submitted.html", view=view)
 
@@ -96,10 +104,8 @@ async def grid_button(update: Update, context: BotContext, person: PersonView, d
     if person is None or target is None:
         await reply(update, context, "common/unknown_user.html" if person is None else "common/stale_button.html")
         return
-    try:
-        found = await context.call(context.services.accompaniment.opinion_pdf, person, target or None)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    found = await _attempt(update, context, context.services.accompaniment.opinion_pdf, person, target or None)
+    if found is REFUSED:
         return
     if found is None or not found[1]:
         await reply(update, context, "accompaniment/refused.html", code="nothing_to_send", details={})
@@ -170,10 +176,8 @@ async def show_button(update: Update, context: BotContext, person: PersonView, d
     if target is None:
         await _stale(update, context)
         return
-    try:
-        view = await context.call(context.services.accompaniment.status, person, target, history=True)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    view = await _attempt(update, context, context.services.accompaniment.status, person, target, history=True)
+    if view is REFUSED:
         return
     party = Party.TUTOR if person.role is Role.TUTOR else Party.STAFF
     await reply(update, context, "accompaniment/detail.html", view=view, today=paris_date(context.services.clock()),
@@ -188,10 +192,8 @@ async def plan_button(update: Update, context: BotContext, person: PersonView, d
     if target is None:
         await _stale(update, context)
         return
-    try:
-        view = await context.call(context.services.accompaniment.status, person, target)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    view = await _attempt(update, context, context.services.accompaniment.status, person, target)
+    if view is REFUSED:
         return
     await context.call(context.services.conversations.set, update.effective_user.id, PLANNING_FLOW, "dates", {"auditeur_id": target})
     await reply(update, context, "accompaniment/ask_planning.html", view=view)
@@ -285,13 +287,11 @@ async def correction_send_button(update: Update, context: BotContext, person: Pe
         await _stale(update, context)
         return
     values = conversation.data
-    try:
-        view = await context.call(
-            context.services.accompaniment.return_correction, person, target, file_id=values.get("file_id"),
-            file_name=values.get("file_name"), comments=values.get("comments") or {}, summary=values.get("summary"),
-        )
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    view = await _attempt(
+        update, context, context.services.accompaniment.return_correction, person, target, file_id=values.get("file_id"),
+        file_name=values.get("file_name"), comments=values.get("comments") or {}, summary=values.get("summary"),
+    )
+    if view is REFUSED:
         return
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=CORRECTION_FLOW)
     await reply(update, context, "accompaniment/correction_sent.html", view=view)
@@ -368,13 +368,12 @@ async def opinion_text(update: Update, context: BotContext, person: PersonView, 
     if conversation.step != "reasons":
         await reply(update, context, "accompaniment/use_buttons.html")
         return
-    try:
-        given = await context.call(
-            context.services.accompaniment.give_opinion, person, values["auditeur_id"], verdict=Opinion(values["verdict"]),
-            assessments=values.get("assessments") or {}, reasons=update.effective_message.text or "",
-        )
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    given = await _attempt(
+        update, context, context.services.accompaniment.give_opinion, person, values["auditeur_id"],
+        verdict=Opinion(values["verdict"]), assessments=values.get("assessments") or {},
+        reasons=update.effective_message.text or "",
+    )
+    if given is REFUSED:
         return
     await context.call(context.services.conversations.clear, update.effective_user.id, flow=OPINION_FLOW)
     await reply(update, context, "accompaniment/opinion_recorded.html", view=given.view, verdict=given.verdict.value)
@@ -436,10 +435,8 @@ async def case_text(update: Update, context: BotContext, person: PersonView, con
 
 async def calendar_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """acc:cal — the current and next academic years, each with a button to change it."""
-    try:
-        years = await context.call(context.services.accompaniment.calendar_years, person)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    years = await _attempt(update, context, context.services.accompaniment.calendar_years, person)
+    if years is REFUSED:
         return
     labels = context.renderer
     buttons = [Button(labels.label("buttons.acc_calendar_year", label=f"{y.year}-{y.year + 1}"), callback("acc", "caly", y.year))
@@ -453,11 +450,10 @@ async def calendar_year_button(update: Update, context: BotContext, person: Pers
     if year is None:
         await _stale(update, context)
         return
-    try:
-        years = dict((y.year, y) for y, _ in await context.call(context.services.accompaniment.calendar_years, person))
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    found = await _attempt(update, context, context.services.accompaniment.calendar_years, person)
+    if found is REFUSED:
         return
+    years = {y.year: y for y, _ in found}
     if year not in years:
         await _stale(update, context)
         return
@@ -478,10 +474,8 @@ async def calendar_text(update: Update, context: BotContext, person: PersonView,
 
 async def grids_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """acc:grids — choose the certification whose grid staff load."""
-    try:
-        certifications = await context.call(context.services.accompaniment.grid_certifications, person)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    certifications = await _attempt(update, context, context.services.accompaniment.grid_certifications, person)
+    if certifications is REFUSED:
         return
     labels = context.renderer
     buttons = [Button(labels.label("buttons.acc_grid_choice", name=name[:50], mark=" ✓" if loaded else ""), callback("acc", "gridc", i))
@@ -492,10 +486,8 @@ async def grids_button(update: Update, context: BotContext, person: PersonView, 
 async def grid_choice_button(update: Update, context: BotContext, person: PersonView, data: CallbackData | None) -> None:
     """acc:gridc:<index in the list> — then the grid file is awaited."""
     index = _arg(data)
-    try:
-        certifications = await context.call(context.services.accompaniment.grid_certifications, person)
-    except Refusal as refusal:
-        await _refused(update, context, refusal)
+    certifications = await _attempt(update, context, context.services.accompaniment.grid_certifications, person)
+    if certifications is REFUSED:
         return
     if index is None or index >= len(certifications):
         await _stale(update, context)

@@ -974,7 +974,8 @@ MAX_GRID_BYTES = 100_000
 
 def grid_from_toml(text: str) -> Grid:
     """A certifier's grid written like prompts/report/grid.toml (title, [[criteria]] id/label/description).
-    Raises :class:`Refusal` ``bad_grid`` with the reason (not_toml, no_criteria, duplicate_ids, label_missing)."""
+    Raises :class:`Refusal` ``bad_grid`` with the reason (not_toml, no_criteria, duplicate_ids, label_missing,
+    title_missing: the title heads the completed grid the auditeur receives, so it is never made up)."""
     import tomllib
 
     def bad(reason: str, **more) -> Refusal:
@@ -992,8 +993,10 @@ def grid_from_toml(text: str) -> Grid:
         raise bad("duplicate_ids")
     if not all(isinstance(c.get("label"), str) and c["label"].strip() for c in criteria):
         raise bad("label_missing")
+    if not isinstance(doc.get("title"), str) or not doc["title"].strip():
+        raise bad("title_missing")
     try:
-        return grid_from_json({"title": doc.get("title", "Grille d'évaluation"), "intro": doc.get("intro", ""), "criteria": criteria})
+        return grid_from_json({"title": doc["title"].strip(), "intro": doc.get("intro", ""), "criteria": criteria})
     except (KeyError, TypeError, ValueError):
         raise bad("no_criteria") from None
 

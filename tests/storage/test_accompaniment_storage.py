@@ -269,6 +269,9 @@ def test_staff_set_the_academic_year_and_load_a_certifier_grid(db, world):
     assert [c.id for c in acc.grid_for(None, "Licence pro").criteria] == ["a", "b"]
     with pytest.raises(Refusal):
         grid_from_toml("pas du toml [")
+    with pytest.raises(Refusal) as untitled:  # the title heads the completed grid: never made up
+        grid_from_toml('[[criteria]]\nid = "a"\nlabel = "Analyse"\n')
+    assert untitled.value.details == {"reason": "title_missing"}
 
 
 def test_cohort_csv(db, world):
