@@ -36,6 +36,8 @@ from bot.domain.calendar import (
     previous_working_day,
     require_aware,
 )
+from bot.domain.broadcasts import BroadcastError, parse_day  # the French date reader
+from bot.domain.lexicon import strip_accents
 from bot.domain.report import Grid
 from bot.domain.semesters import Semester
 
@@ -329,31 +331,55 @@ def check_planning(deadline: date, intermediate: Iterable[date], *, today: date,
     return Planning(deadline=deadline, intermediate=steps, limit=limit)
 
 
+_DATE_EXPRESSION = re.compile(
+    r"(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s+)?(?:le\s+)?"
+    r"(?:\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?(?![\d/.-])"  # 31/03/2027, 31/03/27, 31/03
+    r"|(?:\d{1,2}|1er)\s+[a-z]+\.?(?:\s+\d{4})?)"  # 31 mars 2027, 1er mars, 15 janv.
+)
+
+
 def parse_dates(text: str, today: date) -> list[date]:
-    """Dates written ``31/03/2027``, ``31/03/27`` or ``31/03`` (the next such day), separated by
-    spaces, commas or semicolons; the first is the deadline in the planning dialogue."""
+    """The dates of a message, in the order written, the way people write them: ``31/03/2027``,
+    ``31/03/27``, ``31/03`` or ``31 mars`` (the next such day), ``mercredi 31 mars 2027``, ``1er mars``,
+    with any words between them ("date butoir le 31 mars 2027, point d'étape le 15 janvier"). The
+    first is the deadline in the planning dialogue. Refused: no date at all, a day that does not
+    exist, a weekday that does not match its date, digits left over that make no date."""
+    folded = strip_accents(text.lower()).replace("\u202f", " ").replace("\xa0", " ")
     days: list[date] = []
-    for token in text.replace(",", " ").replace(";", " ").split():
-        parts = token.replace("-", "/").replace(".", "/").split("/")
+    for match in _DATE_EXPRESSION.finditer(folded):
         try:
-            if len(parts) == 3:
-                day, month, year = (int(p) for p in parts)
-                if year < 100:
-                    year += 2000
-                found = date(year, month, day)
-            elif len(parts) == 2:
-                day, month = (int(p) for p in parts)
-                found = date(today.year, month, day)
-                if found <= today:
-                    found = date(today.year + 1, month, day)
-            else:
-                raise ValueError(token)
-        except ValueError:
-            raise Refusal(RefusalCode.BAD_DATE, {"token": token[:20]}) from None
-        days.append(found)
-    if not days:
-        raise Refusal(RefusalCode.BAD_DATE, {"token": ""})
+            days.append(parse_day(match.group(0), today)[0])
+        except BroadcastError:
+            raise Refusal(RefusalCode.BAD_DATE, {"token": match.group(0).strip()[:20]}) from None
+    leftover = _DATE_EXPRESSION.sub(" ", folded)
+    stray = re.search(r"\S*\d\S*", leftover)
+    if stray is not None or not days:
+        raise Refusal(RefusalCode.BAD_DATE, {"token": (stray.group(0) if stray else text.strip())[:20]})
     return days
+
+
+# -- the annotated correction (step 3) -------------------------------------------------------------
+
+_CRITERION_NOTE = re.compile(
+    r"^\s*(?:crit[eè]re\s*|c\s*)?(?:n\s*[°o]\s*)?(\d{1,2})\s*(?:[.)]\s+|\s*[:\-–—]\s*)(\S.*)$", re.IGNORECASE
+)
+
+
+def parse_correction_notes(text: str, criteria: int) -> tuple[dict[int, str], list[str]]:
+    """A tutor's message while writing the correction: a line that starts with a criterion's number
+    ("3. …", "3) …", "3 : …", "3 - …", "Critère 3 : …", "C3 : …") is the comment on that criterion
+    of the grid (1 to ``criteria``); every other non-empty line belongs to the summary. Nothing is
+    cut: the forwarded correction is split into messages as long as it needs."""
+    comments: dict[int, str] = {}
+    summary: list[str] = []
+    for line in text.splitlines():
+        match = _CRITERION_NOTE.match(line)
+        if match is not None and 1 <= int(match.group(1)) <= criteria:
+            number = int(match.group(1))
+            comments[number] = f"{comments[number]}\n{match.group(2).strip()}" if number in comments else match.group(2).strip()
+        elif line.strip():
+            summary.append(line.strip())
+    return comments, summary
 
 
 # -- the opinion (step 5) ---------------------------------------------------------------------------

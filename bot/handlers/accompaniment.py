@@ -21,6 +21,7 @@ from bot.domain.accompaniment import (
     RefusalCode,
     Stage,
     parse_academic_year,
+    parse_correction_notes,
     parse_dates,
 )
 from bot.domain.calendar import paris_date
@@ -252,14 +253,10 @@ async def correction_text(update: Update, context: BotContext, person: PersonVie
     data = dict(conversation.data)
     grid = await context.call(context.services.accompaniment.grid_of, person, data["auditeur_id"])
     comments, summary = dict(data.get("comments") or {}), [data.get("summary") or ""]
-    for line in (update.effective_message.text or "").splitlines():
-        head, _, rest = line.partition(".")
-        if head.strip().isdigit() and 1 <= int(head) <= len(grid.criteria) and rest.strip():
-            criterion = grid.criteria[int(head) - 1]
-            comments[criterion.id] = rest.strip()[:2000]
-        elif line.strip():
-            summary.append(line.strip())
-    data["comments"], data["summary"] = comments, "\n".join(s for s in summary if s)[:4000]
+    noted, lines = parse_correction_notes(update.effective_message.text or "", len(grid.criteria))
+    for number, comment in noted.items():
+        comments[grid.criteria[number - 1].id] = comment
+    data["comments"], data["summary"] = comments, "\n".join(s for s in summary + lines if s)
     await context.call(context.services.conversations.set, update.effective_user.id, CORRECTION_FLOW, "collect", data)
     await reply(update, context, "accompaniment/correction_noted.html", count=len(comments), has_summary=bool(data["summary"]),
                 has_file=bool(data.get("file_id")),

@@ -28,6 +28,7 @@ from bot.domain.accompaniment import (
     first_meeting_alert,
     next_actions,
     opinion_stage,
+    parse_correction_notes,
     parse_dates,
     party_of,
     stalled_alert,
@@ -160,11 +161,30 @@ def test_planning_refusals(deadline, steps, code) -> None:
         assert refused.value.details["limit"] == date(2027, 8, 31)
 
 
+def test_correction_notes_as_tutors_number_them() -> None:
+    text = ("1. Argumentez davantage le choix.\n3) Le rôle propre manque\nCritère 2 : actes peu décrits\n"
+            "C4 - annexes à citer\n5 – conclusion trop courte\nBonne base, 3.5 pages à reprendre.\n\n"
+            "12. hors grille\n1. Et citez le contexte.")
+    comments, summary = parse_correction_notes(text, criteria=10)
+    assert comments == {1: "Argumentez davantage le choix.\nEt citez le contexte.", 3: "Le rôle propre manque",
+                        2: "actes peu décrits", 4: "annexes à citer", 5: "conclusion trop courte"}
+    assert summary == ["Bonne base, 3.5 pages à reprendre.", "12. hors grille"]  # 12: no such criterion
+    long = "x" * 5000
+    assert parse_correction_notes(f"2. {long}", criteria=3)[0] == {2: long}  # nothing cut
+
+
 def test_parse_dates() -> None:
     today = date(2026, 11, 20)
     assert parse_dates("31/03/2027 15/01/27, 10/12", today) == [date(2027, 3, 31), date(2027, 1, 15), date(2026, 12, 10)]
     assert parse_dates("01/11", today) == [date(2027, 11, 1)]
-    for bad in ("", "demain", "31/02/2027", "1/2/3/4"):
+    # as tutors write them: month names, weekdays, words around, no separator but words
+    assert parse_dates("31 mars 2027", today) == [date(2027, 3, 31)]
+    assert parse_dates("Date butoir le mercredi 31 mars 2027, point d'étape le 15 janvier", today) == [
+        date(2027, 3, 31), date(2027, 1, 15)]
+    assert parse_dates("le 1er mars et le 15 févr.", today) == [date(2027, 3, 1), date(2027, 2, 15)]
+    assert parse_dates("31\u202fmars 2027 ; 10 DÉCEMBRE", today) == [date(2027, 3, 31), date(2026, 12, 10)]
+    for bad in ("", "demain", "bientôt", "31/02/2027", "1/2/3/4", "mardi 31 mars 2027", "31 mars 2027 et 45",
+                "le 30 fevrier"):
         with pytest.raises(Refusal):
             parse_dates(bad, today)
 
