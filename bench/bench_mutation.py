@@ -2,13 +2,21 @@
 
 Run from the project root, after ``pip install -e '.[test,mutation]'``:
 
-    python bench/bench_mutation.py [--paths bot/domain/] [--children 1] [--minutes 45] [--work DIR]
+    python bench/bench_mutation.py [--paths bot/domain/] [--tests tests/unit/] [--children 1] [--minutes 45]
+                                   [--work DIR] [--mutants NAME ...]
+
+The services are checked against the tests that exercise them on SQLite too, one module at a time:
+
+    python bench/bench_mutation.py --paths bot/services/booking.py --tests tests/unit/ tests/storage/ \
+        --work /tmp/mutation-booking
 
 mutmut 3 mutates a copy of the project: the tracked files are copied to ``--work`` (a temporary
 folder by default, so the work tree is never touched), the ``[tool.mutmut]`` configuration is added
 to the copy's pyproject.toml, and ``mutmut run`` runs there, niced (it is CPU-heavy: keep
 ``--children`` low on a shared machine). Each mutant runs only the unit tests that cover the
-mutated function (mutmut's own selection). Past ``--minutes`` the run is stopped and what was
+mutated function (mutmut's own selection, among ``--tests``). A ``--work`` folder can be given
+again: the tracked and new files are copied into it afresh (new tests are picked up, mutmut's results
+are kept), and ``--mutants`` re-checks only the mutants named (e.g. the survivors). Past ``--minutes`` the run is stopped and what was
 measured is reported: killed, survived, not checked, and the surviving mutants by name (see one
 with ``mutmut show NAME`` from the work folder).
 """
@@ -30,15 +38,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """
 [tool.mutmut]
-paths_to_mutate = [{paths}]
+source_paths = ["bot/"]  # the whole package is copied, so the tests import every module from the copy
+only_mutate = [{paths}]
 also_copy = ["templates", "prompts", "tests"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-n", "0"]  # mutmut runs pytest in its own process: no xdist
-pytest_add_cli_args_test_selection = ["tests/unit/"]
+pytest_add_cli_args_test_selection = [{tests}]
 """
 
 
 def copy_project(work: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    """Copy the tracked files and the new ones not ignored (a test being written counts)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
     for name in filter(None, files):
         source = ROOT / name.decode()
         target = work / name.decode()
@@ -62,17 +74,26 @@ def main() -> int:
     parser.add_argument("--paths", nargs="+", default=["bot/domain/"])
     parser.add_argument("--children", type=int, default=1)
     parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--tests", nargs="+", default=["tests/unit/"], help="the tests mutmut may select from")
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--mutants", nargs="+", default=[], help="re-check only these mutants (in a --work folder)")
     args = parser.parse_args()
     mutmut = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
     work = args.work or Path(tempfile.mkdtemp(prefix="coachbot-mutation-"))
-    if not (work / "pyproject.toml").exists():
-        copy_project(work)
-        with open(work / "pyproject.toml", "a", encoding="utf-8") as config:
-            config.write(CONFIG.format(paths=", ".join(f'"{p}"' for p in args.paths)))
+    globs = [p.rstrip("/") + "/*" if not p.endswith(".py") else p for p in args.paths]
+    config = CONFIG.format(paths=", ".join(f'"{p}"' for p in globs), tests=", ".join(f'"{t}"' for t in args.tests))
+    previous = (work / ".bench-mutation.toml").read_text(encoding="utf-8") if (work / ".bench-mutation.toml").exists() else None
+    if previous is not None and previous != config:
+        print(f"{work} was made for other --paths or --tests: give another --work folder", file=sys.stderr)
+        return 2
+    copy_project(work)  # afresh each time: mutmut compares the sources with its mutants and keeps its results
+    with open(work / "pyproject.toml", "a", encoding="utf-8") as pyproject:
+        pyproject.write(config)
+    (work / ".bench-mutation.toml").write_text(config, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(work)}
+    env.pop("TEST_DATABASE_URL", None)  # SQLite only: PostgreSQL would double the time on one shared server
     run = subprocess.Popen(
-        ["nice", "-n", "19", mutmut, "run", "--max-children", str(args.children)],
+        ["nice", "-n", "19", mutmut, "run", "--max-children", str(args.children), *args.mutants],
         cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + args.minutes * 60
