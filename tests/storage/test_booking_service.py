@@ -4,14 +4,15 @@ the reminders), and what it refuses, in the service itself rather than only in t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from bot.domain.availability import AvailabilityError, AvailabilityErrorCode, BookingSettings
 from bot.domain.budget import MeetingStatus
 from bot.domain.calendar import PARIS, HolidayCalendar
-from bot.domain.meetings import BookingError, BookingErrorCode, Purpose, pending_booking
+from bot.domain.meetings import BookingError, BookingErrorCode, Purpose, VideoMode, pending_booking
 from bot.domain.permissions import COMMAND_LINE
 from bot.services.booking import BookingService
 from bot.services.onboarding import Onboarding
@@ -575,3 +576,84 @@ def test_only_meetings_outside_the_notice_are_changeable(world):
     assert w.booking.changeable_ids(w.alice, meetings) == {later.id}
     assert w.booking.changeable_ids(w.bruno, meetings) == set()  # not his
     assert [m.id for m in w.booking.meetings_of(w.tutor)] == [soon.id, later.id]
+
+
+def test_availability_lists_windows_by_day_and_time_and_days_off_from_today(world):
+    w = world
+    w.booking.add_windows(w.other_tutor, "lundi 14h-15h")
+    view = w.booking.availability(w.other_tutor)
+    assert [(x.window.weekday, x.window.start.hour) for x in view.windows] == [
+        (0, 9), (0, 14), (1, 9), (2, 9), (3, 9), (4, 9)
+    ]
+    w.booking.add_day_off(w.other_tutor, "30/10/2026")
+    w.booking.add_day_off(w.other_tutor, "19/10/2026")  # today
+    added = w.booking.add_day_off(w.other_tutor, "23/10/2026")
+    assert [d.day_off.first for d in added.view.days_off] == [date(2026, 10, 19), date(2026, 10, 23), date(2026, 10, 30)]
+    w.clock.now = NOW + timedelta(days=1)
+    assert [d.day_off.first for d in w.booking.availability(w.other_tutor).days_off] == [date(2026, 10, 23), date(2026, 10, 30)]
+    assert w.booking.availability(w.tutor).days_off == ()  # another tutor's
+
+
+def test_a_settings_row_starts_from_the_defaults(world):
+    w = world
+    view = w.booking.set_video_link(w.tutor, "https://meet.example.org/marc").view
+    assert view.settings == BookingSettings() and view.video_mode is VideoMode.ROOM
+    view = w.booking.set_setting(w.other_tutor, "buffer", 15)
+    assert (view.settings.min_notice, view.settings.horizon, view.settings.buffer) == (
+        timedelta(hours=24), timedelta(days=56), timedelta(minutes=15)
+    )
+    assert view.video_mode is VideoMode.GENERATE and view.video_link is None
+    assert w.booking.availability(w.tutor).settings.buffer == timedelta(0)
+
+
+class FakeAccompaniment:
+    """Stands for the accompaniment service: records the first meetings marked held."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[int, int, datetime]] = []
+
+    def on_first_meeting_held(self, session, enrolment, actor, now) -> bool:
+        self.held.append((enrolment.auditeur_id, actor.id, now))
+        return True
+
+
+def test_only_a_first_meeting_marked_held_moves_the_accompaniment_on(world, db):
+    w = world
+    steps = FakeAccompaniment()
+    booking = BookingService(db, HolidayCalendar(), clock=w.clock, accompaniment=steps)
+    first = booking.book(w.alice, WEDNESDAY_10, 30)
+    follow_up = booking.book(w.alice, THURSDAY_10, 30)
+    other_first = booking.book(w.bruno, FRIDAY_10, 30)
+    w.clock.now = FRIDAY_10 + timedelta(hours=1)
+    booking.mark(w.tutor, other_first.id, MeetingStatus.MISSED)
+    booking.mark(w.tutor, follow_up.id, MeetingStatus.HELD)
+    assert steps.held == []
+    booking.mark(w.tutor, first.id, MeetingStatus.HELD)
+    assert steps.held == [(w.alice.id, w.tutor.id, w.clock.now)]
+    assert first.video_link.startswith("https://meet.jit.si/coachbot-")  # the default room base
+
+
+def test_the_valid_lines_are_saved_and_the_refused_ones_said_and_none_valid_saves_nothing(world):
+    w = world
+    before = w.booking.availability(w.other_tutor)
+    with pytest.raises(AvailabilityError) as one:
+        w.booking.add_windows(w.other_tutor, "dimanche 25h-26h")
+    assert one.value.code != AvailabilityErrorCode.NOTHING_VALID
+    with pytest.raises(AvailabilityError) as several:
+        w.booking.add_windows(w.other_tutor, "dimanche 25h-26h\nbla")
+    assert several.value.code == AvailabilityErrorCode.NOTHING_VALID
+    assert [r.number for r in several.value.details["refused"]] == [1, 2]
+    assert w.booking.availability(w.other_tutor).windows == before.windows
+    mixed = w.booking.add_windows(w.other_tutor, "bla\nlundi 14h-15h")
+    assert [r.text for r in mixed.refused] == ["bla"] and [(x.weekday, x.start.hour) for x in mixed.added] == [(0, 14)]
+    assert len(mixed.view.windows) == len(before.windows) + 1
+    with pytest.raises(AvailabilityError) as one_day:
+        w.booking.add_day_off(w.other_tutor, "bla")
+    assert one_day.value.code != AvailabilityErrorCode.NOTHING_VALID
+    with pytest.raises(AvailabilityError) as no_day:
+        w.booking.add_day_off(w.other_tutor, "bla\n31/02/2026")
+    assert no_day.value.code == AvailabilityErrorCode.NOTHING_VALID and len(no_day.value.details["refused"]) == 2
+    days = w.booking.add_day_off(w.other_tutor, "bla\n23/10/2026")
+    assert [r.text for r in days.refused] == ["bla"] and [d.first for d in days.added] == [date(2026, 10, 23)]
+    assert days.booked == () and days.day_off_ids == ()
+    assert [d.day_off.first for d in w.booking.availability(w.other_tutor).days_off] == [date(2026, 10, 23)]
