@@ -140,7 +140,8 @@ _WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2}|1er)\s+([a-z]+)\.?(?:\s+(\d{4}))?")
 
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("\u202f", " ").replace("\xa0", " ")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("\u202f", " ").replace("\xa0", " ").replace("\u2019", "'")  # phones type "aujourd’hui"
 
 
 def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:

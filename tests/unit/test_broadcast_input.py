@@ -1,0 +1,202 @@
+"""What staff type for a broadcast (audience, date and time, enrolment period), read as French is
+written, and each refusal with the details its French explanation shows
+(templates/broadcasts/problem.html)."""
+
+from __future__ import annotations
+
+import time as time_module
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.broadcasts import (
+    MAX_AHEAD,
+    Audience,
+    AudienceKind,
+    BroadcastError,
+    EnrolmentPeriod,
+    check_period,
+    check_schedule,
+    default_period,
+    parse_day,
+    parse_period,
+    parse_when,
+    validate_message,
+)
+from bot.domain.semesters import Semester
+
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY = date(2026, 9, 15)
+
+
+def error(call, *args, **kwargs) -> BroadcastError:
+    with pytest.raises(BroadcastError) as caught:
+        call(*args, **kwargs)
+    assert str(caught.value) == caught.value.code  # logs show the code, never what was typed
+    return caught.value
+
+
+# -- audience ---------------------------------------------------------------------------------------
+
+
+def test_audiences_as_staff_type_them():
+    assert Audience.parse(" Semestre : 2026-s1 ") == Audience(AudienceKind.SEMESTER, "2026-S1")
+    assert Audience.parse("TUTEURS") == Audience(AudienceKind.TUTORS)
+    assert Audience.parse("certification: Conseiller en formation ").value == "Conseiller en formation"
+    assert Audience.parse("certification:" + "x" * 200).value == "x" * 200
+
+
+def test_an_unknown_audience_is_refused_with_what_was_typed():
+    found = error(Audience.parse, "classe:3")
+    assert (found.code, found.details) == ("audience_unknown", {"value": "classe:3"})
+    found = error(Audience.parse, "tuteurs:Marc")  # no value for this audience
+    assert (found.code, found.details) == ("audience_unknown", {"value": "tuteurs:Marc"})
+    assert error(Audience.parse, None).details == {"value": None}
+
+
+def test_an_audience_without_its_value_names_the_audience():
+    found = error(Audience.parse, "semestre :  ")
+    assert (found.code, found.details) == ("audience_value_missing", {"kind": "semestre"})
+
+
+def test_a_semester_that_does_not_exist_is_refused_with_it():
+    found = error(Audience.parse, "semestre:2026-S3")
+    assert (found.code, found.details) == ("semester_invalid", {"value": "2026-S3"})
+
+
+def test_a_certification_title_over_200_characters_is_refused_shortened():
+    raw = "certification:" + "x" * 201
+    found = error(Audience.parse, raw)
+    assert (found.code, found.details) == ("audience_unknown", {"value": raw[:60]})
+
+
+def test_broken_html_is_refused_with_telegrams_reason_without_its_prefix():
+    found = error(validate_message, "<b>gras")
+    assert (found.code, found.details) == ("html_broken", {"error": 'can\'t find end tag corresponding to start tag "b"'})
+
+
+# -- a day -------------------------------------------------------------------------------------------
+
+
+def test_relative_days():
+    assert parse_day("après-demain", TUESDAY) == (TUESDAY + timedelta(days=2), False)
+    assert parse_day("Demain", TUESDAY) == (TUESDAY + timedelta(days=1), False)
+    assert parse_day("aujourd'hui", TUESDAY) == (TUESDAY, False)
+    assert parse_day("Aujourd’hui", TUESDAY) == (TUESDAY, False)  # the apostrophe phones type
+
+
+def test_a_weekday_alone_is_the_next_one_or_today():
+    assert TUESDAY.weekday() == 1
+    assert parse_day("lundi", TUESDAY) == (date(2026, 9, 21), False)
+    assert parse_day("Mardi", TUESDAY) == (TUESDAY, False)
+    assert parse_day("jeudi", TUESDAY) == (date(2026, 9, 17), False)
+
+
+def test_dates_with_narrow_or_non_breaking_spaces():
+    assert parse_day("5\u202foctobre", TUESDAY) == (date(2026, 10, 5), False)
+    assert parse_day("1er\xa0mars 2027", TUESDAY) == (date(2027, 3, 1), True)
+
+
+def test_a_date_without_year_is_the_next_one_today_included():
+    assert parse_day("15/09", TUESDAY) == (TUESDAY, False)
+    assert parse_day("14/09", TUESDAY) == (date(2027, 9, 14), False)
+    assert parse_day("14/09", TUESDAY, past_ok=True) == (date(2026, 9, 14), False)
+
+
+def test_a_date_refused_names_what_was_typed():
+    found = error(parse_day, "bientôt", TUESDAY)
+    assert (found.code, found.details) == ("date_not_understood", {"text": "bientôt"})
+    found = error(parse_day, "31/02", TUESDAY)
+    assert (found.code, found.details) == ("date_invalid", {"text": "31/02"})
+    found = error(parse_day, "29/02", date(2028, 3, 1))  # next year has no 29 February
+    assert (found.code, found.details) == ("date_invalid", {"text": "29/02"})
+    found = error(parse_day, "lundi 6 octobre", TUESDAY)
+    assert (found.code, found.details) == ("weekday_mismatch", {"day": date(2026, 10, 6), "text": "lundi 6 octobre"})
+
+
+# -- a date and time -----------------------------------------------------------------------------------
+
+NOW = datetime(2026, 9, 15, 6, 0, tzinfo=UTC)  # 8h in Paris
+
+
+def test_a_time_alone_is_today():
+    assert parse_when("9h", now=NOW, timezone=PARIS) == datetime(2026, 9, 15, 7, 0, tzinfo=UTC)
+    assert parse_when("à 9h30", now=NOW, timezone=PARIS) == datetime(2026, 9, 15, 7, 30, tzinfo=UTC)
+    assert parse_when("à partir de 23h59", now=NOW, timezone=PARIS) == datetime(2026, 9, 15, 21, 59, tzinfo=UTC)
+
+
+def test_the_result_does_not_depend_on_the_servers_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Pacific/Auckland")  # already 18 September there
+    time_module.tzset()
+    try:
+        now = datetime(2026, 9, 17, 20, 0, tzinfo=UTC)  # 22h on 17 September in Paris
+        moment = parse_when("23h", now=now, timezone=PARIS)
+        assert moment == datetime(2026, 9, 17, 21, 0, tzinfo=UTC)
+        assert moment.tzinfo == ZoneInfo("UTC")
+    finally:
+        monkeypatch.undo()
+        time_module.tzset()
+
+
+def test_a_time_refused_names_what_was_typed():
+    for text in ("", "   "):
+        assert error(parse_when, text, now=NOW, timezone=PARIS).details == {"text": text}
+    found = error(parse_when, "lundi 5 octobre", now=NOW, timezone=PARIS)
+    assert (found.code, found.details) == ("time_missing", {"text": "lundi 5 octobre"})
+    for text in ("24h", "9h60"):
+        found = error(parse_when, text, now=NOW, timezone=PARIS)
+        assert (found.code, found.details) == ("time_invalid", {"text": text})
+
+
+def test_the_schedule_must_be_after_now_and_within_max_ahead():
+    found = error(check_schedule, NOW, now=NOW)
+    assert (found.code, found.details) == ("in_past", {"when": NOW})
+    check_schedule(NOW + MAX_AHEAD, now=NOW)
+    found = error(check_schedule, NOW + MAX_AHEAD + timedelta(seconds=1), now=NOW)
+    assert (found.code, found.details) == ("too_far", {"when": NOW + MAX_AHEAD + timedelta(seconds=1)})
+
+
+# -- the enrolment period -------------------------------------------------------------------------------
+
+S1, S2 = Semester(2026, 1), Semester(2026, 2)
+
+
+def test_the_default_periods_are_the_seeds():
+    assert default_period(S1) == EnrolmentPeriod(S1, date(2026, 10, 1), date(2026, 10, 31))
+    assert default_period(S2) == EnrolmentPeriod(S2, date(2027, 2, 1), date(2027, 3, 31))
+
+
+def test_a_period_of_one_day_on_the_years_bounds_is_accepted():
+    assert check_period(S1, date(2026, 9, 1), date(2026, 9, 1)) == EnrolmentPeriod(S1, date(2026, 9, 1), date(2026, 9, 1))
+    assert check_period(S2, date(2027, 8, 31), date(2027, 8, 31)).semester == S2
+
+
+def test_a_reversed_period_is_refused_with_both_dates():
+    found = error(check_period, S1, date(2026, 10, 31), date(2026, 10, 1))
+    assert (found.code, found.details) == ("period_reversed", {"opens_on": date(2026, 10, 31), "closes_on": date(2026, 10, 1)})
+
+
+def test_a_period_outside_the_academic_year_names_the_semester_and_year():
+    for opens, closes in (
+        (date(2026, 8, 31), date(2026, 10, 1)),
+        (date(2026, 10, 1), date(2027, 9, 1)),
+        (date(2027, 9, 1), date(2027, 9, 2)),
+    ):
+        found = error(check_period, S1, opens, closes)
+        assert (found.code, found.details) == ("period_outside_year", {"semester": "2026-S1", "year": "2026-2027"})
+
+
+def test_periods_as_staff_write_them():
+    assert parse_period("du 1/10 au 31/10", S1) == EnrolmentPeriod(S1, date(2026, 10, 1), date(2026, 10, 31))
+    assert parse_period("Du 1er octobre au 31 octobre au plus tard", S1).closes_on == date(2026, 10, 31)
+    assert parse_period("du 1/09 au 30/09", S1) == EnrolmentPeriod(S1, date(2026, 9, 1), date(2026, 9, 30))
+    assert parse_period("du 1er octobre jusqu’au 31 octobre", S1).closes_on == date(2026, 10, 31)
+    assert parse_period("du 5/01 au 20/01", S1) == EnrolmentPeriod(S1, date(2027, 1, 5), date(2027, 1, 20))
+    assert parse_period("15 janvier – 31 mars", S2) == EnrolmentPeriod(S2, date(2027, 1, 15), date(2027, 3, 31))
+
+
+def test_a_period_not_understood_names_what_was_typed():
+    for text in ("en octobre", None):
+        found = error(parse_period, text, S1)
+        assert (found.code, found.details) == ("period_not_understood", {"text": text})
