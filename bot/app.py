@@ -152,6 +152,9 @@ async def _post_init(application: Application) -> None:
     renderer: Renderer = application.bot_data["renderer"]
     # only the public list: each person's own list is published when they are bound or first write
     await publish_default_commands(application.bot, renderer)
+    services: Services = application.bot_data["services"]
+    # other instances' changes to people reach this one's cache (read with the outbox's interval)
+    services.directory.follow_changes(services.settings.delivery.poll_interval.total_seconds())
     application.bot_data["sender"].start()  # delivers the outbox: notifications, reminders, broadcasts
     personal_data.start_retention_job(application)  # daily purge of data past RETENTION_MONTHS
     application.bot_data["broadcast_progress"].start()  # scheduled broadcasts coming due, progress messages
@@ -161,11 +164,13 @@ async def _post_stop(application: Application) -> None:
     """Before the HTTP client closes: sends in flight finish and are recorded."""
     await application.bot_data["broadcast_progress"].stop()
     await application.bot_data["sender"].stop()
+    application.bot_data["services"].directory.stop_following()
 
 
 async def _post_shutdown(application: Application) -> None:
     await application.bot_data["broadcast_progress"].stop()
     await application.bot_data["sender"].stop()  # idempotent (already stopped by post_stop)
+    application.bot_data["services"].directory.stop_following()
     application.bot_data["services"].db.dispose()
 
 

@@ -61,7 +61,7 @@ async def help_command(update: Update, context: BotContext, person: PersonView |
     ]
     tutor = None
     if person.role is Role.AUDITEUR:
-        enrolment = await context.call(context.services.directory.active_enrolment, person.id)
+        enrolment = await context.enrolment(person)
         tutor = enrolment.tutor if enrolment else None
     await reply(update, context, "common/help.html", person=person, commands=commands, tutor=tutor)
 

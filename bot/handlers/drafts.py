@@ -88,7 +88,7 @@ async def draft_document(
     if person.role is not Role.AUDITEUR:
         await reply(update, context, "drafts/not_for_role.html", person=person)
         return
-    enrolment = await context.call(context.services.directory.active_enrolment, person.id)
+    enrolment = await context.enrolment(person)
     if enrolment is None:
         await reply(update, context, "drafts/no_enrolment.html")
         return
@@ -378,7 +378,7 @@ async def depot_choose(update: Update, context: BotContext, person: PersonView, 
 
 async def depot_document(update: Update, context: BotContext, person: PersonView, conversation: Conversation) -> None:
     if conversation.step == "report":
-        enrolment = await context.call(context.services.directory.active_enrolment, person.id)
+        enrolment = await context.enrolment(person)
         if enrolment is None:
             await reply(update, context, "drafts/no_enrolment.html")
             return
@@ -556,7 +556,7 @@ async def depot_assemble(update: Update, context: BotContext, person: PersonView
 async def _assemble(update: Update, context: BotContext, person: PersonView, deposit: DepositView) -> None:
     report_version, annexes = deposit.report, deposit.annexes
     await reply(update, context, "depot/assembling.html", count=len(annexes))
-    enrolment = await context.call(context.services.directory.active_enrolment, person.id)
+    enrolment = await context.enrolment(person)
     report_type = context.services.catalogue.report_type(enrolment.report_type.value if enrolment else "ua")
     try:
         report = await _download_id(context, report_version.telegram_file_id)

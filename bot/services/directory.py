@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +11,9 @@ from sqlalchemy.orm import joinedload
 
 from bot.domain.people import EnrolmentView, PersonView, ReportType, Role
 from bot.services.conversations import Conversation
+from bot.services.people_cache import MISSING, Follower, PeopleCache
 from bot.storage.db import Database
+from bot.storage.people_changes import ChangeFeed
 from bot.storage.models import AuditEvent, ConversationState, Enrolment, Person, utcnow
 
 
@@ -55,40 +54,6 @@ class TelegramIdentity:
         return " ".join(part for part in (self.first_name, self.last_name) if part).strip() or str(self.user_id)
 
 
-class _RecentPeople:
-    """Who wrote lately, so that their next update needs no database read: bound people only (an
-    unknown account may be bound by another instance at any moment), for `ttl` seconds, forgotten at
-    once when this instance binds, blocks or changes them. Another instance's change is seen within
-    `ttl`; a 403 from Telegram is recorded whatever the cache says."""
-
-    def __init__(self, ttl: float, size: int) -> None:
-        self._ttl = ttl
-        self._size = size
-        self._entries: OrderedDict[int, tuple[float, PersonView]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, telegram_user_id: int) -> PersonView | None:
-        with self._lock:
-            entry = self._entries.get(telegram_user_id)
-            if entry is None:
-                return None
-            if entry[0] < time.monotonic():
-                del self._entries[telegram_user_id]
-                return None
-            return entry[1]
-
-    def put(self, telegram_user_id: int, person: PersonView | None) -> None:
-        with self._lock:
-            self._entries.pop(telegram_user_id, None)
-            if person is not None and self._ttl > 0:
-                self._entries[telegram_user_id] = (time.monotonic() + self._ttl, person)
-                while len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class Directory:
     def __init__(
         self,
@@ -96,21 +61,36 @@ class Directory:
         staff_telegram_ids: Iterable[int],
         *,
         clock: Callable[[], datetime] = utcnow,
-        recent_ttl: float = 10.0,
-        recent_size: int = 10_000,
+        cache: PeopleCache | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._staff_ids = frozenset(staff_telegram_ids)
-        self._recent = _RecentPeople(recent_ttl, recent_size)
+        self._cache = cache if cache is not None else PeopleCache()
+        db.after_people_commit.append(self._cache.invalidate)  # this process's changes, at once
+        self._follower: Follower | None = None
+
+    def follow_changes(self, interval: float = 1.0) -> None:
+        """Hear of other instances' changes to people every `interval` seconds (a daemon thread)."""
+        if self._follower is None:
+            self._follower = self._cache.follow(ChangeFeed(self._db), interval=interval)
+
+    def stop_following(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.stop()
 
     def recently_identified(self, telegram_user_id: int) -> PersonView | None:
-        """The person identified for this account in the last few seconds (no database read), if any."""
-        return self._recent.get(telegram_user_id)
+        """The person remembered for this account (no database read), if any; see `PeopleCache`."""
+        return self._cache.person(telegram_user_id)
+
+    def remembered_enrolment(self, auditeur_id: int) -> EnrolmentView | None | object:
+        """The auditeur's active enrolment if remembered (no database read), else `MISSING`."""
+        return self._cache.enrolment(auditeur_id)
 
     def forget(self, telegram_user_id: int) -> None:
         """This account was just bound, blocked or changed: the next identification reads it again."""
-        self._recent.put(telegram_user_id, None)
+        self._cache.forget_account(telegram_user_id)
 
     def identify(self, identity: TelegramIdentity) -> PersonView | None:
         """The person bound to this Telegram account; configured staff are provisioned on first contact."""
@@ -118,8 +98,9 @@ class Directory:
 
     def identify_with_conversation(self, identity: TelegramIdentity) -> tuple[PersonView | None, Conversation | None]:
         """The person (as `identify`) and their stored conversation, read in one session."""
+        epoch = self._cache.epoch()
         person, conversation = self._identify_with_conversation(identity)
-        self._recent.put(identity.user_id, person)
+        self._cache.put_person(identity.user_id, person, epoch)
         return person, conversation
 
     def _identify_with_conversation(self, identity: TelegramIdentity) -> tuple[PersonView | None, Conversation | None]:
@@ -164,13 +145,19 @@ class Directory:
             return [person_view(p) for p in rows]
 
     def active_enrolment(self, auditeur_id: int) -> EnrolmentView | None:
+        remembered = self._cache.enrolment(auditeur_id)
+        if remembered is not MISSING:
+            return remembered  # type: ignore[return-value]
+        epoch = self._cache.epoch()
         with self._db.read() as session:
             enrolment = session.scalar(
                 select(Enrolment)
                 .where(Enrolment.auditeur_id == auditeur_id, Enrolment.status == "active")
                 .options(joinedload(Enrolment.auditeur), joinedload(Enrolment.tutor))
             )
-            return enrolment_view(enrolment) if enrolment else None
+            view = enrolment_view(enrolment) if enrolment else None
+        self._cache.put_enrolment(auditeur_id, view, epoch)
+        return view
 
     def auditeurs_of(self, tutor_id: int) -> list[EnrolmentView]:
         with self._db.read() as session:

@@ -77,7 +77,8 @@ PERSONAL_TABLES = frozenset({
     # issue 17: the deposit being put together (report version, annex titles and Telegram file ids)
     "deposits_in_progress",
 })
-NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids"})
+# people_changes: which person id changed (no content), read by the caches within a second, pruned
+NO_PERSONAL_DATA = frozenset({"rate_buckets", "academic_years", "certification_grids", "people_changes"})
 # Columns of a kept row that hold personal data: exported, and emptied by an erasure (the row stays).
 # tests/unit/test_personal_data_rules.py checks each one exists.
 PERSONAL_COLUMNS: dict[str, dict[str, Any]] = {

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage import text_cleaning
+from bot.storage import people_changes, text_cleaning
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # called after a commit that wrote outbox rows (the sender wakes up instead of waiting to poll)
         self.after_outbox_commit: list[Callable[[], None]] = []
+        # called after a commit that changed people or enrolments, with their ids (None: everyone)
+        self.after_people_commit: list[Callable[[set[int | None]], None]] = []
+        people_changes.track(self._sessions)
 
     @property
     def dialect(self) -> str:
@@ -87,6 +90,10 @@ class Database:
             if session.info.pop("outbox_written", False):
                 for hook in self.after_outbox_commit:
                     hook()
+            people = session.info.pop(people_changes.CHANGED_KEY, None)
+            if people:
+                for hook in self.after_people_commit:
+                    hook(people)
 
     def read(self):
         return self.transaction(write=False)

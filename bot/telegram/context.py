@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.domain.people import PersonView
+from bot.domain.people import EnrolmentView, PersonView
 from bot.services.directory import TelegramIdentity
+from bot.services.people_cache import MISSING
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -85,6 +86,14 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         if self._conversation is _UNLOADED:
             await self._load(update)
         return self._conversation
+
+    async def enrolment(self, person: PersonView) -> EnrolmentView | None:
+        """The auditeur's active enrolment: remembered (no thread, no read) or read off the loop."""
+        directory = self.services.directory
+        remembered = directory.remembered_enrolment(person.id)
+        if remembered is not MISSING:
+            return remembered  # type: ignore[return-value]
+        return await self.call(directory.active_enrolment, person.id)
 
     @property
     def person(self) -> PersonView | None:

@@ -229,3 +229,25 @@ async def test_due_reminders_are_sent_once_by_the_two_instances(emulator, instan
     with services.db.read() as session:
         states = set(session.scalars(sa.select(OutboxMessage.state).where(OutboxMessage.kind == "meeting.reminder.test")))
     assert states == {"sent"}
+
+
+async def test_a_change_made_elsewhere_reaches_both_instances_within_a_second(emulator, instances):
+    """Each instance remembers who writes (no database read per update) and forgets them when any
+    instance, or the command line, changes them: the tutor renamed here shows on both at once."""
+    services = instances
+
+    async def help_twice() -> list[str]:  # round-robin: one /aide per instance
+        replies = []
+        for _ in range(2):
+            before = len(emulator.chat(AUDITEUR_ID))
+            emulator.send_text(AUDITEUR_ID, "/aide")
+            await _wait_for(lambda: len(emulator.chat(AUDITEUR_ID)) > before, what="the help")
+            replies.append(_texts(emulator, AUDITEUR_ID)[-1])
+        return replies
+
+    assert all("(Marc Dubois)" in text for text in await help_twice())  # both instances now remember it
+    with services.db.transaction() as session:
+        tutor = session.scalar(sa.select(Person).where(Person.telegram_user_id == TUTOR_ID))
+        tutor.display_name = "Marc Dubois-Martin"
+    await asyncio.sleep(1.5)  # each instance reads the change feed every 0.5 s (OUTBOX_POLL_MS)
+    assert all("(Marc Dubois-Martin)" in text for text in await help_twice())

@@ -16,6 +16,7 @@ from bot.domain.permissions import COMMAND_LINE, PermissionDenied
 from bot.services.conversations import Conversations
 from bot.services.directory import Directory, TelegramIdentity
 from bot.services.onboarding import EnrolmentError, Onboarding
+from bot.services.people_cache import PeopleCache
 from bot.storage.migrate import current_revisions, head_revisions
 from bot.storage.models import AuditEvent, Base, Enrolment, Invitation, Person, SignInThrottle
 
@@ -174,7 +175,7 @@ def test_the_services_clock_dates_codes_bindings_and_blocks(db):
 
 
 def test_people_who_just_wrote_are_known_without_a_read_until_they_change(db, onboarding):
-    directory = Directory(db, [1001], recent_ttl=60)
+    directory = Directory(db, [1001], cache=PeopleCache(ttl=60))
     tutor = _tutor(onboarding, db)
     assert directory.recently_identified(2001) is None  # never identified here
     assert directory.identify(TelegramIdentity(2001, "Marc")) == tutor
@@ -186,7 +187,7 @@ def test_people_who_just_wrote_are_known_without_a_read_until_they_change(db, on
     assert directory.recently_identified(2001) is None
     assert directory.identify(TelegramIdentity(7777, "Nobody")) is None
     assert directory.recently_identified(7777) is None  # unknown accounts are never remembered
-    assert Directory(db, [], recent_ttl=0).recently_identified(2001) is None
+    assert Directory(db, [], cache=PeopleCache(ttl=0, followed_ttl=0)).recently_identified(2001) is None
 
 
 def test_prerequisites_are_checked_and_recorded_by_the_service(db, onboarding):

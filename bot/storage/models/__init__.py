@@ -10,6 +10,7 @@ from bot.storage.models.people import (
     Enrolment,
     Invitation,
     Person,
+    PersonChange,
     SignInThrottle,
 )
 from bot.storage.models.booking import AvailabilityWindow, Meeting, TutorBookingSettings, TutorDayOff
@@ -27,6 +28,7 @@ from bot.storage.models.accompaniment import (
 )
 
 __all__ = [
+    "PersonChange",
     "DepositInProgress",
     "Broadcast",
     "AcademicYearRow",

@@ -141,3 +141,17 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class PersonChange(Base):
+    """A person (or an enrolment of theirs) changed: the caches that remember people forget them.
+
+    Written in the same transaction as the change (`bot/storage/people_changes.py`) and read by
+    every instance each second; `person_id` NULL means everyone (a bulk UPDATE). Not a foreign key:
+    the row outlives a deleted person. Only the latest rows are kept.
+    """
+
+    __tablename__ = "people_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(Integer)
