@@ -13,16 +13,21 @@ import pytest
 from bot.domain.accompaniment import (
     MAX_INTERMEDIATE_DATES,
     AcademicYear,
+    Action,
+    Party,
     Planning,
     Refusal,
     RefusalCode,
     SemesterDates,
+    Stage,
+    check,
     check_assessments,
     check_planning,
     check_reasons,
     default_academic_year,
     parse_academic_year,
     parse_correction_notes,
+    parse_dates,
 )
 from bot.domain.report import Criterion, Grid
 
@@ -189,3 +194,48 @@ def test_reasons_need_ten_characters_once_trimmed_and_are_cut_at_4000():
         assert (refused.code, refused.details) == (RefusalCode.REASONS_MISSING, {"min": 10})
     assert check_reasons(" 10 lettres ") == "10 lettres"
     assert check_reasons("x" * 5000) == "x" * 4000
+
+
+# -- who may do what, and when ------------------------------------------------------------------------
+
+
+def test_someone_elses_accompaniment_is_refused_with_the_action():
+    refused = refusal(check, Action.SUBMIT, Stage.PLANNED, Party.OTHER)
+    assert (refused.code, refused.details) == (RefusalCode.NOT_YOURS, {"action": Action.SUBMIT})
+
+
+def test_the_wrong_person_is_told_who_may_act_the_system_never_named():
+    refused = refusal(check, Action.FIRST_MEETING_HELD, Stage.ENROLLED, Party.AUDITEUR)
+    assert (refused.code, refused.details) == (
+        RefusalCode.WRONG_PERSON, {"action": Action.FIRST_MEETING_HELD, "allowed": ["staff", "tutor"]},
+    )
+
+
+def test_the_wrong_stage_is_refused_with_the_stage():
+    refused = refusal(check, Action.SUBMIT, Stage.ENROLLED, Party.AUDITEUR)
+    assert (refused.code, refused.details) == (RefusalCode.WRONG_STAGE, {"action": Action.SUBMIT, "stage": Stage.ENROLLED})
+
+
+# -- dates typed by the tutor -------------------------------------------------------------------------
+
+
+def test_dates_with_narrow_and_non_breaking_spaces():
+    assert parse_dates("31\u202fmars 2027 et 15\xa0janvier 2027", TODAY) == [date(2027, 3, 31), date(2027, 1, 15)]
+
+
+def test_a_day_that_does_not_exist_is_refused_with_the_date_typed():
+    refused = refusal(parse_dates, "date butoir : 30 février 2027", TODAY)
+    assert (refused.code, refused.details) == (RefusalCode.BAD_DATE, {"token": "30 fevrier 2027"})
+
+
+def test_digits_that_make_no_date_are_refused_with_them_shortened():
+    refused = refusal(parse_dates, "31/03/2027 puis 123456789012345678901234", TODAY)
+    assert (refused.code, refused.details) == (RefusalCode.BAD_DATE, {"token": "12345678901234567890"})
+    refused = refusal(parse_dates, "31/03/2027, ensuite 4", TODAY)
+    assert refused.details == {"token": "4"}
+    assert refusal(parse_dates, "31/03/2027,2", TODAY).details == {"token": ",2"}  # a typo stuck to the date
+
+
+def test_no_date_at_all_is_refused_with_what_was_typed_shortened():
+    refused = refusal(parse_dates, "  dès que possible, après les vacances  ", TODAY)
+    assert (refused.code, refused.details) == (RefusalCode.BAD_DATE, {"token": "dès que possible, ap"})
