@@ -1,0 +1,92 @@
+"""Weekly windows as tutors type them in /dispos, each refusal with what the French message quotes
+(``fragment``: the entry as typed, ``word``: the word not understood, ``window``: the window)."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.domain.availability import AvailabilityError, WeeklyWindow, parse_window_entry, parse_windows, read_windows
+from bot.domain.availability import AvailabilityErrorCode as Code
+
+
+def refused(entry: str) -> AvailabilityError:
+    with pytest.raises(AvailabilityError) as caught:
+        parse_window_entry(entry)
+    return caught.value
+
+
+def test_day_ranges_and_lists_as_people_write_them():
+    assert [w.weekday for w in parse_window_entry("lundi-mercredi 9h-12h")] == [0, 1, 2]
+    assert [w.weekday for w in parse_window_entry("Lundi, Jeudi 14h 16h")] == [0, 3]
+    assert [w.weekday for w in parse_window_entry("lun/mar 9h-10h")] == [0, 1]
+    assert [w.weekday for w in parse_window_entry("du lundi au mardi, jeudi de 9h à 10h")] == [0, 1, 3]
+    assert [w.weekday for w in parse_window_entry("lundi au mardi et lundi 9h-10h")] == [0, 1]  # each day once
+
+
+def test_two_windows_on_one_line_with_words_between():
+    assert parse_window_entry("jeudi 9h-12h et 14h-16h") == [
+        WeeklyWindow(3, time(9), time(12)), WeeklyWindow(3, time(14), time(16)),
+    ]
+
+
+def test_a_word_that_is_not_understood_is_named():
+    error = refused("jeudi 9h-12h puis 14h-16h")
+    assert (error.code, error.details) == (Code.UNKNOWN_WORD, {"fragment": "jeudi 9h-12h puis 14h-16h", "word": "puis"})
+    error = refused("jeudi 9h puis 12h")
+    assert (error.code, error.details) == (Code.UNKNOWN_WORD, {"fragment": "jeudi 9h puis 12h", "word": "puis"})
+    error = refused("jeudi 9h-12h le matin")
+    assert (error.code, error.details) == (Code.UNKNOWN_WORD, {"fragment": "jeudi 9h-12h le matin", "word": "matin"})
+    error = refused("jeudi et soir 9h-12h")
+    assert (error.code, error.details) == (Code.UNKNOWN_WORD, {"fragment": "jeudi et soir 9h-12h", "word": "soir"})
+
+
+def test_a_range_backwards_over_the_weekend_is_refused():
+    error = refused("vendredi au lundi 9h-10h")
+    assert (error.code, error.details) == (Code.UNPARSABLE, {"fragment": "vendredi au lundi 9h-10h"})
+
+
+def test_missing_parts_are_refused_with_the_entry():
+    error = refused("mardi matin")
+    assert (error.code, error.details) == (Code.MISSING_TIME, {"fragment": "mardi matin"})
+    error = refused("mardi 14h-17h 18h")
+    assert (error.code, error.details) == (Code.MISSING_TIME, {"fragment": "mardi 14h-17h 18h"})
+    error = refused("de 14h à 17h")
+    assert (error.code, error.details) == (Code.MISSING_DAY, {"fragment": "de 14h à 17h"})
+    error = refused("   ")
+    assert (error.code, error.details) == (Code.UNPARSABLE, {"fragment": ""})
+    error = refused(" , ")
+    assert (error.code, error.details) == (Code.MISSING_TIME, {"fragment": ","})
+
+
+def test_times_that_do_not_exist():
+    error = refused("mardi 14h-24h")
+    assert (error.code, error.details) == (Code.OUTSIDE_HOURS, {"fragment": "mardi 14h-24h"})
+    for entry in ("mardi 14h-25h", "mardi 14h-17h60"):
+        error = refused(entry)
+        assert (error.code, error.details) == (Code.BAD_TIME, {"fragment": entry})
+    assert str(refused("mardi 14h-25h")) == "bad_time: {'fragment': 'mardi 14h-25h'}"
+
+
+def test_a_window_against_the_rules_is_refused_with_the_entry_and_the_window():
+    error = refused("samedi 9h-10h")
+    assert error.code is Code.WEEKEND and set(error.details) == {"fragment", "window"}
+    assert error.details["fragment"] == "samedi 9h-10h" and error.details["window"].weekday == 5
+    error = refused("mardi 17h-14h")
+    assert error.code is Code.START_NOT_BEFORE_END and error.details["fragment"] == "mardi 17h-14h"
+
+
+def test_an_empty_text_is_refused():
+    for call in (parse_windows, read_windows):
+        with pytest.raises(AvailabilityError) as caught:
+            call("  \n ; ")
+        assert (caught.value.code, caught.value.details) == (Code.UNPARSABLE, {"fragment": ";"})
+
+
+def test_an_overlap_is_reported_with_its_line():
+    reading = read_windows("mardi 9h-12h\nmardi 11h-13h")
+    (line,) = reading.refused
+    assert (line.number, line.text, line.error.code) == (2, "mardi 11h-13h", Code.OVERLAP)
+    assert line.error.details["fragment"] == "mardi 11h-13h"
+    assert line.error.details["window"] == WeeklyWindow(1, time(11), time(13))
