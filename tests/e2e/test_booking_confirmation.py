@@ -38,6 +38,9 @@ async def test_the_topic_typed_at_confirmation_is_cleaned_stored_and_shown_to_th
     note = booked.to(TUTOR_ID)[0]
     assert "Ce que Léa Bernard veut aborder : Mon plan et la partie 2 <b>" in note.plain_text
     assert "&lt;b&gt;" in note.text  # escaped, not markup
+    for copy in (booked.documents[0], next(m for m in booked.to(TUTOR_ID) if m.document is not None)):
+        unfolded = ics_of(copy).replace("\r\n ", "")  # both calendar files carry it too
+        assert "Ce que Léa Bernard veut aborder : Mon plan et la partie 2 <b>\\nles annexes\\nPour déplacer" in unfolded
 
     listed = await bot.send(TUTOR_ID, "/mesrdv")
     assert "📝 Mon plan et la partie 2 <b>" in listed.text
