@@ -284,7 +284,7 @@ class OutboxSender:
             body = body.lstrip("\n")
         try:
             await self._email.send(to=row.email_to, subject=subject or "", body=body)
-        except Exception as error:  # noqa: BLE001 - SMTP errors: transient unless the server refused the address
-            permanent = getattr(error, "code", 0) and 500 <= int(getattr(error, "code", 0)) < 600
+        except Exception as error:  # noqa: BLE001 - SMTP errors: transient unless refused or misconfigured
+            permanent = bool(getattr(error, "permanent", False))
             return SendResult("dead" if permanent else "retry", f"SMTP: {type(error).__name__}: {error}"[:300])
         return SendResult("sent")

@@ -118,6 +118,7 @@ async def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(tls_serve
     with pytest.raises(SmtpError) as refused:
         await _transport(security, port).send(to="nina.petit@exemple.fr", subject="S", body="B")  # the system's CAs
     assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value) or "certificate" in str(refused.value).lower()
+    assert refused.value.configuration and refused.value.permanent  # retrying cannot help: dead at once
     assert "nina.petit" not in str(refused.value)
     assert not inbox.messages
 
@@ -129,6 +130,36 @@ async def test_a_wrong_password_is_refused_with_535_at_once(tls_server, certific
         await _transport(security, port, password="wrong-pass", context=_trusting(certificate)).send(
             to="nina.petit@exemple.fr", subject="S", body="B")
     assert refused.value.code == 535, refused.value  # permanent: the sender gives up at once
+    assert refused.value.permanent and not refused.value.configuration
     assert time.monotonic() - started < 3  # the server's answer, not the 10 s read timeout
     assert "wrong-pass" not in str(refused.value) and "nina.petit" not in str(refused.value)
     assert not inbox.messages
+
+
+@pytest.fixture
+def plain_server():
+    """A server without TLS and without authentication (a local relay)."""
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.mark.parametrize("security, password, missing", [
+    ("starttls", "secret", "STARTTLS"),  # settings ask for STARTTLS, the server has none
+    ("none", "secret", "AUTH"),  # settings give a login, the server offers no authentication
+])
+async def test_settings_the_server_cannot_honour_are_a_configuration_error(plain_server, security, password, missing):
+    inbox, port = plain_server
+    with pytest.raises(SmtpError) as refused:
+        await _transport(security, port, password=password).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    assert missing in str(refused.value) and refused.value.configuration and refused.value.permanent
+    assert not inbox.messages
+
+
+async def test_a_server_that_does_not_answer_is_temporary(plain_server):
+    _, port = plain_server
+    with pytest.raises(SmtpError) as refused:
+        await _transport("none", _free_port(), password="").send(to="nina.petit@exemple.fr", subject="S", body="B")
+    assert not refused.value.permanent  # nobody listens there: retried with backoff
