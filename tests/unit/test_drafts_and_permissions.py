@@ -35,6 +35,8 @@ def test_the_deposit_file_name_is_ascii_lower_case_with_dashes():
     long_name = deposit_file_name("Marie " * 20)
     assert long_name.startswith("rapport-depot-marie-marie") and len(long_name) <= len("rapport-depot-.pdf") + 60
     assert not long_name.endswith("-.pdf")
+    # punctuation first: the 60 characters are counted after it is dropped
+    assert deposit_file_name("« " + "Marie " * 20) == deposit_file_name("Marie " * 20)
 
 
 STAFF = PersonView(1, Role.STAFF, "Sam", 11)
