@@ -17,6 +17,7 @@ FORBIDDEN: list[tuple[str, re.Pattern]] = [
     ("nested parentheses", re.compile(r"\([^()]*\([^()]*\)[^()]*\)")),
     ("two parentheses in a row", re.compile(r"\)\s*\(")),
     ("« pour que le bot crée » after « ou »", re.compile(r"ou \S+ pour que le bot")),
+    ("« seul » not agreeing with a feminine noun", re.compile(r"\b[Ss]euls? (?:la|une|cette|l['’](?:équipe|auditrice|administration))\b")),
     ("space before a comma or a full stop", re.compile(r"\w +[,.](?![\w.])")),
 ]
 

@@ -27,8 +27,8 @@ def pin(bot, moment: datetime) -> None:
 async def test_staff_set_the_academic_year_on_telegram_and_the_announcements_follow(bot, cast):
     pin(bot, datetime(2026, 11, 2, 10, tzinfo=PARIS))
     refused = await bot.press_data(TUTOR_ID, "acc:cal")
-    assert "Seul l'équipe du Cnam peut fixer le calendrier universitaire" in refused.text
-    assert "Seul l'équipe du Cnam" in (await bot.press_data(TUTOR_ID, "acc:caly:2026")).text
+    assert "Seule l'équipe du Cnam peut fixer le calendrier universitaire" in refused.text
+    assert "Seule l'équipe du Cnam" in (await bot.press_data(TUTOR_ID, "acc:caly:2026")).text
 
     await bot.send(STAFF_ID, "/suivi")
     shown = await bot.press(STAFF_ID, "🗓 Calendrier universitaire")
@@ -67,7 +67,7 @@ async def test_staff_set_the_academic_year_on_telegram_and_the_announcements_fol
 
 async def test_staff_load_a_certifiers_grid_on_telegram(bot, cast):
     refused = await bot.press_data(TUTOR_ID, "acc:grids")
-    assert "Seul l'équipe du Cnam peut charger la grille d'un certificateur" in refused.text
+    assert "Seule l'équipe du Cnam peut charger la grille d'un certificateur" in refused.text
 
     await bot.send(STAFF_ID, "/suivi")
     choose = await bot.press(STAFF_ID, "📐 Grille d'un certificateur")

@@ -181,7 +181,7 @@ async def test_non_validated_goes_on_and_then_leaves_the_staff_follow_up_list(bo
     listed = await bot.send(STAFF_ID, "/suivi")
     assert "Avis défavorables à traiter (1)" in listed.text and "Léa Bernard (Licence professionnelle" in listed.text
     refused = await bot.press_data(TUTOR_ID, "acc:casec:1:0")
-    assert "Seul l'équipe du Cnam peut enregistrer le contact" in refused.text
+    assert "Seule l'équipe du Cnam peut enregistrer le contact" in refused.text
     await bot.press(STAFF_ID, "📝 Léa Bernard : enregistrer le contact")
     await bot.press(STAFF_ID, "Clore et relancer le parcours")
     closed = await bot.send(STAFF_ID, "Appel le 15/01\nNouvelle version pour juin, avec un rendez-vous de suivi.")
