@@ -624,13 +624,15 @@ class Accompaniments:
             calendar = self.academic.calendar(session)
             # the two-semester limit of the accompaniments under way follows the new dates
             rows = session.execute(
-                select(Accompaniment, Enrolment.semester).join(Enrolment, Enrolment.id == Accompaniment.enrolment_id)
+                select(Accompaniment, Enrolment).join(Enrolment, Enrolment.id == Accompaniment.enrolment_id)
                 .where(Enrolment.status == "active", Accompaniment.stage.not_in([s.value for s in Stage if s.final]))
             ).all()
-            for acc, semester in rows:
-                limit = calendar.accompaniment_limit(Semester.parse(semester))
+            now = self.now()
+            for acc, enrolment in rows:
+                limit = calendar.accompaniment_limit(Semester.parse(enrolment.semester))
                 if acc.limit_date != limit:
                     acc.limit_date = limit
+                    self._reschedule_stalled(session, acc, enrolment, now)  # staff's alert follows the limit
             return saved
 
     def calendar_years(self, actor: PersonView) -> list[tuple[AcademicYear, bool]]:
@@ -891,8 +893,23 @@ class Accompaniments:
             expires = min(later) if later else None
             self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=seq, expires_at=expires)
 
+    def _reschedule_stalled(self, session: Session, acc: Accompaniment, enrolment: Enrolment, now: datetime) -> None:
+        """The limit moved: the staff alert "nothing moved / the limit is near" is planned again
+        from the last move, for the new limit (the other reminders of the stage stay as they are)."""
+        outbox.cancel_subject(session, SUBJECT, acc.id, kinds=[ReminderKind.STAFF_STALLED.value])
+        stage = Stage(acc.stage)
+        if stage.final or stage in (Stage.SUBMITTED, Stage.REVISED) or acc.limit_date is None:
+            return
+        last_move = session.scalar(
+            select(func.max(AccompanimentEvent.at)).where(AccompanimentEvent.accompaniment_id == acc.id)
+        ) or acc.created_at
+        seq = session.scalar(select(func.count()).select_from(AccompanimentEvent).where(AccompanimentEvent.accompaniment_id == acc.id))
+        for reminder in rules.stalled_alert(last_move, acc.limit_date, self.calendar, now, self.policy):
+            # the key names the moment it was planned: a limit moved back and forth is planned again
+            self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=f"{seq}@{int(now.timestamp())}")
+
     def _enqueue_reminder(self, session: Session, acc: Accompaniment, enrolment: Enrolment, reminder: rules.PlannedReminder,
-                          now: datetime, *, seq: int, expires_at: datetime | None = None) -> None:
+                          now: datetime, *, seq: int | str, expires_at: datetime | None = None) -> None:
         recipients = {"auditeur": [enrolment.auditeur_id], "tutor": [enrolment.tutor_id]}.get(reminder.to) or self._staff_ids(session)
         for person_id in recipients:
             outbox.enqueue(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from bot.documents.grid_pdf import build_grid_pdf
 from bot.domain.accompaniment import AcademicYear, Opinion, Refusal, RefusalCode, SemesterDates, Stage
 from bot.domain.budget import MeetingStatus
-from bot.domain.calendar import HolidayCalendar, paris_to_utc
+from bot.domain.calendar import PARIS, HolidayCalendar, paris_to_utc
 from bot.domain.pdf_review import PdfReview
 from bot.domain.people import PersonView, Role
 from bot.domain.permissions import COMMAND_LINE
@@ -319,3 +319,36 @@ def test_two_instances_send_a_due_deadline_reminder_once(db, database_url, world
     states = [state for kind, _, state in _kinds(db, "accompaniment.deadline.auditeur")]
     # the 14-day one expired when the 7-day one came due; the 1-day one is not due yet
     assert states == ["expired", "sent", "pending"]
+
+def test_moving_the_limit_moves_the_staff_alert_about_it(db, world):
+    """The alert "nothing moved, or the limit is near" names the limit: a new calendar plans it again."""
+    acc, staff = world["acc"], world["staff"]
+
+    def alerts() -> list[tuple[str, str, date]]:
+        with db.read() as session:
+            rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "accompaniment.stalled.staff")
+                                   .order_by(OutboxMessage.id))
+            return [(r.state, r.params["about"]["$date"], r.next_attempt_at.astimezone(PARIS).date()) for r in rows]
+
+    def year(s1_end: date) -> AcademicYear:
+        return AcademicYear(
+            2027,
+            SemesterDates(date(2027, 9, 1), s1_end, date(2027, 9, 1), date(2027, 9, 30)),
+            SemesterDates(date(2028, 2, 1), date(2028, 8, 31), date(2028, 2, 1), date(2028, 3, 31)),
+        )
+
+    world["clock"].now = datetime(2027, 9, 20, 9, tzinfo=UTC)
+    _first_meeting_held(db, world)  # a move: nothing more for 60 days, or 45 days before the limit
+    pending = [a for a in alerts() if a[0] == "pending"]
+    assert pending == [("pending", "2028-01-31", date(2027, 11, 19))]  # 60 days of silence come first
+
+    acc.set_academic_year(staff, year(date(2027, 12, 10)))  # Léa's limit: the end of 2027-S1, sooner
+    assert acc.status(world["lea"]).limit_date == date(2027, 12, 10)
+    assert [a for a in alerts() if a[0] == "pending"] == [("pending", "2027-12-10", date(2027, 10, 26))]
+    assert ("cancelled", "2028-01-31", date(2027, 11, 19)) in alerts()
+
+    count = len(alerts())
+    acc.set_academic_year(staff, year(date(2027, 12, 10)))  # the same dates again: nothing planned again
+    assert len(alerts()) == count
+    acc.set_academic_year(staff, year(date(2028, 1, 31)))  # and back: planned again, not lost to a used key
+    assert [a for a in alerts() if a[0] == "pending"] == [("pending", "2028-01-31", date(2027, 11, 19))]
