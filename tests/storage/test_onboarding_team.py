@@ -1,0 +1,211 @@
+"""Staff's team tools on SQLite and PostgreSQL: a code resent or revoked, an account unbound, the
+team as staff see it, likely duplicates, and who is told when someone binds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot.domain.invitations import RedeemError, RedeemProblem
+from bot.domain.permissions import COMMAND_LINE
+from bot.services.conversations import Conversations
+from bot.services.onboarding import EnrolmentError, Onboarding
+from bot.storage.models import AuditEvent, Invitation, OutboxMessage, Person
+
+NOW = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
+TTL = timedelta(days=14)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def onboarding(db, clock):
+    return Onboarding(db, invitation_ttl=TTL, clock=clock)
+
+
+def _bind(onboarding, issued, telegram_id, **names):
+    pending = onboarding.check_code(telegram_id, issued.code)
+    return onboarding.redeem(telegram_id, pending.invitation_id, notice_version="v1", **names)
+
+
+def _staff(db, telegram_id=1001):
+    with db.transaction() as session:
+        person = Person(role="staff", display_name="Claire Staff", telegram_user_id=telegram_id)
+        session.add(person)
+        session.flush()
+        from bot.services.directory import person_view
+
+        return person_view(person)
+
+
+def _enrol(onboarding, tutor_id, name="Léa Bernard", actor=COMMAND_LINE, **extra):
+    return onboarding.enrol_auditeur(
+        actor, name=name, tutor=tutor_id, report_type="ua", semester="2026-S1", certification="Licence", **extra
+    )
+
+
+def _events(db, action):
+    with db.read() as session:
+        return [(e.actor_id, e.subject_id, e.details) for e in session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+
+
+def test_a_reissued_code_replaces_the_old_one_and_keeps_the_enrolment(db, onboarding, clock):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    issued = _enrol(onboarding, tutor.person.id)
+    clock.now = NOW + timedelta(days=3)
+    again = onboarding.reissue(staff, issued.person.id)
+    assert again.code != issued.code and again.person.id == issued.person.id
+    assert again.expires_at == clock.now + TTL
+    assert again.enrolment is not None and again.enrolment.id == issued.enrolment.id
+    assert _events(db, "invitation.reissued") == [(staff.id, issued.person.id, {})]
+    with pytest.raises(RedeemError) as old:
+        onboarding.check_code(3001, issued.code)
+    assert old.value.problem is RedeemProblem.EXPIRED
+    assert onboarding.check_code(3001, again.code).person.id == issued.person.id
+    # a tutor has no enrolment; the command line is no person
+    tutor_again = onboarding.reissue(COMMAND_LINE, tutor.person.id)
+    assert tutor_again.enrolment is None
+    assert _events(db, "invitation.reissued")[1][:2] == (None, tutor.person.id)
+    with db.read() as session:
+        created = session.scalars(sa.select(Invitation.created_by_id).where(Invitation.person_id == tutor.person.id)
+                                  .order_by(Invitation.id)).all()
+    assert created == [None, None]
+
+
+def test_no_code_is_reissued_to_a_bound_person_staff_or_nobody(db, onboarding):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    for person_id, code in ((tutor.person.id, "person_already_bound"), (staff.id, "person_unknown"),
+                            (tutor.person.id + 99, "person_unknown")):
+        with pytest.raises(EnrolmentError) as refused:
+            onboarding.reissue(COMMAND_LINE, person_id)
+        assert refused.value.code == code
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 1
+
+
+def test_revoking_stops_every_pending_code_now(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    issued = _enrol(onboarding, tutor.person.id)
+    second = onboarding.reissue(COMMAND_LINE, issued.person.id)
+    assert onboarding.member(COMMAND_LINE, issued.person.id).code_expires_at == second.expires_at
+    clock.now = NOW + timedelta(hours=2)
+    member = onboarding.revoke(COMMAND_LINE, issued.person.id)
+    assert member.code_expires_at is None and member.invited is True and member.enrolment.id == issued.enrolment.id
+    assert _events(db, "invitation.revoked") == [(None, issued.person.id, {})]
+    for code in (issued.code, second.code):
+        with pytest.raises(RedeemError):
+            onboarding.check_code(3001, code)
+    with db.read() as session:
+        assert set(session.scalars(sa.select(Invitation.expires_at).where(Invitation.person_id == issued.person.id))) == {
+            NOW, NOW + timedelta(hours=2)  # the first stopped when the second was issued
+        }
+    assert onboarding.member(COMMAND_LINE, tutor.person.id).code_expires_at == NOW + TTL  # someone else's untouched
+
+
+def test_unbinding_frees_the_profile_and_forgets_the_accounts_conversation(db, onboarding):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001, telegram_username="marc_d")
+    conversations = Conversations(db)
+    conversations.set(2001, "dispos", "windows", {"x": 1})
+    conversations.set(2002, "dispos", "windows", {"y": 2})
+    with db.transaction() as session:
+        session.get(Person, tutor.person.id).blocked_bot_at = NOW
+    unbound = onboarding.unbind(COMMAND_LINE, tutor.person.id)
+    assert unbound.telegram_user_id == 2001
+    assert unbound.member.bound is False and unbound.member.telegram_username is None and unbound.member.bound_at is None
+    with db.read() as session:
+        person = session.get(Person, tutor.person.id)
+        assert (person.telegram_user_id, person.telegram_username, person.bound_at, person.blocked_bot_at) == (None,) * 4
+        assert person.display_name == "Marc Dubois"  # their data stay
+    assert conversations.get(2001) is None and conversations.get(2002) is not None
+    assert _events(db, "telegram.unbound") == [
+        (None, tutor.person.id, {"telegram_user_id": 2001, "telegram_username": "marc_d"})
+    ]
+    again = onboarding.reissue(COMMAND_LINE, tutor.person.id)  # a new code can be sent, and works
+    assert _bind(onboarding, again, 2009).person.telegram_user_id == 2009
+
+
+def test_the_team_lists_tutors_and_auditeurs_with_where_each_stands(db, onboarding, clock):
+    staff = _staff(db)
+    zoe = onboarding.invite_tutor(COMMAND_LINE, "Zoé Adam")
+    marc = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, marc, 2001, telegram_username="marc_d")
+    lea = _enrol(onboarding, marc.person.id)
+    clock.now = NOW + TTL + timedelta(minutes=1)  # Zoé's and Léa's codes have expired
+    late = _enrol(onboarding, marc.person.id, name="Anna Roux")
+    team = onboarding.team(COMMAND_LINE)
+    assert [m.person.display_name for m in team] == ["Anna Roux", "Léa Bernard", "Marc Dubois", "Zoé Adam"]
+    assert staff.id not in [m.person.id for m in team]
+    by_name = {m.person.display_name: m for m in team}
+    assert by_name["Marc Dubois"].bound and by_name["Marc Dubois"].telegram_username == "marc_d"
+    assert by_name["Marc Dubois"].bound_at == NOW and by_name["Marc Dubois"].code_expires_at is None
+    assert by_name["Zoé Adam"].code_expires_at is None and by_name["Zoé Adam"].invited is True
+    assert by_name["Anna Roux"].code_expires_at == late.expires_at
+    assert by_name["Léa Bernard"].enrolment.id == lea.enrolment.id and by_name["Léa Bernard"].enrolment.tutor.id == marc.person.id
+    assert by_name["Marc Dubois"].enrolment is None and by_name["Marc Dubois"].stage is None
+    with db.transaction() as session:
+        session.get(Person, zoe.person.id).active = False
+    assert "Zoé Adam" not in [m.person.display_name for m in onboarding.team(COMMAND_LINE)]
+    with pytest.raises(EnrolmentError) as staff_member:
+        onboarding.member(COMMAND_LINE, staff.id)
+    assert staff_member.value.code == "person_unknown"
+
+
+def test_likely_duplicates_are_found_among_people_not_erased(db, onboarding):
+    marc = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois", email="Marc@Exemple.fr")
+    other = onboarding.invite_tutor(COMMAND_LINE, "Dubois Marc")
+    found = onboarding.likely_duplicates(COMMAND_LINE, "marc  dubois")
+    assert [(d.candidate.id, d.same_name, d.same_email) for d in found] == [(marc.person.id, True, False), (other.person.id, True, False)]
+    by_mail = onboarding.likely_duplicates(COMMAND_LINE, "M. D.", "marc@exemple.fr")
+    assert [(d.candidate.id, d.same_name, d.same_email) for d in by_mail] == [(marc.person.id, False, True)]
+    with db.transaction() as session:
+        session.get(Person, other.person.id).erased_at = NOW
+    assert [d.candidate.id for d in onboarding.likely_duplicates(COMMAND_LINE, "Marc Dubois")] == [marc.person.id]
+
+
+def test_binding_tells_the_tutor_and_the_inviter_who_took_the_profile(db, onboarding):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(staff, "Marc Dubois")
+    bound_tutor = _bind(onboarding, tutor, 2001, telegram_username="marc_d", telegram_name="Marc D")
+    assert bound_tutor.enrolment is None
+    issued = _enrol(onboarding, tutor.person.id, actor=staff)
+    bound = _bind(onboarding, issued, 3001, telegram_username="lea_b", telegram_name="Léa B")
+    assert bound.enrolment.id == issued.enrolment.id and bound.person.telegram_user_id == 3001
+    with db.read() as session:
+        told = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        rows = [(m.recipient_id, m.kind, m.template, m.subject_type, m.subject_id) for m in told]
+        params = [m.params for m in told]
+    assert rows == [
+        (staff.id, "invitation.bound.inviter", "staff/invitation_bound.html", "person", tutor.person.id),
+        (tutor.person.id, "enrolment.bound.tutor", "onboarding/tutor_new_auditeur.html", None, None),
+        (staff.id, "invitation.bound.inviter", "staff/invitation_bound.html", "person", issued.person.id),
+    ]
+    assert params[0]["enrolment"] is None and params[0]["telegram_name"] == "Marc D"
+    assert params[1]["enrolment"]["id"] == issued.enrolment.id
+    assert (params[2]["telegram_name"], params[2]["telegram_username"], params[2]["person"]["id"]) == (
+        "Léa B", "lea_b", issued.person.id)
+    assert _events(db, "telegram.bound") == [(None, tutor.person.id, {}), (None, issued.person.id, {})]
+
+
+def test_a_code_from_the_command_line_tells_nobody_when_used(db, onboarding):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    with db.read() as session:
+        assert session.scalars(sa.select(OutboxMessage.kind)).all() == []
