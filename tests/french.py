@@ -13,7 +13,9 @@ FORBIDDEN: list[tuple[str, re.Pattern]] = [
     ("plural number with a singular noun", re.compile(r"\b(?:[2-9]|\d\d+) (?:partie|page|message|minute|mot|heure|question|semaine|annexe)\b(?!s)")),
     ("« 0 minute » instead of words", re.compile(r"\b0 minute\b")),
     ("« ≈ » in a sentence", re.compile(r"≈")),
-    ("negation without « ne »", re.compile(r"(?<![’'])(?<!y )\b(?:était|est|sont|a|ont) pas\b")),
+    ("negation without « ne »", re.compile(
+        r"(?<![’'])(?<!n['’]y )(?<!\bne )(?<!\bne (?:se|me|te|le|la|en) )(?<!\bne (?:lui|les) )(?<!\bne (?:vous|nous|leur) )"
+        r"\b(?:était|est|sont|a|ont) pas\b")),
     ("nested parentheses", re.compile(r"\([^()]*\([^()]*\)[^()]*\)")),
     ("two parentheses in a row", re.compile(r"\)\s*\(")),
     ("« pour que le bot crée » after « ou »", re.compile(r"ou \S+ pour que le bot")),

@@ -16,7 +16,7 @@ from bot.telegram.keyboards import Button, CallbackData, callback, keyboard
 log = logging.getLogger(__name__)
 
 FLOW = "onboarding"
-NOTICE_VERSION = "2026-12"  # bump when templates/onboarding/notice.html changes what it promises
+NOTICE_VERSION = "2026-12-2"  # bump when templates/onboarding/notice.html changes what it promises
 
 
 async def start(update: Update, context: BotContext, person: PersonView | None) -> None:

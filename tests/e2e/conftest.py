@@ -9,6 +9,7 @@ from bot.emulator.driver import BotDriver
 from bot.emulator.server import BotApiEmulator, FloodLimits
 from bot.storage.db import Database
 from tests.conftest import base_settings
+from tests.french import forbidden_french
 
 __all__ = ["AUDITEUR_ID", "STAFF_ID", "TUTOR_ID"]
 
@@ -24,6 +25,19 @@ def emulator(request):
     limits = FloodLimits() if request.node.get_closest_marker("telegram_limits") else TEST_PER_CHAT
     with BotApiEmulator(flood_limits=limits) as server:
         yield server
+        _check_french(server)
+
+
+def _check_french(server: BotApiEmulator) -> None:
+    """Every text the bot sent in the test reads as French: the rules `tests/french.py` applies to
+    every template (there with made-up values, here with the real ones). A text split in parts may
+    start a part in lower case (`fragment`); documents are not texts."""
+    problems = []
+    for chat_id in list(server.messages):
+        for message in server.chat(chat_id):
+            if message.plain_text and message.document is None:
+                problems += [f"chat {chat_id}: {p}" for p in forbidden_french(message.plain_text, fragment=True)]
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

@@ -196,6 +196,8 @@ async def test_the_notice_says_what_is_kept_how_long_and_how_to_get_or_erase_it(
     notice = await bot.send(4101, f"/start {code}")
     text = notice.text
     for promise in ("vos réponses et notes dans le coach", "les brouillons que vous envoyez", "votre tuteur",
+                    "le dépôt que vous préparez (la version choisie, vos annexes et leurs titres)",
+                    "ce que vous voulez y aborder", "les corrections et l'avis de votre tuteur",
                     "puis 12 mois après sa fin", "effacées automatiquement", "/mesdonnees", "/supprimer",
                     "votre conseiller habituel du Cnam Pays de la Loire"):
         assert promise in text, promise
@@ -203,7 +205,7 @@ async def test_the_notice_says_what_is_kept_how_long_and_how_to_get_or_erase_it(
     with bot.db.read() as session:
         from bot.storage.models import Consent
 
-        assert session.scalar(sa.select(Consent.notice_version)) == "2026-12"
+        assert session.scalar(sa.select(Consent.notice_version)) == "2026-12-2"
 
 
 CORRECTION = "Le rôle propre manque dans la partie Cormoran."

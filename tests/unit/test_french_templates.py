@@ -3,7 +3,7 @@
 Templates get a *probe* for every variable: a value that is at once a number (0, 1 or 2), a name
 (vowel- or consonant-initial), a list of that many probes, a date and a mapping of probes. Branches
 comparing with literals are not all taken; the e2e suite checks the real outputs with the same
-patterns (see `tests/conftest.py`).
+patterns (every text the bot sends in an e2e test: `tests/e2e/conftest.py`).
 """
 
 from __future__ import annotations
