@@ -344,7 +344,7 @@ def parse_dates(text: str, today: date) -> list[date]:
     with any words between them ("date butoir le 31 mars 2027, point d'étape le 15 janvier"). The
     first is the deadline in the planning dialogue. Refused: no date at all, a day that does not
     exist, a weekday that does not match its date, digits left over that make no date."""
-    folded = strip_accents(text.lower()).replace("\u202f", " ").replace("\xa0", " ")
+    folded = strip_accents(text.lower())  # NFKD: no-break and narrow no-break spaces become spaces
     days: list[date] = []
     for match in _DATE_EXPRESSION.finditer(folded):
         try:

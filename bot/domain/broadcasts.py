@@ -140,8 +140,8 @@ _WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2}|1er)\s+([a-z]+)\.?(?:\s+(\d{4}))?")
 
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.replace("\u202f", " ").replace("\xa0", " ").replace("\u2019", "'")  # phones type "aujourd’hui"
+    # NFKD already made no-break and narrow no-break spaces plain spaces; U+2019: phones type "aujourd’hui"
+    return "".join(c for c in text if not unicodedata.combining(c)).replace("\u2019", "'")
 
 
 def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
@@ -264,7 +264,8 @@ def check_period(semester: Semester, opens_on: date, closes_on: date) -> Enrolme
 def parse_period(text: str, semester: Semester) -> EnrolmentPeriod:
     """"du 1/10 au 31/10", "1er octobre - 31 octobre 2026": years default to the semester's."""
     folded = _fold(text or "")
-    parts = re.split(r"\s+au\s+|\s+-\s+|\s*–\s*|\s+jusqu'au\s+", re.sub(r"^\s*(du|le)\s+", "", folded.strip()), maxsplit=1)
+    # a leading "du" or "le" needs no removal: each half is searched for its date
+    parts = re.split(r"\s+au\s+|\s+-\s+|\s*–\s*|\s+jusqu'au\s+", folded.strip(), maxsplit=1)
     if len(parts) != 2:
         raise BroadcastError("period_not_understood", text=text)
     reference = default_period(semester).opens_on.replace(day=1, month=9 if semester.number == 1 else 1)

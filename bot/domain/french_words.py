@@ -27,7 +27,7 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     ascii_text = "".join(char for char in decomposed if not unicodedata.combining(char))
     ascii_text = re.sub(r"[\u2010-\u2015\u2212]", "-", ascii_text)
-    return ascii_text.replace("'", " ").replace("\u2019", " ").replace("\u00a0", " ").replace("\u202f", " ")
+    return ascii_text.replace("'", " ").replace("\u2019", " ")  # no-break spaces: already spaces (NFKD)
 
 
 def load_calendar_words(path: Path) -> CalendarWords:
