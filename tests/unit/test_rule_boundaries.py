@@ -63,3 +63,23 @@ def test_a_missing_name_has_an_empty_key():
 def test_an_intermediate_reminder_says_how_many_days_before():
     (reminder,) = intermediate_reminders([date(2026, 11, 10)], HolidayCalendar(school_zone="B"), NOW)
     assert (reminder.days, reminder.about) == (3, date(2026, 11, 10))
+
+
+def test_out_of_the_field_needs_both_answers_no():
+    from bot.domain.experience import relevant_question_ids
+
+    assert relevant_question_ids({"functions": "no"}) == ("functions", "activities")  # not decided yet
+    assert relevant_question_ids({"functions": "no", "activities": "no"}) == (
+        "functions", "activities", "years_total", "entered_during_training",
+    )
+
+
+def test_editing_an_answer_unskips_it_and_a_blank_edit_clears_it():
+    from bot.domain.coaching import SectionSession
+
+    session = SectionSession(section_id="contexte", question_ids=("structure", "public"), skipped={"public"})
+    session.edit("public", "  Des salariés en reconversion ")
+    assert session.answers["public"] == ["Des salariés en reconversion"] and session.skipped == set()
+    session.edit("structure", "   ")  # never answered: nothing to clear
+    session.edit("public", "")
+    assert "public" not in session.answers
