@@ -657,3 +657,149 @@ def test_the_valid_lines_are_saved_and_the_refused_ones_said_and_none_valid_save
     assert [r.text for r in days.refused] == ["bla"] and [d.first for d in days.added] == [date(2026, 10, 23)]
     assert days.booked == () and days.day_off_ids == ()
     assert [d.day_off.first for d in w.booking.availability(w.other_tutor).days_off] == [date(2026, 10, 23)]
+
+
+def test_a_day_off_closes_its_slots_to_bookings_for_that_tutor_only(world):
+    w = world
+    w.booking.add_day_off(w.tutor, "23/10/2026")
+    with pytest.raises(BookingError) as refused:
+        w.booking.book(w.alice, FRIDAY_10, 30)
+    assert refused.value.code == "day_off"
+    page = w.booking.slot_page(w.alice, None)
+    assert starts(page) and not [s for s in starts(page) if s.astimezone(PARIS).day == 23]
+    assert [s for s in starts(w.booking.slot_page(w.carla, None)) if s.astimezone(PARIS).day == 23]
+    assert w.booking.book(w.carla, FRIDAY_10, 30).start_utc == FRIDAY_10  # her tutor works that day
+
+
+def test_the_tutors_notice_shapes_the_slots_and_the_budget_counts_what_is_booked(world):
+    w = world
+    w.booking.set_setting(w.tutor, "notice", 72 * 60)
+    page = w.booking.slot_page(w.alice, None)
+    assert min(starts(page)) >= NOW + timedelta(hours=72)
+    w.booking.set_setting(w.tutor, "notice", 12 * 60)
+    w.booking.book(w.alice, WEDNESDAY_10, 30)
+    page = w.booking.slot_page(w.alice, 60)
+    assert page.budget.remaining == timedelta(minutes=90) and page.budget.allowed_minutes == (30, 60)
+    assert not page.budget.needs_first_meeting and page.minutes == 60
+    with pytest.raises(BookingError) as first_length:
+        w.booking.slot_page(w.bruno, 60)  # a premier rendez-vous lasts 30 minutes
+    assert first_length.value.code == "first_meeting_length"
+    assert first_length.value.details["budget"].needs_first_meeting
+    w.booking.book(w.alice, THURSDAY_10, 60)
+    w.booking.book(w.alice, FRIDAY_10, 30)
+    with pytest.raises(BookingError) as exhausted:
+        w.booking.slot_page(w.alice, None)
+    assert exhausted.value.details["budget"].remaining == timedelta(0)
+
+
+def test_a_meeting_moves_onto_part_of_its_own_slot(world):
+    w = world
+    w.booking.book(w.alice, WEDNESDAY_10, 30)
+    follow_up = w.booking.book(w.alice, THURSDAY_10, 60)
+    moved, _ = w.booking.reschedule(w.alice, follow_up.id, THURSDAY_10 + timedelta(minutes=30))
+    assert moved.start_utc == THURSDAY_10 + timedelta(minutes=30)
+    assert w.booking.budget(w.alice).remaining == timedelta(minutes=30)  # still one 60-minute meeting
+
+
+def test_another_tutors_meeting_at_the_same_time_does_not_block(world):
+    w = world
+    w.booking.book(w.carla, WEDNESDAY_10, 30)
+    assert w.booking.book(w.alice, WEDNESDAY_10, 30).tutor.id == w.tutor.id
+    assert w.booking.availability(w.tutor).tutor.id == w.tutor.id
+
+
+def test_a_closed_enrolment_books_nothing(world, db):
+    w = world
+    from bot.storage.models import Enrolment
+
+    with db.transaction() as session:
+        session.scalar(sa.select(Enrolment).where(Enrolment.auditeur_id == w.alice.id)).status = "closed"
+    for attempt in (lambda: w.booking.book(w.alice, WEDNESDAY_10, 30), lambda: w.booking.budget(w.alice),
+                    lambda: w.booking.slot_page(w.alice, None), lambda: w.booking.meetings_of(w.alice)):
+        with pytest.raises(BookingError) as refused:
+            attempt()
+        assert refused.value.code == BookingErrorCode.NO_ENROLMENT
+
+
+def test_an_overlapping_window_is_refused_against_the_saved_ones(world):
+    w = world
+    with pytest.raises(AvailabilityError) as refused:
+        w.booking.add_windows(w.tutor, "lundi 10h-11h")
+    assert refused.value.code == AvailabilityErrorCode.OVERLAP
+    added = w.booking.add_windows(w.other_tutor, "lundi 14h-15h\nlundi 12h-13h")
+    assert [(x.window.weekday, x.window.start.hour) for x in added.view.windows][:3] == [(0, 9), (0, 12), (0, 14)]
+
+
+def test_cancelling_a_meeting_drops_its_reminders_but_not_what_was_said_before(world):
+    w = world
+    meeting = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    w.booking.cancel(w.alice, meeting.id)
+    states = {r.kind: r.state for r in rows(w.db, OutboxMessage, OutboxMessage.subject_id == meeting.id)}
+    assert states["meeting.reminder"] == "cancelled"
+    assert states["meeting.booked"] == states["meeting.booked.ics"] == states["meeting.cancelled"] == "pending"
+    assert {r.created_at for r in rows(w.db, OutboxMessage)} == {NOW}  # dated by the services' clock
+
+
+def test_custom_reminder_rules_are_used(world, db):
+    from bot.domain.reminders import MEETING_REMINDERS
+
+    w = world
+    booking = BookingService(db, HolidayCalendar(), clock=w.clock, reminder_rules=MEETING_REMINDERS[1:])
+    meeting = booking.book(w.alice, WEDNESDAY_10, 30)
+    reminders = rows(db, OutboxMessage, OutboxMessage.kind == "meeting.reminder", OutboxMessage.subject_id == meeting.id)
+    assert sorted(r.next_attempt_at for r in reminders) == [WEDNESDAY_10 - timedelta(hours=1)] * 2
+
+
+def test_only_the_confirmed_days_off_cancel_their_meetings_with_the_follow_ups(world):
+    w = world
+    first = w.booking.book(w.alice, FRIDAY_10, 30)
+    follow_up = w.booking.book(w.alice, paris(27, 10), 30)
+    later = w.booking.book(w.bruno, paris(30, 10), 30)  # booked first, starts later: listed after
+    early = w.booking.book(w.carla, paris(23, 9), 30)  # another tutor's
+    w.clock.now = NOW + timedelta(hours=2)
+    friday = w.booking.add_day_off(w.tutor, "23/10/2026")
+    thirtieth = w.booking.add_day_off(w.tutor, "30/10/2026")
+    assert [m.id for m in friday.booked] == [first.id] and [m.id for m in thirtieth.booked] == [later.id]
+    assert early.id not in [m.id for m in friday.booked]
+    unknown = w.booking.cancel_on_days_off(w.tutor, [9999])
+    assert unknown.found is False and unknown.cancelled == () and unknown.follow_ups == ()
+    done = w.booking.cancel_on_days_off(w.tutor, friday.day_off_ids)
+    assert [m.id for m in done.cancelled] == [first.id] and [m.id for m in done.follow_ups] == [follow_up.id]
+    assert meeting_row(w.db, later.id).status == "booked" and meeting_row(w.db, early.id).status == "booked"
+    assert meeting_row(w.db, first.id).cancelled_at == NOW + timedelta(hours=2)
+    assert meeting_row(w.db, follow_up.id).status == "cancelled"
+    removed, view = w.booking.remove_day_off(w.tutor, friday.day_off_ids[0])
+    assert removed and [d.id for d in view.days_off] == list(thirtieth.day_off_ids)  # the other one stays
+
+
+def test_a_meeting_starting_now_is_not_offered_for_cancelling_on_a_day_off(world):
+    w = world
+    started = w.booking.book(w.alice, FRIDAY_10, 30)
+    later = w.booking.book(w.bruno, paris(23, 15), 30)
+    w.clock.now = FRIDAY_10
+    added = w.booking.add_day_off(w.tutor, "23/10/2026")
+    assert [m.id for m in added.booked] == [later.id]  # Alice's has started: the tutor marks it
+
+
+def test_an_unknown_or_unoffered_setting_is_refused_with_its_name_and_value(world):
+    w = world
+    for name, value in (("bogus", 15), ("buffer", 7)):
+        with pytest.raises(AvailabilityError) as refused:
+            w.booking.set_setting(w.tutor, name, value)
+        assert refused.value.code == AvailabilityErrorCode.BAD_SETTING
+        assert (refused.value.details["setting"], refused.value.details["value"]) == (name, value)
+
+
+def test_going_back_to_generated_rooms_moves_only_the_meetings_on_the_old_room(world):
+    w = world
+    generated = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    w.booking.set_video_link(w.tutor, "https://meet.example.org/marc")  # Alice's meeting moves to the room
+    on_room = w.booking.book(w.bruno, THURSDAY_10, 30)
+    w.booking.cancel(w.alice, generated.id)
+    kept = w.booking.book(w.alice, paris(21, 11), 30)  # booked on the room too
+    result = w.booking.set_video_link(w.tutor, "générer")
+    assert sorted(m.id for m in result.updated) == sorted([kept.id, on_room.id])
+    assert all(meeting_row(w.db, m.id).video_link.startswith("https://rooms.example/") for m in (kept, on_room))
+    ics = rows(w.db, OutboxMessage, OutboxMessage.kind == "meeting.link_changed.ics")
+    assert {m.document["builder_params"]["method"] for m in ics} == {"REQUEST"}
+    assert {m.created_at for m in ics} == {NOW}
