@@ -803,3 +803,94 @@ def test_going_back_to_generated_rooms_moves_only_the_meetings_on_the_old_room(w
     ics = rows(w.db, OutboxMessage, OutboxMessage.kind == "meeting.link_changed.ics")
     assert {m.document["builder_params"]["method"] for m in ics} == {"REQUEST"}
     assert {m.created_at for m in ics} == {NOW}
+
+
+def test_lists_are_in_time_order_and_each_tutor_sees_only_their_own(world):
+    w = world
+    later = w.booking.book(w.bruno, FRIDAY_10, 30)
+    sooner = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    w.booking.book(w.carla, THURSDAY_10, 30)
+    assert [m.id for m in w.booking.meetings_of(w.tutor)] == [sooner.id, later.id]
+    w.clock.now = FRIDAY_10 + timedelta(hours=1)
+    w.booking.mark(w.tutor, later.id, MeetingStatus.HELD)
+    w.booking.mark(COMMAND_LINE, sooner.id, MeetingStatus.MISSED)  # staff may mark too
+    assert [m.id for m in w.booking.history_of(w.tutor)] == [later.id, sooner.id]
+    assert w.booking.history_of(w.other_tutor) == [] and w.booking.meetings_of(w.other_tutor) != []
+
+
+def test_every_change_bumps_the_sequence_and_sends_the_right_calendar_method(world):
+    w = world
+    first = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    follow_up = w.booking.book(w.alice, FRIDAY_10, 30)
+    w.booking.reschedule(w.alice, follow_up.id, paris(23, 11))
+    moved, _ = w.booking.reschedule(w.alice, follow_up.id, paris(23, 14))
+    assert moved.sequence == 2
+    w.booking.cancel(w.alice, first.id)
+    assert meeting_row(w.db, follow_up.id).sequence == 3
+    methods = {(m.kind, m.document["builder_params"]["method"]) for m in rows(w.db, OutboxMessage) if m.document}
+    assert methods == {("meeting.booked.ics", "REQUEST"), ("meeting.moved.ics", "REQUEST"),
+                       ("meeting.cancelled.ics", "CANCEL"), ("meeting.cancelled.follow_up.ics", "CANCEL")}
+    assert {m.created_at for m in rows(w.db, OutboxMessage)} == {NOW}
+
+
+def test_cancelling_a_first_meeting_leaves_other_auditeurs_and_cancelled_follow_ups_alone(world):
+    w = world
+    first = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    gone = w.booking.book(w.alice, THURSDAY_10, 30)
+    w.booking.cancel(w.alice, gone.id)
+    w.booking.book(w.bruno, paris(21, 11), 30)
+    bruno_follow_up = w.booking.book(w.bruno, FRIDAY_10, 30)
+    w.booking.cancel(w.alice, first.id)
+    assert meeting_row(w.db, bruno_follow_up.id).status == "booked"
+    assert meeting_row(w.db, gone.id).sequence == 1  # cancelled once, not again
+    assert rows(w.db, OutboxMessage, OutboxMessage.kind == "meeting.cancelled.follow_up") == []
+
+
+def test_a_follow_up_may_start_as_the_first_meeting_ends_and_a_first_meeting_end_as_it_starts(world):
+    w = world
+    first = w.booking.book(w.alice, THURSDAY_10, 30)
+    follow_up = w.booking.book(w.alice, THURSDAY_10 + timedelta(minutes=30), 30)
+    assert follow_up.purpose is Purpose.FOLLOW_UP
+    assert THURSDAY_10 + timedelta(minutes=30) in starts(w.booking.slot_page(w.alice, None, meeting_id=follow_up.id))
+    page = w.booking.slot_page(w.alice, None, meeting_id=first.id)
+    assert THURSDAY_10 in starts(page) and all(s + timedelta(minutes=30) <= follow_up.start_utc for s in starts(page))
+    w.booking.reschedule(w.alice, follow_up.id, FRIDAY_10)
+    moved, _ = w.booking.reschedule(w.alice, first.id, FRIDAY_10 - timedelta(minutes=30))
+    assert moved.end_utc == FRIDAY_10
+
+
+def test_a_held_first_meeting_still_orders_the_follow_ups(world):
+    w = world
+    first = w.booking.book(w.alice, paris(20, 14), 30)
+    w.clock.now = paris(20, 15)
+    w.booking.mark(w.tutor, first.id, MeetingStatus.HELD)
+    w.clock.now = NOW
+    page = w.booking.slot_page(w.alice, 60)
+    assert starts(page) and min(starts(page)) >= paris(20, 14, 30)
+
+
+def test_a_stale_confirmation_is_not_taken_for_someone_elses_booking(world):
+    w = world
+    w.booking.book(w.alice, WEDNESDAY_10, 30)
+    with pytest.raises(BookingError) as refused:
+        w.booking.confirm(w.bruno, None, 30, WEDNESDAY_10)
+    assert refused.value.code == "confirmation_stale"
+
+
+def test_a_cancelled_slot_can_be_booked_again_by_the_same_auditeur(world):
+    w = world
+    meeting = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    w.booking.cancel(w.alice, meeting.id)
+    again = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    assert again.id != meeting.id and again.status is MeetingStatus.BOOKED
+
+
+def test_changeable_meetings_follow_each_tutors_notice(world):
+    w = world
+    cancelled = w.booking.book(w.alice, WEDNESDAY_10, 30)
+    w.booking.cancel(w.alice, cancelled.id)
+    kept = w.booking.book(w.alice, FRIDAY_10, 30)
+    assert w.booking.changeable_ids(w.alice, w.booking.meetings_of(w.alice)) == {kept.id}
+    w.booking.set_setting(w.tutor, "notice", 72 * 60)
+    w.clock.now = FRIDAY_10 - timedelta(hours=48)
+    assert w.booking.changeable_ids(w.alice, w.booking.meetings_of(w.alice)) == set()
