@@ -75,6 +75,7 @@ def build_routes() -> Routes:
             Action("rdv", "book", booking.rdv_book, guard="rdv"),
             Action("rdv", "ok", booking.rdv_confirm, guard="rdv"),
             Action("rdv", "move", booking.rdv_move, guard="rdv"),
+            Action("rdv", "moveok", booking.rdv_move_confirm, guard="rdv"),
             Action("rdv", ANY_ACTION, booking.rdv_stale, guard="rdv"),
             # /mesrdv (both): a listed meeting
             Action("mrdv", "cancel", booking.mrdv_cancel, guard="mesrdv"),

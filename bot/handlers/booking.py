@@ -475,7 +475,26 @@ async def _refused(update: Update, context: BotContext, auditeur: PersonView, er
 
 
 async def rdv_move(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
-    """rdv:move:<meeting>:<start epoch>."""
+    """rdv:move:<meeting>:<start epoch>: the new slot checked, then the confirmation (nothing moved yet)."""
+    if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
+        await rdv_stale(update, context, auditeur, data)
+        return
+    meeting_id, start = data.int_arg(0), _epoch_arg(data, 1)
+    try:
+        meeting, end = await context.call(context.services.booking.propose_move, auditeur, meeting_id, start)
+    except BookingError as error:
+        await _move_refused(update, context, auditeur, error, meeting_id)
+        return
+    label = context.renderer.label
+    buttons = column([
+        Button(label("buttons.rdv_move_confirm"), callback("rdv", "moveok", meeting_id, int(start.timestamp()))),
+        Button(label("buttons.rdv_other_slot"), callback("mrdv", "move", meeting_id)),
+    ])
+    await reply(update, context, "booking/move_confirm.html", meeting=meeting, start_utc=start, end_utc=end, keyboard=buttons)
+
+
+async def rdv_move_confirm(update: Update, context: BotContext, auditeur: PersonView, data: CallbackData | None) -> None:
+    """rdv:moveok:<meeting>:<start epoch>: "Déplacer à ce créneau" (the service checks everything again)."""
     if data is None or data.int_arg(0) is None or _epoch_arg(data, 1) is None:
         await rdv_stale(update, context, auditeur, data)
         return
@@ -492,14 +511,20 @@ async def _move(update: Update, context: BotContext, auditeur: PersonView, meeti
     try:
         meeting, previous = await context.call(context.services.booking.reschedule, auditeur, meeting_id, start)
     except BookingError as error:
-        await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
-        if error.code in {"not_found", "not_booked", "too_late_to_cancel", "already_started"}:
-            await _my_meetings(update, context, auditeur)
-        else:
-            await _show_slots(update, context, auditeur, None, 0, meeting_id=meeting_id)
+        await _drop_keyboard(update)
+        await _move_refused(update, context, auditeur, error, meeting_id)
         return
     await _drop_keyboard(update)
     await reply(update, context, "booking/moved.html", meeting=meeting, previous=previous, to_tutor=False)
+
+
+async def _move_refused(update: Update, context: BotContext, auditeur: PersonView, error: BookingError, meeting_id: int) -> None:
+    """Why the move is refused, then the meetings (this one can no longer move) or other slots."""
+    await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
+    if error.code in {"not_found", "not_booked", "too_late_to_cancel", "already_started"}:
+        await _my_meetings(update, context, auditeur)
+    else:
+        await _show_slots(update, context, auditeur, None, 0, meeting_id=meeting_id)
 
 
 # -- /mesrdv (both) --------------------------------------------------------------------------------

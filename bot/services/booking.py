@@ -732,17 +732,7 @@ class BookingService:
         now = self.now()
         try:
             with self._db.transaction() as session:
-                self._enrolment(session, actor, lock=True)
-                meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
-                if meeting is None or meeting.auditeur_id != actor.id:
-                    raise BookingError(BookingErrorCode.NOT_FOUND)
-                if meeting.status != MeetingStatus.BOOKED:
-                    raise BookingError(BookingErrorCode.NOT_BOOKED)
-                settings = _settings_of(self._settings_row(session, meeting.tutor_id))
-                self._check_cancellable(meeting, now, settings, by_tutor=False)
-                duration = timedelta(minutes=meeting.duration_minutes)
-                self._check_slot(session, meeting.tutor_id, start_utc, duration, settings, now, exclude=meeting.id)
-                self._check_order(session, meeting.enrolment_id, meeting.purpose, start_utc, start_utc + duration, exclude=meeting.id)
+                meeting, settings, duration = self._checked_move(session, actor, meeting_id, start_utc, now, lock=True)
                 previous = meeting.start_at
                 meeting.rescheduled_from = previous
                 meeting.start_at = start_utc
@@ -773,6 +763,32 @@ class BookingService:
             if not _is_overlap(error):
                 raise
             raise BookingError(BookingErrorCode.TAKEN, start=start_utc) from None
+
+    def propose_move(self, actor: PersonView, meeting_id: int, start_utc: datetime) -> tuple[MeetingView, datetime]:
+        """The new slot the auditeur tapped for a meeting, checked as `reschedule` would, nothing
+        changed: what the confirmation shows (the meeting, and the new end). Raises BookingError."""
+        require_role(actor, "move a meeting", Role.AUDITEUR)
+        with self._db.read() as session:
+            meeting, _, duration = self._checked_move(session, actor, meeting_id, start_utc, self.now(), lock=False)
+            return meeting_view(meeting), start_utc + duration
+
+    def _checked_move(
+        self, session: Session, actor: PersonView, meeting_id: int, start_utc: datetime, now: datetime, *, lock: bool
+    ) -> tuple[Meeting, BookingSettings, timedelta]:
+        """The auditeur's own booked meeting, movable now to a free slot in its order (or BookingError)."""
+        self._enrolment(session, actor, lock=lock)
+        query = select(Meeting).where(Meeting.id == meeting_id)
+        meeting = session.scalar(query.with_for_update() if lock else query)
+        if meeting is None or meeting.auditeur_id != actor.id:
+            raise BookingError(BookingErrorCode.NOT_FOUND)
+        if meeting.status != MeetingStatus.BOOKED:
+            raise BookingError(BookingErrorCode.NOT_BOOKED)
+        settings = _settings_of(self._settings_row(session, meeting.tutor_id))
+        self._check_cancellable(meeting, now, settings, by_tutor=False)
+        duration = timedelta(minutes=meeting.duration_minutes)
+        self._check_slot(session, meeting.tutor_id, start_utc, duration, settings, now, exclude=meeting.id)
+        self._check_order(session, meeting.enrolment_id, meeting.purpose, start_utc, start_utc + duration, exclude=meeting.id)
+        return meeting, settings, duration
 
     @staticmethod
     def _check_cancellable(meeting: Meeting, now: datetime, settings: BookingSettings, *, by_tutor: bool) -> None:

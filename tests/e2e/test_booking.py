@@ -149,7 +149,15 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     moving = await bot.press(AUDITEUR_ID, "Déplacer")
     assert "Déplacer votre rendez-vous" in moving.text and "reste réservé" in moving.text
     target = next(b for b in moving.last.buttons if b["callback_data"].endswith(str(int(paris(2026, 10, 22, 14).timestamp()))))
-    moved = await bot.press_data(AUDITEUR_ID, target["callback_data"])
+    confirm = await bot.press_data(AUDITEUR_ID, target["callback_data"])  # nothing moves on the first tap
+    assert "Confirmez le déplacement" in confirm.text and "Actuellement : mardi 20 octobre 2026 de 11h à 11h30" in confirm.text
+    assert "Nouveau créneau : 📅 jeudi 22 octobre 2026 de 14h à 14h30" in confirm.text
+    assert confirm.last.button_labels == ["✅ Déplacer à ce créneau", "↩️ Choisir un autre créneau"]
+    assert meetings(bot)[0].start_at == paris(2026, 10, 20, 11) and confirm.to(TUTOR_ID) == []
+    again = await bot.press(AUDITEUR_ID, "Choisir un autre créneau", message=confirm.last)
+    assert "Déplacer votre rendez-vous" in again.text and meetings(bot)[0].sequence == 0
+    confirm = await bot.press_data(AUDITEUR_ID, target["callback_data"])
+    moved = await bot.press(AUDITEUR_ID, "Déplacer à ce créneau", message=confirm.last)
     assert "Rendez-vous déplacé" in moved.text and "jeudi 22 octobre 2026 de 14h à 14h30" in moved.text
     update = ics_of(moved.documents[0])
     assert "UID:meeting-1@coachbot" in update and "SEQUENCE:1" in update and "METHOD:REQUEST" in update

@@ -160,7 +160,9 @@ async def test_a_move_reaches_the_tutor_under_every_fault(bot):
         with bot.db.read() as session:
             meeting = session.scalars(sa.select(Meeting).order_by(Meeting.id.desc())).first()
         moving = await bot.press_data(auditeur, f"mrdv:move:{meeting.id}")
-        target = [b["callback_data"] for b in moving.last.buttons if b["callback_data"].startswith("rdv:move")][-1]
+        slot = [b["callback_data"] for b in moving.last.buttons if b["callback_data"].startswith("rdv:move:")][-1]
+        target = slot.replace("rdv:move:", "rdv:moveok:", 1)  # the confirmation's button
+        assert target in [b["callback_data"] for b in (await bot.press_data(auditeur, slot)).last.buttons]
         since = bot.emulator.last_sequence()
         _inject(bot, "sendMessage", fault)
         try:

@@ -57,6 +57,7 @@ async def test_cancel_and_move_inside_the_notice_are_refused_by_the_service(bot,
     for attempt in (
         lambda: bot.services.booking.cancel(auditeur, meeting.id),
         lambda: bot.services.booking.reschedule(auditeur, meeting.id, meeting.start_at + timedelta(days=7)),
+        lambda: bot.services.booking.propose_move(auditeur, meeting.id, meeting.start_at + timedelta(days=7)),
     ):
         with pytest.raises(BookingError) as refused:
             await asyncio.to_thread(attempt)
@@ -76,7 +77,9 @@ async def test_another_auditeurs_forged_buttons_with_a_real_meeting_id_are_refus
     assert "introuvable" in cancel.text
     target = int((meeting.start_at + timedelta(days=1)).timestamp())
     move = await bot.press_data(OTHER_AUDITEUR, f"rdv:move:{meeting.id}:{target}")
-    assert "Rendez-vous déplacé" not in move.text
+    assert "introuvable" in move.text and "Confirmez" not in move.text  # no confirmation offered
+    move = await bot.press_data(OTHER_AUDITEUR, f"rdv:moveok:{meeting.id}:{target}")  # the confirmation, forged
+    assert "introuvable" in move.text and "Rendez-vous déplacé" not in move.text
     [after] = meetings(bot)
     assert (after.status, after.start_at, after.sequence) == ("booked", meeting.start_at, meeting.sequence)
     # neither the owner nor the tutor heard of anything
