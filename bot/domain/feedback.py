@@ -127,7 +127,7 @@ def load_feedback_lexicon(prompts_dir: Path = PROMPTS_DIR, *, cache_dir: Path | 
     lists = {name: [str(e) for e in doc[name]] for name in LEXICON_LISTS}
     for name in VERB_LISTS:
         lists[name] += [participle for verb in lists[name] for participle in _participles(verb)]
-    vocabulary = [e.lstrip("=").rstrip("*") for entries in lists.values() for e in entries]
+    vocabulary = [e for entries in lists.values() for e in entries]  # the lemmatizer keeps the words of "=mot", "mot*"
     lemmatizer = Lemmatizer(vocabulary, cache_dir=cache_dir)
     return FeedbackLexicon(lemmatizer, {name: WordList(name, entries, lemmatizer) for name, entries in lists.items()})
 

@@ -38,11 +38,17 @@ SMALL = structure_toml(
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("structure")
     path = folder / "structure.toml"
     path.write_text(SMALL, encoding="utf-8")
-    cache = folder / "cache"
+    return path, folder / "cache"
+
+
+@pytest.fixture
+def small(small_file):
+    """Loaded by each test (the lemma table is read back from the cache after the first)."""
+    path, cache = small_file
     return load_structure_lexicon(path, cache_dir=cache), cache
 
 
@@ -92,6 +98,15 @@ def test_a_heading_made_only_of_stopwords_keeps_them(tmp_path):
     path.write_text(structure_toml(role='heading = ["les"]\n'), encoding="utf-8")
     lexicon = load_structure_lexicon(path, cache_dir=tmp_path / "cache")
     assert [c.lemmas for c in lexicon.parts["role"].heading] == [("le",)]
+
+
+def test_lists_left_out_are_empty(tmp_path):
+    path = tmp_path / "structure.toml"
+    parts = "\n".join(f"[parts.{section_id}]\n" for section_id in SECTION_IDS)
+    path.write_text(parts, encoding="utf-8")
+    lexicon = load_structure_lexicon(path, cache_dir=tmp_path / "cache")
+    assert (lexicon.stopwords, lexicon.generic, lexicon.contents_markers, lexicon.annex_headings) == (frozenset(), (), frozenset(), ())
+    assert all(part.heading == () and part.content == () for part in lexicon.parts.values())
 
 
 def test_thresholds_default_to_5_and_3(tmp_path):
