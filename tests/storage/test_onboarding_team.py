@@ -209,3 +209,29 @@ def test_a_code_from_the_command_line_tells_nobody_when_used(db, onboarding):
     _bind(onboarding, tutor, 2001)
     with db.read() as session:
         assert session.scalars(sa.select(OutboxMessage.kind)).all() == []
+
+
+def test_staff_who_revoke_or_unbind_are_recorded_and_used_codes_are_not_pending(db, onboarding):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    with pytest.raises(EnrolmentError) as used:  # the code was used: nothing pending to revoke
+        onboarding.revoke(staff, tutor.person.id)
+    assert used.value.code == "no_pending_code"
+    onboarding.unbind(staff, tutor.person.id)
+    again = onboarding.reissue(staff, tutor.person.id)
+    onboarding.revoke(staff, tutor.person.id)
+    assert [a for a, _, _ in _events(db, "telegram.unbound") + _events(db, "invitation.revoked")] == [staff.id, staff.id]
+    with pytest.raises(RedeemError):
+        onboarding.check_code(2002, again.code)
+
+
+def test_erased_people_leave_the_team(db, onboarding):
+    marc = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    lea = _enrol(onboarding, marc.person.id)
+    with db.transaction() as session:
+        session.get(Person, lea.person.id).erased_at = NOW
+    assert [m.person.id for m in onboarding.team(COMMAND_LINE)] == [marc.person.id]
+    with pytest.raises(EnrolmentError) as erased:
+        onboarding.member(COMMAND_LINE, lea.person.id)
+    assert erased.value.code == "person_unknown"
