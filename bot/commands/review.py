@@ -83,7 +83,7 @@ def render_text(review: PdfReview, catalogue: Catalogue, env: Environment | None
     problem_text = ""
     if review.problem:
         telegram_html = env.get_template(f"review/problem_{review.problem}.html").render(**problem_context(review))
-        import html
+        import html  # not at the top, like tomllib (see load_step_wording)
 
         problem_text = html.unescape(_TAG.sub("", telegram_html)).strip()
     return env.get_template("review/report.txt").render(
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         extracted, data, catalogue.report_type(args.report_type), catalogue, lexicon=prepared["lexicon"]
     )
     if args.json:
-        import json
+        import json  # not at the top, like tomllib (see load_step_wording)
 
         print(json.dumps(review.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from bot.domain.calendar import (
@@ -37,6 +38,7 @@ from bot.domain.calendar import (
     require_aware,
 )
 from bot.domain.broadcasts import BroadcastError, parse_day  # the French date reader
+from bot.domain.french_words import calendar_words
 from bot.domain.lexicon import strip_accents
 from bot.domain.report import Grid
 from bot.domain.semesters import Semester
@@ -331,11 +333,15 @@ def check_planning(deadline: date, intermediate: Iterable[date], *, today: date,
     return Planning(deadline=deadline, intermediate=steps, limit=limit)
 
 
-_DATE_EXPRESSION = re.compile(
-    r"(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s+)?(?:le\s+)?"
-    r"(?:\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?(?![\d/.-])"  # 31/03/2027, 31/03/27, 31/03
-    r"|(?:\d{1,2}|1er)\s+[a-z]+\.?(?:\s+\d{4})?)"  # 31 mars 2027, 1er mars, 15 janv.
-)
+@lru_cache(maxsize=1)
+def _date_expression() -> re.Pattern[str]:
+    """One date in a message, with the weekday written before it (the names: calendar_words.toml)."""
+    weekdays = "|".join(sorted(calendar_words().weekday_names, key=len, reverse=True))
+    return re.compile(
+        rf"(?:(?:{weekdays})\s+)?(?:le\s+)?"
+        r"(?:\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?(?![\d/.-])"  # 31/03/2027, 31/03/27, 31/03
+        r"|(?:\d{1,2}|1er)\s+[a-z]+\.?(?:\s+\d{4})?)"  # 31 mars 2027, 1er mars, 15 janv. (parse_day checks the month)
+    )
 
 
 def parse_dates(text: str, today: date) -> list[date]:
@@ -346,12 +352,13 @@ def parse_dates(text: str, today: date) -> list[date]:
     exist, a weekday that does not match its date, digits left over that make no date."""
     folded = strip_accents(text.lower())  # NFKD: no-break and narrow no-break spaces become spaces
     days: list[date] = []
-    for match in _DATE_EXPRESSION.finditer(folded):
+    expression = _date_expression()
+    for match in expression.finditer(folded):
         try:
             days.append(parse_day(match.group(0), today)[0])
         except BroadcastError:
             raise Refusal(RefusalCode.BAD_DATE, {"token": match.group(0).strip()[:20]}) from None
-    leftover = _DATE_EXPRESSION.sub(" ", folded)
+    leftover = expression.sub(" ", folded)
     stray = re.search(r"\S*\d\S*", leftover)
     if stray is not None or not days:
         raise Refusal(RefusalCode.BAD_DATE, {"token": (stray.group(0) if stray else text.strip())[:20]})

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain.french_words import calendar_words
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
 
@@ -127,12 +128,6 @@ def validate_message(html: str | None, *, has_document: bool = False) -> str:
 
 # -- when -------------------------------------------------------------------------------------------
 
-_MONTHS = {
-    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5,
-    "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "sep": 9, "octobre": 10, "oct": 10,
-    "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
-}
-_WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
 _TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:h|:|heures?)\s*(\d{2})?(?!\d)")
 _NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2,4}))?(?!\d)")
 _WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2}|1er)\s+([a-z]+)\.?(?:\s+(\d{4}))?")
@@ -144,6 +139,12 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).replace("\u2019", "'")
 
 
+def _weekday_named(folded: str) -> int | None:
+    """The weekday written in full in the text ("mardi"), if any: abbreviations ("ma", "je") are
+    ordinary words in a sentence."""
+    return next((n for w, n in calendar_words().weekday_names.items() if re.search(rf"\b{w}\b", folded)), None)
+
+
 def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
     """A French date as people write it ("lundi 5 octobre", "05/10", "5/10/2027", "demain", "1er mars").
 
@@ -151,6 +152,7 @@ def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, b
     A weekday that does not match the date is refused (a typo in either).
     """
     folded = _fold(text)
+    words = calendar_words()  # month and weekday names: prompts/input/calendar_words.toml
     day: date | None = None
     year_given = False
     if re.search(r"\bapres-demain\b", folded):
@@ -163,16 +165,16 @@ def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, b
         numeric = _NUMERIC_DATE_RE.search(folded)
         worded = None
         for match in _WORD_DATE_RE.finditer(folded):
-            if match.group(2) in _MONTHS:
+            if match.group(2) in words.months:
                 worded = match
                 break
         if numeric is not None:
             d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
         elif worded is not None:
             d = 1 if worded.group(1) == "1er" else int(worded.group(1))
-            m, y = _MONTHS[worded.group(2)], worded.group(3)
+            m, y = words.months[worded.group(2)], worded.group(3)
         else:
-            weekday = next((n for w, n in _WEEKDAYS.items() if re.search(rf"\b{w}\b", folded)), None)
+            weekday = _weekday_named(folded)
             if weekday is None:
                 raise BroadcastError("date_not_understood", text=text)
             ahead = (weekday - today.weekday()) % 7
@@ -188,7 +190,7 @@ def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, b
                 day = date(year + 1, m, d)
             except ValueError:  # 29 February
                 raise BroadcastError("date_invalid", text=text) from None
-    weekday = next((n for w, n in _WEEKDAYS.items() if re.search(rf"\b{w}\b", folded)), None)
+    weekday = _weekday_named(folded)
     if weekday is not None and day.weekday() != weekday:
         raise BroadcastError("weekday_mismatch", day=day, text=text)
     return day, year_given

@@ -14,7 +14,8 @@ from bot.paths import PROMPTS_DIR
 
 @dataclass(frozen=True)
 class CalendarWords:
-    weekdays: dict[str, int]  # folded spelling -> Monday=0
+    weekdays: dict[str, int]  # folded spelling -> Monday=0 (abbreviations and plurals included)
+    weekday_names: dict[str, int]  # the full names only ("lundi"): safe to look for in free text
     months: dict[str, int]  # folded spelling -> January=1
     times: dict[str, str]  # "midi" -> "12h"
     window_fillers: frozenset[str]
@@ -38,10 +39,12 @@ def load_calendar_words(path: Path) -> CalendarWords:
         for name in names:
             weekdays[fold(name)] = index
             weekdays[fold(name) + "s"] = index  # "les mardis"
+    weekday_names = {fold(names[0]): index for index, names in enumerate(doc["weekdays"])}
     months = {fold(name): index + 1 for index, names in enumerate(doc["months"]) for name in names}
     fillers = doc["fillers"]
     return CalendarWords(
         weekdays=weekdays,
+        weekday_names=weekday_names,
         months=months,
         times={fold(k): v for k, v in doc.get("times", {}).items()},
         window_fillers=frozenset(fold(w) for w in fillers["windows"]),

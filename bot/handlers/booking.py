@@ -518,10 +518,15 @@ async def _move(update: Update, context: BotContext, auditeur: PersonView, meeti
     await reply(update, context, "booking/moved.html", meeting=meeting, previous=previous, to_tutor=False)
 
 
+_MEETING_CANNOT_MOVE = frozenset({
+    BookingErrorCode.NOT_FOUND, BookingErrorCode.NOT_BOOKED, BookingErrorCode.TOO_LATE_TO_CANCEL, BookingErrorCode.ALREADY_STARTED,
+})  # any other refusal is about the slot chosen: other slots are offered
+
+
 async def _move_refused(update: Update, context: BotContext, auditeur: PersonView, error: BookingError, meeting_id: int) -> None:
     """Why the move is refused, then the meetings (this one can no longer move) or other slots."""
     await reply(update, context, "booking/problem.html", code=error.code, details=error.details)
-    if error.code in {"not_found", "not_booked", "too_late_to_cancel", "already_started"}:
+    if error.code in _MEETING_CANNOT_MOVE:
         await _my_meetings(update, context, auditeur)
     else:
         await _show_slots(update, context, auditeur, None, 0, meeting_id=meeting_id)

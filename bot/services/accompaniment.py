@@ -880,7 +880,7 @@ class Accompaniments:
                 due += rules.correction_reminders(row.due_on, self.calendar, now, self.policy)
         if stage is Stage.REVISED:
             due += rules.opinion_reminders(self._current(session, acc.id).received_on, self.calendar, now, self.policy)
-        if not stage.final and stage not in (Stage.SUBMITTED, Stage.REVISED) and acc.limit_date is not None:
+        if _watched_for_stall(acc):
             due += rules.stalled_alert(now, acc.limit_date, self.calendar, now, self.policy)
         for reminder in due:
             # a reminder is dropped once the next one of its series is due (a bot down for a week
@@ -897,16 +897,14 @@ class Accompaniments:
         """The limit moved: the staff alert "nothing moved / the limit is near" is planned again
         from the last move, for the new limit (the other reminders of the stage stay as they are)."""
         outbox.cancel_subject(session, SUBJECT, acc.id, kinds=[ReminderKind.STAFF_STALLED.value])
-        stage = Stage(acc.stage)
-        if stage.final or stage in (Stage.SUBMITTED, Stage.REVISED) or acc.limit_date is None:
+        if not _watched_for_stall(acc):
             return
         last_move = session.scalar(
             select(func.max(AccompanimentEvent.at)).where(AccompanimentEvent.accompaniment_id == acc.id)
         ) or acc.created_at
-        seq = session.scalar(select(func.count()).select_from(AccompanimentEvent).where(AccompanimentEvent.accompaniment_id == acc.id))
         for reminder in rules.stalled_alert(last_move, acc.limit_date, self.calendar, now, self.policy):
             # the key names the moment it was planned: a limit moved back and forth is planned again
-            self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=f"{seq}@{int(now.timestamp())}")
+            self._enqueue_reminder(session, acc, enrolment, reminder, now, seq=f"limit@{int(now.timestamp())}")
 
     def _enqueue_reminder(self, session: Session, acc: Accompaniment, enrolment: Enrolment, reminder: rules.PlannedReminder,
                           now: datetime, *, seq: int | str, expires_at: datetime | None = None) -> None:
@@ -939,6 +937,13 @@ class Accompaniments:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+
+
+def _watched_for_stall(acc: Accompaniment) -> bool:
+    """Staff hear of an accompaniment that stalls or nears its limit, except while the tutor has
+    the report (correction or opinion: those have their own overdue alerts) and once it is over."""
+    stage = Stage(acc.stage)
+    return not stage.final and stage not in (Stage.SUBMITTED, Stage.REVISED) and acc.limit_date is not None
 
 
 def _next_due(stage: Stage, deadline: date | None, correction_due: date | None, opinion_due: date | None = None) -> date | None:

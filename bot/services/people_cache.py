@@ -126,7 +126,8 @@ class PeopleCache:
         follower.start()
         return follower
 
-    def _trust(self, followed: bool) -> None:
+    def trust_followed(self, followed: bool) -> None:
+        """While the change feed is read, entries are trusted for `followed_ttl`; else for `ttl`."""
         self._trusted_for = self._followed_ttl if followed else self._ttl
 
 
@@ -149,7 +150,7 @@ class Follower:
         self._stopped.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        self._cache._trust(followed=False)
+        self._cache.trust_followed(False)
 
     def read_once(self) -> None:
         """One read of the feed: forget who changed; if it cannot be read, trust nothing for long."""
@@ -163,11 +164,11 @@ class Follower:
                 self._feed.prune()
         except Exception:  # noqa: BLE001 - the database may be down for a while: keep following
             log.warning("people changes unreadable: cache cleared", exc_info=True)
-            self._cache._trust(followed=False)
+            self._cache.trust_followed(False)
             self._cache.clear()
             return
         self._cache.invalidate(changed)
-        self._cache._trust(followed=True)
+        self._cache.trust_followed(True)
 
     def _run(self) -> None:
         while not self._stopped.is_set():

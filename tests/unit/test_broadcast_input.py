@@ -200,3 +200,20 @@ def test_a_period_not_understood_names_what_was_typed():
     for text in ("en octobre", None):
         found = error(parse_period, text, S1)
         assert (found.code, found.details) == ("period_not_understood", {"text": text})
+
+
+def test_month_and_weekday_names_come_from_the_calendar_words_file():
+    """The spellings of prompts/input/calendar_words.toml, the list /dispos reads too: one place."""
+    from bot.domain.french_words import calendar_words
+
+    words = calendar_words()
+    assert set(words.months) >= {"janvier", "jan", "fev", "mar", "aout", "sept", "dec"}
+    assert parse_day("5 jan", TUESDAY) == (date(2027, 1, 5), False)  # "jan": only in the file
+    assert parse_day("le 3 mar. 2027", TUESDAY) == (date(2027, 3, 3), True)
+    # only full weekday names count in a sentence: "je", "ma", "sa" are words, not jeudi, mardi, samedi
+    assert parse_day("je voudrais le 5 octobre, sa date", TUESDAY) == (date(2026, 10, 5), False)
+    assert found_code(parse_day, "jeudi 5 octobre") == "weekday_mismatch"
+
+
+def found_code(function, text):
+    return error(function, text, TUESDAY).code
