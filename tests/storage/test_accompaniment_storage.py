@@ -21,14 +21,8 @@ from bot.services.drafts import Drafts
 from bot.services.onboarding import Onboarding
 from bot.storage.models import AccompanimentEvent, FollowUpCase, OutboxMessage, Person, ReportSubmission
 from bot.storage.models import Opinion as OpinionRow
+from tests.clock import Clock
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _review(tag: str, pages: int = 7) -> PdfReview:

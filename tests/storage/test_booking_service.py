@@ -17,6 +17,7 @@ from bot.domain.permissions import COMMAND_LINE
 from bot.services.booking import BookingService
 from bot.services.onboarding import Onboarding
 from bot.storage.models import AuditEvent, Meeting, OutboxMessage
+from tests.clock import Clock
 
 NOW = datetime(2026, 10, 19, 9, 0, tzinfo=UTC)  # a Monday, 11h in Paris
 
@@ -29,13 +30,6 @@ WEDNESDAY_10 = paris(21, 10)
 THURSDAY_10 = paris(22, 10)
 FRIDAY_10 = paris(23, 10)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -52,7 +46,7 @@ def world(db):
 
     alice, bruno = enrol("Alice Martin", tutor.id), enrol("Bruno Petit", tutor.id)
     carla = enrol("Carla Diaz", other_tutor.id)
-    clock = Clock()
+    clock = Clock(NOW)
     booking = BookingService(db, HolidayCalendar(), clock=clock, room_base="https://rooms.example/")
     booking.add_windows(tutor, "du lundi au vendredi 9h-12h 14h-17h")
     booking.add_windows(other_tutor, "du lundi au vendredi 9h-12h")

@@ -18,16 +18,10 @@ from bot.services import outbox
 from bot.services.broadcasts import BroadcastService, group_of
 from bot.storage.models import Base, Enrolment, OutboxMessage, Person
 from bot.telegram.rendering import Renderer
+from tests.clock import Clock
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -59,7 +53,7 @@ def world(db):
 
 @pytest.fixture
 def service(db):
-    clock = Clock()
+    clock = Clock(NOW)
     service = BroadcastService(db, clock=clock, render=Renderer().render)
     service.test_clock = clock
     return service
@@ -100,7 +94,7 @@ def test_stage_filter_plugs_in(db, world):
     staff, _, auditeurs = world
     from sqlalchemy import select
 
-    service = BroadcastService(db, clock=Clock(), stage_filter=lambda session, value: select(Person.id).where(Person.id == auditeurs[0]))
+    service = BroadcastService(db, clock=Clock(NOW), stage_filter=lambda session, value: select(Person.id).where(Person.id == auditeurs[0]))
     assert service.count(staff, Audience.parse("etape:rdv1")).reachable == 1
 
 

@@ -13,22 +13,16 @@ from bot.domain.permissions import COMMAND_LINE
 from bot.services.conversations import Conversations
 from bot.services.onboarding import EnrolmentError, Onboarding
 from bot.storage.models import AuditEvent, Invitation, OutboxMessage, Person
+from tests.clock import Clock
 
 NOW = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
 TTL = timedelta(days=14)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

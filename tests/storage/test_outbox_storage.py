@@ -12,16 +12,10 @@ from bot.services import outbox
 from bot.services.outbox import OutboxStore, RateSettings
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, Person
+from tests.clock import Clock
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _people(db: Database, count: int) -> list[int]:
@@ -44,7 +38,7 @@ def test_two_instances_claim_each_row_exactly_once(db, database_url):
             outbox.enqueue(session, recipient_id=person_id, kind="t", text="x", now=NOW - timedelta(minutes=1))
         outbox.enqueue(session, recipient_id=people[0], kind="later", text="x", not_before=NOW + timedelta(hours=1), now=NOW)
     other = Database(database_url)
-    clock = Clock()
+    clock = Clock(NOW)
     try:
         stores = [_store(db, clock, "a"), _store(other, clock, "b")]
         claimed: list[list[int]] = [[], []]
@@ -77,7 +71,7 @@ def test_one_persons_messages_go_out_in_order_one_at_a_time(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
         ids = [outbox.enqueue(session, recipient_id=person, kind="t", text=str(i), now=NOW).id for i in range(3)]
-    clock = Clock()
+    clock = Clock(NOW)
     store = _store(db, clock, "a")
     first, _ = store.claim(limit=10)
     assert [row.id for row in first] == [ids[0]]
@@ -94,7 +88,7 @@ def test_per_chat_interval_spaces_one_persons_messages(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
         ids = [outbox.enqueue(session, recipient_id=person, kind="t", text=str(i), now=NOW).id for i in range(2)]
-    clock = Clock()
+    clock = Clock(NOW)
     store = _store(db, clock, "a", per_chat_interval=timedelta(seconds=1))
     (row,), _ = store.claim(limit=10)
     store.finish(row.id, "sent")
@@ -109,7 +103,7 @@ def test_the_shared_bucket_caps_every_instance_together(db, database_url):
         for person_id in people:
             outbox.enqueue(session, recipient_id=person_id, kind="t", text="x", now=NOW)
     other = Database(database_url)
-    clock = Clock()
+    clock = Clock(NOW)
     try:
         a, b = (_store(x, clock, n, per_second=10.0, burst=10.0) for x, n in ((db, "a"), (other, "b")))
         first, _ = a.claim(limit=8)
@@ -131,7 +125,7 @@ def test_a_429_pauses_every_instance(db):
     with db.transaction() as session:
         for person_id in people:
             outbox.enqueue(session, recipient_id=person_id, kind="t", text="x", now=NOW)
-    clock = Clock()
+    clock = Clock(NOW)
     store = _store(db, clock, "a")
     store.pause_all(NOW + timedelta(seconds=5))
     rows, wait = store.claim(limit=10)
@@ -145,7 +139,7 @@ def test_a_stale_claim_follows_the_rows_rule(db):
     with db.transaction() as session:
         notification = outbox.enqueue(session, recipient_id=a, kind="n", text="x", now=NOW).id
         reminder = outbox.enqueue(session, recipient_id=b, kind="r", text="x", on_uncertain=outbox.DROP, now=NOW).id
-    clock = Clock()
+    clock = Clock(NOW)
     dead_instance = _store(db, clock, "dead")
     assert len(dead_instance.claim(limit=10)[0]) == 2  # then the instance dies mid-send
     clock.now += timedelta(minutes=5)
@@ -161,7 +155,7 @@ def test_an_instance_never_takes_its_own_slow_sends_for_stale_ones(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
         row_id = outbox.enqueue(session, recipient_id=person, kind="broadcast", text="x", now=NOW).id
-    clock = Clock()
+    clock = Clock(NOW)
     store = _store(db, clock, "alive")
     assert [row.id for row in store.claim(limit=10)[0]] == [row_id]
     clock.now += timedelta(minutes=5)  # a very slow send: still this instance's, still in flight
@@ -181,7 +175,7 @@ def test_expired_rows_are_not_sent_and_dedupe_keys_are_owed_once(db):
         ).id
         assert outbox.enqueue(session, recipient_id=person, kind="d", text="x", dedupe_key="k", now=NOW) is not None
         assert outbox.enqueue(session, recipient_id=person, kind="d", text="y", dedupe_key="k", now=NOW) is None
-    store = _store(db, Clock(), "a")
+    store = _store(db, Clock(NOW), "a")
     rows, _ = store.claim(limit=10)
     assert [row.kind for row in rows] == ["d"]
     with db.read() as session:
@@ -192,7 +186,7 @@ def test_retries_stop_at_the_cap_and_become_dead_letters(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
         row_id = outbox.enqueue(session, recipient_id=person, kind="t", text="x", now=NOW).id
-    clock = Clock()
+    clock = Clock(NOW)
     store = OutboxStore(db, clock=clock, timer=clock, instance="a", rate=RateSettings(1000, 1000, timedelta(0)),
                         retry=outbox.RetryPolicy(max_attempts=3))
     for attempt in range(1, 4):
@@ -211,7 +205,7 @@ def test_broadcast_groups_pause_resume_cancel_and_count(db):
         for person_id in people:
             outbox.enqueue(session, recipient_id=person_id, kind="b", text="x", group="broadcast:1",
                            priority=outbox.Priority.BROADCAST, now=NOW)
-    store = _store(db, Clock(), "a")
+    store = _store(db, Clock(NOW), "a")
     (first,), _ = store.claim(limit=1)
     store.finish(first.id, "sent")
     with db.transaction() as session:
@@ -238,7 +232,7 @@ def test_parameters_keep_datetimes_dates_enums_and_views(db):
             session, recipient_id=person, kind="t", template="x.html",
             params={"when": NOW, "day": NOW.date(), "who": view, "left": timedelta(minutes=90)}, now=NOW,
         )
-    (row,), _ = _store(db, Clock(), "a").claim(limit=1)
+    (row,), _ = _store(db, Clock(NOW), "a").claim(limit=1)
     assert row.params["when"] == NOW and row.params["day"] == NOW.date()
     assert row.params["who"]["display_name"] == "Tina" and row.params["who"]["role"] == "tutor"
     assert row.params["who"]["is_staff"] is False  # properties come along

@@ -22,14 +22,8 @@ from bot.storage.models import (
     SignInThrottle,
     utcnow,
 )
+from tests.clock import Clock
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _bound(onboarding, code, telegram_id):
