@@ -24,7 +24,6 @@ from bot.storage.models import Opinion as OpinionRow
 from tests.clock import Clock
 
 
-
 def _review(tag: str, pages: int = 7) -> PdfReview:
     data = tag.encode()
     return PdfReview(

@@ -31,7 +31,6 @@ THURSDAY_10 = paris(22, 10)
 FRIDAY_10 = paris(23, 10)
 
 
-
 @pytest.fixture
 def world(db):
     """A tutor (Mon-Fri 9h-12h 14h-17h) with two auditeurs, another tutor with one, and the service."""

@@ -23,7 +23,6 @@ from tests.clock import Clock
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 
 
-
 @pytest.fixture
 def world(db):
     """Staff, two tutors, five auditeurs in two cohorts and two certifications; one blocked, one unbound."""

@@ -19,7 +19,6 @@ NOW = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
 TTL = timedelta(days=14)
 
 
-
 @pytest.fixture
 def clock():
     return Clock(NOW)

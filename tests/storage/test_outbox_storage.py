@@ -17,7 +17,6 @@ from tests.clock import Clock
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-
 def _people(db: Database, count: int) -> list[int]:
     with db.transaction() as session:
         rows = [Person(role="auditeur", display_name=f"P{i}", telegram_user_id=5000 + i) for i in range(count)]

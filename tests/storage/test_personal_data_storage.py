@@ -25,7 +25,6 @@ from bot.storage.models import (
 from tests.clock import Clock
 
 
-
 def _bound(onboarding, code, telegram_id):
     pending = onboarding.check_code(telegram_id, code)
     return onboarding.redeem(telegram_id, pending.invitation_id, notice_version="t").person
