@@ -1,4 +1,4 @@
-"""The SMTP transport against a local aiosmtpd server speaking real TLS: STARTTLS (587-style) and
+"""The SMTP transport (no Telegram here) against a local aiosmtpd server speaking real TLS: STARTTLS (587-style) and
 implicit TLS (465-style), with a self-signed certificate made here for 127.0.0.1. Authentication is
 offered only once the connection is encrypted (``auth_require_tls`` with STARTTLS; implicit TLS is
 encrypted from the first byte) and the server records that it received each message over TLS; a
@@ -163,3 +163,71 @@ async def test_a_server_that_does_not_answer_is_temporary(plain_server):
     with pytest.raises(SmtpError) as refused:
         await _transport("none", _free_port(), password="").send(to="nina.petit@exemple.fr", subject="S", body="B")
     assert not refused.value.permanent  # nobody listens there: retried with backoff
+
+
+def _relay(port: int) -> SmtpTransport:
+    """No TLS, no login: a local relay."""
+    return SmtpTransport(SmtpSettings("127.0.0.1", port, "none", None, None, "accompagnement@cnam-paysdelaloire.fr", timeout=10))
+
+
+class RefusingInbox(Inbox):
+    """A server that refuses one recipient with a given reply, and says so with an address in it."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__()
+        self.reply = reply
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return self.reply
+
+
+@pytest.fixture
+def refusing_server(request):
+    inbox, port = RefusingInbox(request.param), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.mark.parametrize(("refusing_server", "code", "permanent"), [
+    ("550 5.1.1 <nina.petit@exemple.fr>: mailbox unknown", 550, True),
+    ("452 4.2.2 mailbox of nina.petit@exemple.fr full, try later", 452, False),
+], indirect=["refusing_server"])
+async def test_a_refused_recipient_keeps_the_server_code_and_no_address(refusing_server, code, permanent):
+    inbox, port = refusing_server
+    with pytest.raises(SmtpError) as refused:
+        await _relay(port).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    assert refused.value.code == code and refused.value.permanent is permanent
+    assert not refused.value.configuration
+    assert "nina.petit" not in str(refused.value) and "exemple.fr" not in str(refused.value)
+    assert not inbox.messages
+
+
+async def test_a_local_relay_without_tls_nor_login_delivers(plain_server):
+    inbox, port = plain_server
+    await _relay(port).send(to="nina.petit@exemple.fr", subject="Objet", body="Corps")
+    [(sender, to, message, encrypted)] = inbox.messages
+    assert not encrypted and to == ["nina.petit@exemple.fr"] and message["Subject"] == "Objet"
+
+
+def test_the_message_has_sender_recipient_date_and_an_id_of_the_sender_domain():
+    settings = SmtpSettings("smtp.example.org", 587, "starttls", "u", "p", "accompagnement@cnam-paysdelaloire.fr")
+    message = SmtpTransport(settings).message(to="nina.petit@exemple.fr", subject="Sujet é", body="Corps é")
+    assert message["From"] == "accompagnement@cnam-paysdelaloire.fr" and message["To"] == "nina.petit@exemple.fr"
+    assert str(email.header.make_header(email.header.decode_header(message["Subject"]))) == "Sujet é"
+    assert message["Message-ID"].endswith("@cnam-paysdelaloire.fr>")
+    assert message["Date"].endswith("-0000")  # UTC, whatever the machine's zone (RFC 5322's "-0000")
+    sent = email.utils.parsedate_to_datetime(message["Date"]).replace(tzinfo=dt.timezone.utc)
+    assert abs((dt.datetime.now(dt.timezone.utc) - sent).total_seconds()) < 60
+    assert message.get_content().strip() == "Corps é"
+
+
+def test_an_error_is_cut_to_200_characters_and_loses_every_address():
+    error = SmtpError(421, "")
+    assert str(error) == "421" and not error.permanent and not error.configuration
+    assert SmtpError(500, "x").permanent and SmtpError(599, "x").permanent and not SmtpError(600, "x").permanent
+    assert not SmtpError(499, "x").permanent
+    from bot.services.email import _scrub
+    scrubbed = _scrub("refused <nina.petit@exemple.fr>, cc paul@exemple.org; " + "x" * 300)
+    assert "@" not in scrubbed and scrubbed.count("«adresse»") == 2 and len(scrubbed) == 200
