@@ -111,6 +111,10 @@ def main() -> int:
         print(f"{status}: {len(names)}")
     if checked:
         print(f"score: {killed}/{checked} killed ({100 * killed / checked:.1f}%) of the mutants checked")
+        unreached = len(by_status.get("no tests", []))
+        # a mutant no selected test even runs is a change nobody would notice: counted as alive here
+        print(f"strict score: {killed}/{checked + unreached} killed ({100 * killed / (checked + unreached):.1f}%), "
+              f"the {unreached} mutants no test reaches counted as survivors")
     for name in survived:
         print(f"  survived: {name}")
     return 0
