@@ -4,6 +4,7 @@ estimated end, the final report's figures, and the year's announcements."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -177,19 +178,29 @@ def test_only_staff_may_do_anything_with_broadcasts(db, service, world, staff):
     preview = service.compose(staff, message_html="x", audience="tous")
     bid = preview.broadcast.id
     for actor in (PersonView(world["t0"], Role.TUTOR, "Tuteur 0", 2000), PersonView(world["a0"], Role.AUDITEUR, "A", 3004)):
-        calls = [
-            lambda: service.count(actor, Audience(AudienceKind.EVERYONE)), lambda: service.audience_choices(actor),
-            lambda: service.compose(actor, message_html="x", audience="tous"), lambda: service.preview(actor, bid),
-            lambda: service.get(actor, bid), lambda: service.edit_message(actor, bid, "y"),
-            lambda: service.send_now(actor, bid), lambda: service.schedule(actor, bid, NOW + timedelta(days=1)),
-            lambda: service.scheduled(actor), lambda: service.pause(actor, bid), lambda: service.resume(actor, bid),
-            lambda: service.cancel(actor, bid), lambda: service.progress(actor, bid), lambda: service.report(actor, bid),
-            lambda: service.set_period(actor, Semester(2026, 1), date(2026, 10, 1), date(2026, 10, 31)),
-            lambda: service.schedule_announcements(actor, 2026),
-        ]
-        for call in calls:
-            with pytest.raises(PermissionDenied):
+        calls = {
+            "count broadcast recipients": lambda: service.count(actor, Audience(AudienceKind.EVERYONE)),
+            "choose a broadcast audience": lambda: service.audience_choices(actor),
+            "compose a broadcast": lambda: service.compose(actor, message_html="x", audience="tous"),
+            "preview a broadcast": lambda: service.preview(actor, bid),
+            "see a broadcast": lambda: service.get(actor, bid),
+            "edit a broadcast": lambda: service.edit_message(actor, bid, "y"),
+            "send a broadcast": lambda: service.send_now(actor, bid),
+            "schedule a broadcast": lambda: service.schedule(actor, bid, NOW + timedelta(days=1)),
+            "see scheduled broadcasts": lambda: service.scheduled(actor),
+            "pause a broadcast": lambda: service.pause(actor, bid),
+            "resume a broadcast": lambda: service.resume(actor, bid),
+            "cancel a broadcast": lambda: service.cancel(actor, bid),
+            "follow a broadcast": lambda: service.progress(actor, bid),
+            "see a broadcast report": lambda: service.report(actor, bid),
+            "set the academic calendar": lambda: service.set_period(actor, Semester(2026, 1), date(2026, 10, 1),
+                                                                    date(2026, 10, 31)),
+            "schedule the enrolment announcements": lambda: service.schedule_announcements(actor, 2026),
+        }
+        for action, call in calls.items():
+            with pytest.raises(PermissionDenied) as info:
                 call()
+            assert (info.value.action, info.value.actor) == (action, actor)  # what the log says was refused
     view = service.get(staff, bid)
     assert (view.state, view.message_html) == (State.DRAFT, "x") and _rows(db, bid) == {}
     assert service.periods(2026) == {1: None, 2: None}
@@ -486,3 +497,31 @@ def test_the_announcements_skip_a_past_opening_and_reschedule_a_cancelled_one(db
     assert (info.value.code, info.value.details) == ("calendar_missing", {"year": "2027-2028", "missing": [1, 2]})
     with pytest.raises(RuntimeError):
         BroadcastService(db, clock=Clock(NOW)).announcement_html(service.periods(2026)[1])
+
+
+def test_the_log_says_who_did_what_to_which_broadcast(caplog, db, service, world, staff):
+    """Operators follow broadcasts in the log: ids and figures, never a name or the message."""
+    caplog.set_level(logging.INFO, logger="bot.services.broadcasts")
+    me = world["staff"]
+    sent = service.compose(staff, message_html="Secret", audience="tuteurs").broadcast.id
+    service.send_now(staff, sent)
+    service.pause(staff, sent)
+    service.resume(staff, sent)
+    _set_states(db, sent, {world["t0"]: "sent", world["t1"]: "dead"})
+    service.finish_delivered()
+    later = service.compose(staff, message_html="Plus tard", audience="semestre:2026-S1").broadcast.id
+    service.schedule(staff, later, NOW + timedelta(hours=1))
+    service.test_clock.now = NOW + timedelta(hours=1)
+    service.release_due()
+    service.cancel(staff, later)
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.services.broadcasts"] == [
+        f"broadcast {sent} drafted by person {me} for tuteurs (2 recipients)",
+        f"broadcast {sent} sent by person {me}: 2 rows",
+        f"broadcast {sent}: pause by person {me}",
+        f"broadcast {sent}: resume by person {me}",
+        f"broadcast {sent} done: 1 sent, 0 blocked, 1 failed",
+        f"broadcast {later} drafted by person {me} for semestre:2026-S1 (3 recipients)",
+        f"broadcast {later} scheduled by person {me}",
+        f"scheduled broadcast {later} started: 3 rows",
+        f"broadcast {later}: cancel by person {me}",
+    ]
