@@ -680,14 +680,15 @@ class PersonalData:
         file_ids = list(session.scalars(select(DraftVersion.telegram_file_id).where(DraftVersion.auditeur_id == person.id)))
         rows = session.scalars(select(OutboxMessage))
         for row in rows:
+            to_them = row.recipient_id == person.id or bool(
+                person.email and row.email_to and row.email_to.strip().lower() == person.email.strip().lower()
+            )  # an e-mail to their address is theirs, even without their id
             about = (
-                row.recipient_id == person.id
+                to_them
                 or (row.subject_type == "meeting" and row.subject_id in meeting_ids)
                 or (row.subject_type == "accompaniment" and row.subject_id in accompaniment_ids)
                 or (row.subject_type == "person" and row.subject_id == person.id)
             )
-            if not about and person.email and row.email_to:
-                about = row.email_to.strip().lower() == person.email.strip().lower()
             if not about:
                 content = json.dumps([row.params, row.text, row.document, row.keyboard, row.subject_line], ensure_ascii=False)
                 about = any(n in content for n in needles + file_ids) or (
@@ -699,7 +700,7 @@ class PersonalData:
                 row.state = "cancelled"
             row.params, row.text, row.keyboard, row.document, row.document_content = {}, None, None, None, None
             row.subject_line, row.last_error = None, "person erased"
-            if row.recipient_id == person.id:
+            if to_them:
                 row.chat_id, row.email_to = None, None
                 if row.channel == "email":
                     row.recipient_key = f"p{person.id}"

@@ -4,6 +4,7 @@ erasure removes and keeps, who may do what, the hand-over, and the retention pur
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from bot.domain.permissions import COMMAND_LINE, PermissionDenied
 from bot.domain.personal_data import ERASED, KEPT, OpenWork
 from bot.services import outbox
 from bot.services.directory import person_view
-from bot.services.personal_data import AlreadyErased, HandOverFirst, PersonalData
+from bot.services.personal_data import AlreadyErased, HandOverFirst, PersonalData, PurgeReport
 from bot.storage.models import (
     AuditEvent,
     AvailabilityWindow,
@@ -165,7 +166,8 @@ def world(db):
         session.flush()
         rows = {
             "to_alice": outbox.enqueue(session, recipient_id=alice.id, kind="meeting.reminder", template="booking/reminder.html",
-                                       params={"start": T(2027, 3, 10, 9)}, subject=("meeting", future.id), now=T(2027, 2, 28)),
+                                       params={"start": T(2027, 3, 10, 9), "before": timedelta(hours=1)},
+                                       subject=("meeting", future.id), now=T(2027, 2, 28)),
             "to_alice_sent": outbox.enqueue(session, recipient_id=alice.id, kind="draft.received", text="Reçu, Alice",
                                             now=T(2026, 11, 1)),
             "meeting_to_marc": outbox.enqueue(session, recipient_id=marc.id, kind="meeting.booked.tutor",
@@ -260,7 +262,8 @@ def test_an_auditeurs_export_holds_every_kind_of_her_data(service, world):
     assert data.pop("tutor_settings") is None and data.pop("availability") == [] and data.pop("days_off") == []
     assert data.pop("messages") == [
         {"kind": "meeting.reminder", "channel": "telegram", "state": "pending", "created_at": "2027-02-28T00:00:00+00:00",
-         "sent_at": None, "due_at": "2000-01-01T00:00:00+00:00", "params": {"start": "2027-03-10T09:00:00+00:00"}},
+         "sent_at": None, "due_at": "2000-01-01T00:00:00+00:00",
+         "params": {"start": "2027-03-10T09:00:00+00:00", "before": 3600.0}},
         {"kind": "draft.received", "channel": "telegram", "state": "sent", "created_at": "2026-11-01T00:00:00+00:00",
          "sent_at": "2026-11-01T12:00:00+00:00", "due_at": "2000-01-01T00:00:00+00:00", "params": {}},
         {"kind": "email.invitation", "channel": "email", "state": "pending", "created_at": "2026-02-01T00:00:00+00:00",
@@ -348,17 +351,19 @@ def test_only_the_person_or_staff_may_export_erase_or_look_up(service, world, db
     ids, people = world
     before = _dump(db)
     for actor, target in ((people["bruno"], ids["alice"]), (people["marc"], ids["alice"]), (people["alice"], ids["marc"])):
-        with pytest.raises(PermissionDenied):
-            service.export(actor, target)
-        with pytest.raises(PermissionDenied):
-            service.preview_erasure(actor, target)
-        with pytest.raises(PermissionDenied):
-            service.erase(actor, target)
+        for action, call in (("export someone else's data", service.export),
+                             ("erase someone else's data", service.preview_erasure),
+                             ("erase someone else's data", service.erase)):
+            with pytest.raises(PermissionDenied) as info:
+                call(actor, target)
+            assert (info.value.action, info.value.actor) == (action, actor)  # what the log says was refused
     for actor in (people["alice"], people["marc"]):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as info:
             service.find(actor, telegram_id=3001)
-        with pytest.raises(PermissionDenied):
+        assert (info.value.action, info.value.actor) == ("look people up", actor)
+        with pytest.raises(PermissionDenied) as info:
             service.hand_over(actor, ids["marc"], ids["sophie"])
+        assert (info.value.action, info.value.actor) == ("hand a tutor's auditeurs over", actor)
     assert _dump(db) == before
     assert service.export(people["claire"], ids["alice"])["person"]["id"] == ids["alice"]
     assert service.preview_erasure(people["claire"], ids["bruno"]).person.id == ids["bruno"]
@@ -508,6 +513,40 @@ def test_a_message_naming_her_by_email_or_username_is_emptied(service, world, db
         assert all(r.chat_id == 1001 for r in rows)
 
 
+def test_short_names_are_not_searched_and_an_email_to_her_address_forgets_it(db, world):
+    ids, people = world
+    with db.transaction() as session:
+        zoe = Person(role="auditeur", display_name="Zoé", telegram_user_id=3009, telegram_username="zz",
+                     email="zoe@exemple.fr")
+        session.add(zoe)
+        session.flush()
+        zoe_id = zoe.id
+        named = outbox.enqueue(session, recipient_id=ids["claire"], kind="staff.alert", text="Bonjour Zoé", now=NOW)
+        pizza = outbox.enqueue(session, recipient_id=ids["claire"], kind="staff.alert", text="Soirée pizza", now=NOW)
+        mailed = outbox.enqueue_email(session, to=" ZOE@exemple.fr", kind="email.invitation", text="Votre code", now=NOW)
+        other = outbox.enqueue_email(session, to="zoe@ailleurs.fr", kind="email.invitation", text="Autre code", now=NOW)
+        rows = named.id, pizza.id, mailed.id, other.id
+    PersonalData(db, clock=Clock(NOW)).erase(COMMAND_LINE, zoe_id)
+    with db.read() as session:
+        named, pizza, mailed, other = (session.get(OutboxMessage, i) for i in rows)
+        assert (named.state, named.text) == ("cancelled", None)  # three letters: a name all the same
+        assert (pizza.state, pizza.text) == ("pending", "Soirée pizza")  # "zz" is too short to mean her
+        assert (mailed.state, mailed.text, mailed.email_to, mailed.recipient_key) == ("cancelled", None, None, f"p{zoe_id}")
+        assert (other.state, other.text, other.email_to) == ("pending", "Autre code", "zoe@ailleurs.fr")
+    assert "zoe@" not in _dump(db).lower().replace("zoe@ailleurs.fr", "")
+
+
+def test_a_meeting_ending_now_is_over_and_not_cancelled(service, world, db):
+    ids, people = world
+    service.test_clock.now = T(2027, 3, 10, 10)  # the end of Alice's next meeting
+    done = service.erase(people["alice"], ids["alice"])
+    assert (done.cancelled_meetings, done.notified) == (0, 1)
+    with db.read() as session:
+        assert session.get(Meeting, ids["future"]).status == "booked"
+        notice = session.scalar(sa.select(OutboxMessage.params).where(OutboxMessage.kind == "person.erased.tutor"))
+    assert notice["cancelled"] == []
+
+
 def test_a_tutor_with_open_work_must_hand_over_first(service, world, db):
     ids, people = world
     with pytest.raises(HandOverFirst) as info:
@@ -527,9 +566,11 @@ def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world,
     with pytest.raises(HandOverFirst) as info:  # Marc's two future meetings are his to cancel first
         service.hand_over(staff, ids["marc"], ids["sophie"])
     assert info.value.work == OpenWork(future_meetings=2)
-    with db.transaction() as session:
-        for meeting in session.scalars(sa.select(Meeting).where(Meeting.status == "booked")):
-            meeting.status = "cancelled"
+    service.test_clock.now = T(2027, 3, 11, 10) - timedelta(microseconds=1)  # Bruno's meeting is not over yet
+    with pytest.raises(HandOverFirst) as info:
+        service.hand_over(staff, ids["marc"], ids["sophie"])
+    assert info.value.work == OpenWork(future_meetings=1)
+    service.test_clock.now = T(2027, 3, 11, 10)  # now it is
     for source, target in ((ids["marc"], ids["marc"]), (ids["marc"], ids["alice"]), (ids["alice"], ids["sophie"])):
         with pytest.raises(ValueError):
             service.hand_over(staff, source, target)
@@ -545,7 +586,8 @@ def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world,
             .where(AuditEvent.action == "enrolment.handed_over").order_by(AuditEvent.id)
         ).all()
         moved = {"from_tutor": ids["marc"], "to_tutor": ids["sophie"]}
-        assert [tuple(e) for e in events] == [(ids["claire"], ids["alice"], moved, NOW), (ids["claire"], ids["bruno"], moved, NOW)]
+        at = T(2027, 3, 11, 10)
+        assert [tuple(e) for e in events] == [(ids["claire"], ids["alice"], moved, at), (ids["claire"], ids["bruno"], moved, at)]
         told = session.execute(
             sa.select(OutboxMessage.recipient_id, OutboxMessage.kind, OutboxMessage.template, OutboxMessage.params)
             .where(OutboxMessage.kind.like("tutor.handed_over.%")).order_by(OutboxMessage.id)
@@ -712,3 +754,24 @@ def test_the_purge_forgets_old_throttle_rows_and_idle_conversations_at_their_bou
         assert session.scalars(sa.select(ConversationState.telegram_user_id)).all() == [12]
     shorter = PersonalData(db, clock=Clock(NOW + timedelta(days=31)), retention_months=1).purge_expired()
     assert (shorter.throttle_rows, shorter.conversations) == (2, 1)
+
+
+def test_the_log_gives_ids_and_figures_only(caplog, db, service, world):
+    ids, people = world
+    caplog.set_level(logging.INFO, logger="bot.services.personal_data")
+    purge = PersonalData(db, clock=Clock(NOW))
+    assert purge.purge_expired().throttle_rows == 1  # Alice's wrong codes of last year
+    assert purge.purge_expired() == PurgeReport((), 0, 0)  # nothing to do: nothing said
+    service.erase(people["alice"], ids["alice"])
+    service.test_clock.now = T(2027, 3, 11, 10)  # Bruno's meeting is over
+    service.hand_over(people["claire"], ids["marc"], ids["sophie"])
+    with db.transaction() as session:
+        session.add(SignInThrottle(telegram_user_id=9, failures=1, window_started_at=T(2020, 1, 1)))
+        session.add(ConversationState(telegram_user_id=9, flow="coach", step="q", data={}, updated_at=T(2020, 1, 1)))
+    PersonalData(db, clock=Clock(T(2040, 1, 1))).purge_expired()
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.services.personal_data"] == [
+        "retention purge: 0 people erased, 1 throttle rows, 0 conversations",
+        f"personal data of person {ids['alice']} erased (request)",
+        f"tutor {ids['marc']} handed 1 auditeurs over to tutor {ids['sophie']}",
+        "retention purge: 1 people erased, 1 throttle rows, 1 conversations",
+    ]
