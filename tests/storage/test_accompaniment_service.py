@@ -1,0 +1,394 @@
+"""The accompaniment service step by step, on SQLite and PostgreSQL: what each call stores (stage,
+history, planning, submissions, opinions, cases), what it owes the other side in the outbox (kind,
+recipient, parameters, in the same transaction), which reminders it plans or cancels, and whom it
+refuses. The world is built directly in the tables (no onboarding), so each test stays fast."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from bot.domain.accompaniment import (
+    AcademicYear,
+    Action,
+    Opinion,
+    Party,
+    Refusal,
+    RefusalCode,
+    ReminderKind,
+    SemesterDates,
+    Stage,
+)
+from bot.domain.broadcasts import BroadcastError
+from bot.domain.calendar import HolidayCalendar, paris_to_utc
+from bot.domain.pdf_review import PdfReview
+from bot.domain.people import PersonView, Role
+from bot.domain.permissions import COMMAND_LINE
+from bot.domain.report import Criterion, Grid, default_catalogue
+from bot.services import outbox
+from bot.services.accompaniment import SUBJECT, Accompaniments
+from bot.storage.models import (
+    AcademicYearRow,
+    Accompaniment,
+    AccompanimentEvent,
+    AuditEvent,
+    CertificationGrid,
+    DraftVersion,
+    Enrolment,
+    FollowUpCase,
+    Meeting,
+    OutboxMessage,
+    Person,
+    PlanningDate,
+    ReportSubmission,
+)
+from bot.storage.models import Opinion as OpinionRow
+from tests.clock import Clock
+
+START = datetime(2027, 2, 1, 9, tzinfo=UTC)  # Monday 1 February 2027, 10:00 in Paris
+LIMIT = date(2028, 1, 31)  # enrolled in 2026-S2: the end of 2027-S1 (default calendar)
+GRID = Grid(
+    title="Fiche de test", intro="", verdicts=("validé", "non validé"),
+    criteria=(Criterion("a", "Analyse", "", ()), Criterion("b", "Forme", "", ())),
+)
+ALL_MET = {"a": "acquis", "b": "acquis"}
+REASONS = "Un rapport solide et bien argumenté."
+
+
+def at_paris(day: date, hour: int = 9) -> datetime:
+    return paris_to_utc(day, time(hour))
+
+
+class PdfSpy:
+    """The grid PDF builder: records the document it was given (what the attestation shows)."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict] = []
+
+    def __call__(self, document: dict) -> bytes:
+        self.documents.append(document)
+        return b"%PDF-spy"
+
+
+def make_service(db, clock, **options) -> Accompaniments:
+    values = dict(grid_pdf=PdfSpy(), catalogue=default_catalogue(), email_invitations=True, bot_username="coachbot_test",
+                  contact="scolarite@cnam.example")
+    values.update(options)
+    return Accompaniments(db, HolidayCalendar(school_zone="B"), values.pop("grid", GRID), clock=clock, **values)
+
+
+def view_of(person: Person) -> PersonView:
+    return PersonView(id=person.id, role=Role(person.role), display_name=person.display_name,
+                      telegram_user_id=person.telegram_user_id, email=person.email)
+
+
+def add_enrolment(db, auditeur_id: int, tutor_id: int, *, certification="Licence pro", semester="2026-S2",
+                  status="active", enrolled_at=START) -> int:
+    with db.transaction() as session:
+        enrolment = Enrolment(auditeur_id=auditeur_id, tutor_id=tutor_id, certification=certification, report_type="ua",
+                              semester=semester, status=status, enrolled_at=enrolled_at)
+        session.add(enrolment)
+        session.flush()
+        return enrolment.id
+
+
+@pytest.fixture
+def w(db):
+    clock = Clock(START)
+    with db.transaction() as session:
+        rows = {
+            "sophie": Person(role="staff", display_name="Sophie Staff", telegram_user_id=1001),
+            "zoe": Person(role="staff", display_name="Zoé Partie", telegram_user_id=1002, active=False),
+            "yves": Person(role="staff", display_name="Yves Sans-Telegram"),
+            "marc": Person(role="tutor", display_name="Marc Dubois", telegram_user_id=2001, email="marc@example.org"),
+            "hugo": Person(role="tutor", display_name="Hugo Roux", telegram_user_id=2002),
+            "lea": Person(role="auditeur", display_name="Léa Bernard", telegram_user_id=3001, email="lea@example.org"),
+            "sami": Person(role="auditeur", display_name="Sami Nour", telegram_user_id=3002),
+        }
+        session.add_all(rows.values())
+        session.flush()
+        people = {name: view_of(row) for name, row in rows.items()}
+    acc = make_service(db, clock)
+    ids = {
+        "lea": add_enrolment(db, people["lea"].id, people["marc"].id),
+        "sami": add_enrolment(db, people["sami"].id, people["hugo"].id, certification="Master RH"),
+    }
+    with db.transaction() as session:
+        for enrolment_id in ids.values():
+            acc.on_enrolled(session, session.get(Enrolment, enrolment_id), START)
+    return SimpleNamespace(db=db, acc=acc, clock=clock, enrolment=ids, **people)
+
+
+# -- reading back what was stored -----------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    kind: str
+    recipient_id: int | None
+    state: str
+    template: str | None
+    params: dict
+    keyboard: list | None
+    document: dict | None
+    content: bytes | None
+    priority: int
+    next_attempt_at: datetime
+    expires_at: datetime | None
+    subject: tuple
+    dedupe_key: str | None
+    on_uncertain: str
+    email_to: str | None
+
+
+def rows(db, kind: str | None = None, *, state: str | None = None, prefix: bool = False) -> list[Row]:
+    with db.read() as session:
+        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+        if kind is not None:
+            query = query.where(OutboxMessage.kind.like(f"{kind}%") if prefix else OutboxMessage.kind == kind)
+        if state is not None:
+            query = query.where(OutboxMessage.state == state)
+        return [
+            Row(r.kind, r.recipient_id, r.state, r.template, outbox.decode(r.params), r.keyboard, r.document, r.document_content,
+                r.priority, r.next_attempt_at, r.expires_at, (r.subject_type, r.subject_id), r.dedupe_key, r.on_uncertain, r.email_to)
+            for r in session.scalars(query)
+        ]
+
+
+def acc_id(w, name="lea") -> int:
+    with w.db.read() as session:
+        return session.scalar(sa.select(Accompaniment.id).where(Accompaniment.enrolment_id == w.enrolment[name]))
+
+
+def events(w, name="lea") -> list[tuple]:
+    with w.db.read() as session:
+        return [
+            (e.action, e.from_stage, e.to_stage, e.party, e.actor_id, e.details, e.at)
+            for e in session.scalars(sa.select(AccompanimentEvent).where(AccompanimentEvent.accompaniment_id == acc_id(w, name))
+                                     .order_by(AccompanimentEvent.id))
+        ]
+
+
+def submissions(w, name="lea") -> list[ReportSubmission]:
+    with w.db.read() as session:
+        found = list(session.scalars(sa.select(ReportSubmission).where(ReportSubmission.accompaniment_id == acc_id(w, name))
+                                     .order_by(ReportSubmission.id)))
+        session.expunge_all()
+        return found
+
+
+# -- moving an accompaniment along --------------------------------------------------------------
+
+
+def meet(w, name="lea", actor="marc"):
+    with w.db.transaction() as session:
+        enrolment = session.get(Enrolment, w.enrolment[name])
+        return w.acc.on_first_meeting_held(session, enrolment, getattr(w, actor) if actor else None, w.clock())
+
+
+def draft(w, name="lea", *, version: int, sections=("introduction",), problem=None, file_id=None) -> int:
+    review = PdfReview(
+        report_type="ua", sha256=hashlib.sha256(f"{name}{version}".encode()).hexdigest(), size_bytes=100, page_limit=8,
+        pages=7, body_pages=7, words=3000, sections_found=tuple(sections), headings_source="outline", problem=problem,
+    )
+    with w.db.transaction() as session:
+        row = DraftVersion(auditeur_id=getattr(w, name).id, enrolment_id=w.enrolment[name], version=version, sha256=review.sha256,
+                           file_name=f"v{version}.pdf", size_bytes=100, telegram_file_id=file_id or f"F{version}", problem=problem,
+                           review=review.to_json(), received_at=w.clock())
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def planned(w, deadline=date(2027, 5, 3), intermediate=()):
+    meet(w)
+    return w.acc.record_planning(w.marc, w.lea.id, deadline, intermediate)
+
+
+def submitted(w, **kw):
+    planned(w, **kw)
+    draft(w, version=1)
+    return w.acc.submit(w.lea)
+
+
+def corrected(w):
+    submitted(w)
+    return w.acc.return_correction(w.marc, w.lea.id, summary="À reprendre.")
+
+
+def revised(w):
+    corrected(w)
+    return w.acc.submit(w.lea)
+
+
+def refused(call, code: RefusalCode) -> dict:
+    with pytest.raises(Refusal) as caught:
+        call()
+    assert caught.value.code is code
+    return caught.value.details
+
+
+# -- step 1: enrolment, binding, first meeting ------------------------------------------------------
+
+
+def test_the_invitation_email_names_the_tutor_the_link_and_the_contact(w):
+    expires = START + timedelta(days=14)
+    with w.db.transaction() as session:
+        w.acc.on_enrolled(session, session.get(Enrolment, w.enrolment["lea"]), START, code="ABC123", expires_at=expires)
+    (email,) = rows(w.db, "email.invitation")
+    assert (email.email_to, email.recipient_id, email.template, email.state) == (
+        "lea@example.org", w.lea.id, "email/invitation.txt", "pending")
+    assert email.subject == (SUBJECT, acc_id(w))
+    assert email.params == {
+        "auditeur": "Léa Bernard", "tutor": "Marc Dubois", "tutor_email": "marc@example.org", "certification": "Licence pro",
+        "code": "ABC123", "expires_at": expires, "link": "https://t.me/coachbot_test?start=ABC123",
+        "contact": "scolarite@cnam.example",
+    }
+    assert w.acc.status(w.lea).stage is Stage.ENROLLED  # the same accompaniment, not a second one
+
+
+def test_no_invitation_email_without_a_code_an_address_or_smtp(w, db):
+    with db.transaction() as session:
+        w.acc.on_enrolled(session, session.get(Enrolment, w.enrolment["lea"]), START)  # no code
+        w.acc.on_enrolled(session, session.get(Enrolment, w.enrolment["sami"]), START, code="NOMAIL")  # no address
+        make_service(db, w.clock, email_invitations=False).on_enrolled(
+            session, session.get(Enrolment, w.enrolment["lea"]), START, code="NOSMTP")
+    assert rows(db, "email.invitation") == []
+    with db.transaction() as session:
+        make_service(db, w.clock, bot_username=None).on_enrolled(session, session.get(Enrolment, w.enrolment["lea"]), START,
+                                                                 code="NOBOT")
+    (email,) = rows(db, "email.invitation")
+    assert email.params["code"] == "NOBOT" and email.params["link"] is None
+
+
+def test_enrolment_starts_at_step_one_with_the_two_semester_limit(w):
+    view = w.acc.status(w.lea)
+    assert (view.stage, view.step, view.moved_at, view.limit_date) == (Stage.ENROLLED, 1, START, LIMIT)
+    assert (view.deadline, view.intermediate, view.current, view.verdict, view.open_case) == (None, (), None, None, None)
+    assert (view.next_due, view.overdue, view.history) == (None, False, ())
+    assert view.enrolment.auditeur.display_name == "Léa Bernard" and view.enrolment.tutor.display_name == "Marc Dubois"
+
+
+def test_binding_plans_one_first_meeting_alert_for_each_active_staff_member_on_telegram(w):
+    with w.db.transaction() as session:
+        w.acc.on_bound(session, session.get(Enrolment, w.enrolment["lea"]), START)
+    with w.db.transaction() as session:  # bound again (a retried update): owed once
+        w.acc.on_bound(session, session.get(Enrolment, w.enrolment["lea"]), START)
+    (alert,) = rows(w.db, ReminderKind.STAFF_NO_FIRST_MEETING.value)
+    ident = acc_id(w)
+    assert (alert.recipient_id, alert.state, alert.template) == (w.sophie.id, "pending", "accompaniment/reminder.html")
+    assert alert.next_attempt_at == at_paris(date(2027, 2, 15))  # 14 days after binding, 09:00 Paris
+    assert (alert.priority, alert.on_uncertain, alert.expires_at, alert.subject) == (
+        outbox.Priority.REMINDER, outbox.DROP, None, (SUBJECT, ident))
+    assert alert.dedupe_key == f"acc:{ident}:0:accompaniment.first_meeting.staff:0:None:{w.sophie.id}"
+    assert alert.params == {"kind": "accompaniment.first_meeting.staff", "days": 0, "about": None, "auditeur": "Léa Bernard",
+                            "auditeur_id": w.lea.id, "accompaniment_id": ident, "stage": "enrolled"}
+
+
+def test_binding_after_the_first_meeting_plans_no_alert(w):
+    meet(w)
+    with w.db.transaction() as session:
+        w.acc.on_bound(session, session.get(Enrolment, w.enrolment["lea"]), START)
+    assert rows(w.db, ReminderKind.STAFF_NO_FIRST_MEETING.value) == []
+
+
+def test_the_first_meeting_held_moves_to_step_two_once_and_tells_the_auditeur(w):
+    w.clock.now = START + timedelta(days=3)
+    assert meet(w) is True
+    assert meet(w) is False  # already past it: nothing more
+    view = w.acc.status(w.lea)
+    assert (view.stage, view.step, view.moved_at) == (Stage.FIRST_MEETING_HELD, 2, START + timedelta(days=3))
+    assert events(w) == [("first_meeting_held", "enrolled", "first_meeting_held", "tutor", w.marc.id, {}, START + timedelta(days=3))]
+    (note,) = rows(w.db, "accompaniment.first_meeting_held")
+    assert (note.recipient_id, note.template, note.params, note.subject) == (
+        w.lea.id, "accompaniment/first_meeting_held.html", {"limit": LIMIT}, (SUBJECT, acc_id(w)))
+    assert note.priority == outbox.Priority.NOTIFICATION
+
+
+@pytest.mark.parametrize(("actor", "party"), [(None, "system"), ("command_line", "staff")])
+def test_a_first_meeting_marked_by_the_bot_or_the_command_line_has_no_person_in_the_history(w, actor, party):
+    with w.db.transaction() as session:
+        enrolment = session.get(Enrolment, w.enrolment["lea"])
+        assert w.acc.on_first_meeting_held(session, enrolment, COMMAND_LINE if actor else None, START)
+    ((action, _, to_stage, recorded_party, actor_id, _, _),) = events(w)
+    assert (action, to_stage, recorded_party, actor_id) == ("first_meeting_held", "first_meeting_held", party, None)
+
+
+# -- step 2: the planning -----------------------------------------------------------------------------
+
+
+def test_the_planning_is_stored_told_to_the_auditeur_and_its_reminders_planned(w):
+    view = planned(w, date(2027, 3, 26), (date(2027, 3, 12), date(2027, 2, 26)))
+    assert (view.stage, view.deadline, view.intermediate) == (Stage.PLANNED, date(2027, 3, 26), (date(2027, 2, 26), date(2027, 3, 12)))
+    assert (view.next_due, view.overdue, view.limit_date) == (date(2027, 3, 26), False, LIMIT)
+    assert events(w)[-1][:6] == ("record_planning", "first_meeting_held", "planned", "tutor", w.marc.id,
+                                 {"deadline": "2027-03-26", "intermediate": ["2027-02-26", "2027-03-12"]})
+    (note,) = rows(w.db, "accompaniment.planning")
+    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/planning_auditeur.html", (SUBJECT, acc_id(w)))
+    assert note.params == {"deadline": date(2027, 3, 26), "intermediate": [date(2027, 2, 26), date(2027, 3, 12)],
+                           "limit": LIMIT, "tutor": "Marc Dubois"}
+    deadline = rows(w.db, ReminderKind.AUDITEUR_DEADLINE.value)
+    # 14, 7 and 1 days before, each given up once the next one is due; the last at the end of the day
+    assert [(r.recipient_id, r.params["days"], r.next_attempt_at, r.expires_at) for r in deadline] == [
+        (w.lea.id, 14, at_paris(date(2027, 3, 12)), at_paris(date(2027, 3, 19))),
+        (w.lea.id, 7, at_paris(date(2027, 3, 19)), at_paris(date(2027, 3, 25))),
+        (w.lea.id, 1, at_paris(date(2027, 3, 25)), paris_to_utc(date(2027, 3, 27), time(0))),
+    ]
+    steps = rows(w.db, ReminderKind.AUDITEUR_INTERMEDIATE.value)
+    assert [(r.recipient_id, r.params["about"], r.next_attempt_at, r.expires_at) for r in steps] == [
+        (w.lea.id, date(2027, 2, 26), at_paris(date(2027, 2, 23)), paris_to_utc(date(2027, 2, 27), time(0))),
+        (w.lea.id, date(2027, 3, 12), at_paris(date(2027, 3, 9)), paris_to_utc(date(2027, 3, 13), time(0))),
+    ]
+    # the first meeting is held and the planning recorded: two moves, hence the key's sequence
+    assert deadline[0].dedupe_key == f"acc:{acc_id(w)}:2:accompaniment.deadline.auditeur:14:2027-03-26:{w.lea.id}"
+    assert {r.params["stage"] for r in deadline + steps} == {"planned"}
+
+
+def test_a_new_planning_replaces_the_dates_and_their_reminders(w):
+    planned(w, date(2027, 3, 26), (date(2027, 3, 12),))
+    view = w.acc.record_planning(w.marc, w.lea.id, date(2027, 4, 30))
+    assert (view.deadline, view.intermediate) == (date(2027, 4, 30), ())
+    with w.db.read() as session:
+        stored = session.execute(sa.select(PlanningDate.kind, PlanningDate.day, PlanningDate.recorded_at)).all()
+    assert [tuple(r) for r in stored] == [("deadline", date(2027, 4, 30), START)]
+    pending = rows(w.db, "accompaniment.", state="pending", prefix=True)
+    assert sorted((r.kind, r.params["about"]) for r in pending if r.priority == outbox.Priority.REMINDER) == [
+        ("accompaniment.deadline.auditeur", date(2027, 4, 30))] * 3 + [("accompaniment.stalled.staff", LIMIT)]
+    cancelled = rows(w.db, "accompaniment.", state="cancelled", prefix=True)
+    assert {r.params["about"] for r in cancelled} == {date(2027, 3, 26), date(2027, 3, 12), LIMIT}
+    assert events(w)[-1][1:3] == ("planned", "planned")
+
+
+def test_the_planning_is_checked_against_the_paris_date_and_the_calendar_as_it_now_stands(w):
+    meet(w)
+    w.clock.now = datetime(2027, 3, 1, 23, 30, tzinfo=UTC)  # already 2 March in Paris
+    assert refused(lambda: w.acc.record_planning(w.marc, w.lea.id, date(2027, 3, 2)), RefusalCode.DATE_PAST) == {
+        "day": date(2027, 3, 2)}
+    # the calendar changed by another path (the broadcasts' announcements read the same row)
+    w.acc.academic.save(None, AcademicYear(
+        2027, SemesterDates(date(2027, 9, 1), date(2027, 12, 20), date(2027, 9, 1), date(2027, 9, 30)),
+        SemesterDates(date(2027, 12, 21), date(2028, 8, 31), date(2028, 2, 1), date(2028, 3, 31))))
+    details = refused(lambda: w.acc.record_planning(w.marc, w.lea.id, date(2027, 12, 21)), RefusalCode.BEYOND_LIMIT)
+    assert details["limit"] == date(2027, 12, 20)
+    view = w.acc.record_planning(w.marc, w.lea.id, date(2027, 12, 20))
+    assert view.limit_date == date(2027, 12, 20)
+    assert w.acc.status(w.lea).limit_date == date(2027, 12, 20)
+    (note,) = rows(w.db, "accompaniment.planning")
+    assert note.params["limit"] == date(2027, 12, 20)
+
+
+def test_the_planning_needs_the_auditeur_named_and_refuses_anyone_else(w):
+    meet(w)
+    refused(lambda: w.acc.record_planning(w.marc, None, date(2027, 5, 3)), RefusalCode.NO_ACCOMPANIMENT)
+    refused(lambda: w.acc.record_planning(w.marc, w.sami.id, date(2027, 5, 3)), RefusalCode.NOT_YOURS)
+    refused(lambda: w.acc.record_planning(w.marc, 999_999, date(2027, 5, 3)), RefusalCode.NO_ACCOMPANIMENT)
+    assert refused(lambda: w.acc.record_planning(w.lea, w.lea.id, date(2027, 5, 3)), RefusalCode.WRONG_PERSON)["allowed"] == ["tutor"]
+    refused(lambda: w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3)), RefusalCode.WRONG_STAGE)
+    assert rows(w.db, "accompaniment.planning") == []
+    with w.db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(PlanningDate)) == 0
