@@ -392,3 +392,223 @@ def test_the_planning_needs_the_auditeur_named_and_refuses_anyone_else(w):
     assert rows(w.db, "accompaniment.planning") == []
     with w.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(PlanningDate)) == 0
+
+
+# -- step 3: the submission -------------------------------------------------------------------------
+
+
+def test_a_submission_in_the_winter_holidays_gives_six_weeks_and_the_tutor_gets_it_with_the_file(w):
+    planned(w)
+    draft(w, version=1)
+    second = draft(w, version=2, file_id="TG-V2")
+    draft(w, version=3, problem="encrypted")  # unreadable: never submitted
+    w.clock.now = datetime(2027, 2, 15, 10, tzinfo=UTC)
+    view = w.acc.submit(w.lea)
+    (row,) = submissions(w)
+    assert (row.kind, row.draft_version_id, row.submitted_at, row.received_on) == ("submission", second, w.clock.now, date(2027, 2, 15))
+    assert (row.due_on, row.weeks) == (date(2027, 3, 30), 6)
+    assert [h["name"] for h in row.holidays] == ["Vacances d'hiver"]
+    assert all(date.fromisoformat(h["first"]) <= date.fromisoformat(h["last"]) for h in row.holidays)
+    current = view.current
+    assert (view.stage, view.step, view.next_due, view.overdue) == (Stage.SUBMITTED, 3, date(2027, 3, 30), False)
+    assert (current.id, current.kind, current.version, current.received_on, current.due_on, current.weeks) == (
+        row.id, "submission", 2, date(2027, 2, 15), date(2027, 3, 30), 6)
+    assert current.holidays[0]["name"] == "Vacances d'hiver" and isinstance(current.holidays[0]["first"], date)
+    assert (current.corrected_at, current.has_correction_file, current.comments, current.summary) == (None, False, {}, None)
+    assert events(w)[-1][:6] == ("submit", "planned", "submitted", "auditeur", w.lea.id, {"version": 2, "submission_id": row.id})
+    (note,) = rows(w.db, "accompaniment.submitted")
+    assert (note.recipient_id, note.template, note.subject) == (w.marc.id, "accompaniment/tutor_submitted.html", (SUBJECT, acc_id(w)))
+    assert note.keyboard == [[{"text": "📋 Suivi", "callback_data": f"acc:show:{w.lea.id}"}]]
+    assert note.params["auditeur"] == "Léa Bernard" and note.params["comparison"] is None
+    assert (note.params["submission"]["version"], note.params["submission"]["due_on"]) == (2, date(2027, 3, 30))
+    (file,) = rows(w.db, "accompaniment.submitted.file")
+    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject) == (
+        w.marc.id, "v2.pdf", "TG-V2", (SUBJECT, acc_id(w)))
+
+
+def test_a_submission_outside_the_holidays_gives_four_weeks_and_the_correction_reminders(w):
+    planned(w)
+    draft(w, version=1)
+    w.clock.now = datetime(2027, 5, 17, 10, tzinfo=UTC)
+    view = w.acc.submit(w.lea)
+    assert (view.current.weeks, view.current.due_on, view.current.holidays) == (4, date(2027, 6, 14), ())
+    assert rows(w.db, ReminderKind.AUDITEUR_DEADLINE.value, state="pending") == []  # the deadline no longer applies
+    before = rows(w.db, ReminderKind.TUTOR_CORRECTION.value)
+    assert [(r.recipient_id, r.params["days"], r.next_attempt_at) for r in before] == [
+        (w.marc.id, 7, at_paris(date(2027, 6, 7))), (w.marc.id, 2, at_paris(date(2027, 6, 11)))]  # 12 June is a Saturday
+    assert before[0].expires_at == at_paris(date(2027, 6, 11))
+    assert before[1].expires_at == paris_to_utc(date(2027, 6, 15), time(0))
+    late = rows(w.db, ReminderKind.TUTOR_CORRECTION_OVERDUE.value)
+    assert [(r.recipient_id, r.params["days"]) for r in late] == [(w.marc.id, -1), (w.marc.id, -8), (w.marc.id, -15), (w.marc.id, -22)]
+    # one overdue alert at a time: each gives way to the next; the last one stays
+    assert [r.expires_at for r in late] == [r.next_attempt_at for r in late[1:]] + [None]
+    staff = rows(w.db, ReminderKind.STAFF_CORRECTION_OVERDUE.value)
+    assert {r.recipient_id for r in staff} == {w.sophie.id} and len(staff) == 4
+    assert rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending") == []  # the tutor has the report
+
+
+def test_the_auditeur_may_submit_a_chosen_readable_version(w):
+    planned(w)
+    first = draft(w, version=1, file_id="TG-V1")
+    draft(w, version=2)
+    broken = draft(w, version=3, problem="encrypted")
+    refused(lambda: w.acc.submit(w.lea, broken), RefusalCode.NOTHING_TO_SEND)
+    view = w.acc.submit(w.lea, first)
+    assert view.current.version == 1 and submissions(w)[0].draft_version_id == first
+    assert rows(w.db, "accompaniment.submitted.file")[0].document["file_id"] == "TG-V1"
+
+
+def test_nothing_to_submit_without_a_readable_draft_and_nothing_written(w):
+    planned(w)
+    draft(w, version=1, problem="not_pdf")
+    refused(lambda: w.acc.submit(w.lea), RefusalCode.NOTHING_TO_SEND)
+    assert w.acc.status(w.lea).stage is Stage.PLANNED
+    assert submissions(w) == [] and rows(w.db, "accompaniment.submitted", prefix=True) == []
+
+
+def test_only_the_auditeur_submits_their_own_report(w):
+    planned(w)
+    draft(w, version=1)
+    refused(lambda: w.acc.submit(w.marc), RefusalCode.NO_ACCOMPANIMENT)  # a tutor has no report of their own
+    refused(lambda: w.acc.submit(w.sami), RefusalCode.WRONG_STAGE)
+    assert submissions(w) == []
+
+
+# -- step 4: the correction and the revision --------------------------------------------------------
+
+
+def test_the_correction_is_stored_and_sent_with_the_comments_in_grid_order(w):
+    submitted(w)
+    w.clock.now = datetime(2027, 3, 1, 10, tzinfo=UTC)
+    view = w.acc.return_correction(
+        w.marc, w.lea.id, file_id="ANNOTATED", file_name="n" * 300,
+        comments={"b": "  Soignez la forme.  ", "a": "x" * 2100, "unknown_but_blank": "  "},
+        summary="  Bon début.  ",
+    )
+    (row,) = submissions(w)
+    assert (row.corrected_at, row.correction_file_id, row.correction_file_name) == (w.clock.now, "ANNOTATED", "n" * 255)
+    assert row.correction_comments == {"b": "Soignez la forme.", "a": "x" * 2000}
+    assert row.correction_summary == "Bon début."
+    assert (view.stage, view.step, view.next_due, view.current.has_correction_file, view.current.summary) == (
+        Stage.CORRECTED, 4, None, True, "Bon début.")
+    assert view.current.corrected_at == w.clock.now and view.current.comments == {"b": "Soignez la forme.", "a": "x" * 2000}
+    assert events(w)[-1][:6] == ("return_correction", "submitted", "corrected", "tutor", w.marc.id,
+                                 {"submission_id": row.id, "file": True, "comments": 2})
+    (note,) = rows(w.db, "accompaniment.corrected")
+    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/auditeur_corrected.html", (SUBJECT, acc_id(w)))
+    assert note.params == {"tutor": "Marc Dubois", "summary": "Bon début.", "has_file": True, "on_time": True,
+                           "comments": [{"label": "Analyse", "comment": "x" * 2000}, {"label": "Forme", "comment": "Soignez la forme."}]}
+    (file,) = rows(w.db, "accompaniment.corrected.file")
+    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject) == (
+        w.lea.id, "n" * 255, "ANNOTATED", (SUBJECT, acc_id(w)))
+    assert rows(w.db, ReminderKind.TUTOR_CORRECTION.value, state="pending") == []
+    assert [r.params["about"] for r in rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")] == [LIMIT]
+
+
+def test_blank_comments_are_dropped_and_a_nameless_file_is_called_correction_pdf(w):
+    submitted(w)
+    w.acc.return_correction(w.marc, w.lea.id, file_id="ANNOTATED", comments={"a": "   ", "b": ""}, summary="   ")
+    (row,) = submissions(w)
+    assert (row.correction_comments, row.correction_summary, row.correction_file_name) == ({}, None, None)
+    (note,) = rows(w.db, "accompaniment.corrected")
+    assert (note.params["comments"], note.params["summary"], note.params["has_file"]) == ([], None, True)
+    assert rows(w.db, "accompaniment.corrected.file")[0].document["filename"] == "correction.pdf"
+    assert events(w)[-1][5] == {"submission_id": row.id, "file": True, "comments": 0}
+
+
+def test_a_correction_of_comments_only_has_no_file_and_says_when_it_is_late(w):
+    submitted(w)  # on 1 February: the winter holidays make it six weeks, due on 15 March
+    (row,) = submissions(w)
+    assert row.due_on == date(2027, 3, 15)
+    w.clock.now = datetime(2027, 3, 15, 23, 30, tzinfo=UTC)  # 16 March in Paris: one day late
+    view = w.acc.return_correction(w.marc, w.lea.id, comments={"a": "Précisez."})
+    assert not view.current.has_correction_file
+    (note,) = rows(w.db, "accompaniment.corrected")
+    assert (note.params["has_file"], note.params["on_time"], note.params["summary"]) == (False, False, None)
+    assert rows(w.db, "accompaniment.corrected.file") == []
+    assert submissions(w)[0].correction_file_id is None
+
+
+def test_a_correction_on_its_due_day_is_on_time(w):
+    submitted(w)
+    w.clock.now = datetime(2027, 3, 15, 22, 0, tzinfo=UTC)  # 23:00 in Paris on the due day
+    w.acc.return_correction(w.marc, w.lea.id, summary="Dans les temps.")
+    assert rows(w.db, "accompaniment.corrected")[0].params["on_time"] is True
+
+
+def test_a_correction_needs_a_file_a_comment_or_a_summary_on_known_criteria(w):
+    submitted(w)
+    refused(lambda: w.acc.return_correction(w.marc, w.lea.id, comments={"a": " "}, summary="  "), RefusalCode.NOTHING_TO_SEND)
+    details = refused(lambda: w.acc.return_correction(w.marc, w.lea.id, comments={"z": "?", "a": "ok", "y": "?"}),
+                      RefusalCode.BAD_ASSESSMENT)
+    assert details == {"criteria": ["y", "z"]}
+    refused(lambda: w.acc.return_correction(w.hugo, w.lea.id, summary="pas le mien"), RefusalCode.NOT_YOURS)
+    assert w.acc.status(w.lea).stage is Stage.SUBMITTED and submissions(w)[0].corrected_at is None
+    assert rows(w.db, "accompaniment.corrected", prefix=True) == []
+    view = w.acc.return_correction(w.marc, w.lea.id, summary="Un résumé suffit.")
+    assert view.stage is Stage.CORRECTED and view.current.summary == "Un résumé suffit."
+
+
+def test_a_correction_uses_the_certifiers_grid_when_one_is_loaded(w):
+    certifier = Grid(title="Fiche navette", intro="", verdicts=("validé", "non validé"),
+                     criteria=(Criterion("x", "Posture", "", ()),))
+    w.acc.load_grid(w.sophie, "Licence pro", certifier)
+    submitted(w)
+    refused(lambda: w.acc.return_correction(w.marc, w.lea.id, comments={"a": "grille par défaut"}), RefusalCode.BAD_ASSESSMENT)
+    w.acc.return_correction(w.marc, w.lea.id, comments={"x": "Bonne posture."})
+    assert rows(w.db, "accompaniment.corrected")[0].params["comments"] == [{"label": "Posture", "comment": "Bonne posture."}]
+
+
+def test_the_revision_goes_to_the_tutor_with_what_changed_and_the_opinion_reminders(w):
+    submitted(w)
+    w.acc.return_correction(w.marc, w.lea.id, summary="Ajoutez le contexte.")
+    draft(w, version=2, sections=("introduction", "contexte"), file_id="TG-V2")
+    w.clock.now = datetime(2027, 3, 8, 10, tzinfo=UTC)
+    view = w.acc.submit(w.lea)
+    first, second = submissions(w)
+    assert (second.kind, second.received_on, second.due_on, second.weeks, second.holidays) == (
+        "revision", date(2027, 3, 8), None, None, [])
+    assert (view.stage, view.current.kind, view.current.version) == (Stage.REVISED, "revision", 2)
+    assert (view.next_due, view.overdue) == (date(2027, 3, 22), False)  # the opinion: 14 days after the revision
+    assert events(w)[-1][:6] == ("submit_revision", "corrected", "revised", "auditeur", w.lea.id, {"version": 2, "submission_id": second.id})
+    (note,) = rows(w.db, "accompaniment.revised")
+    assert (note.recipient_id, note.template) == (w.marc.id, "accompaniment/tutor_submitted.html")
+    comparison = note.params["comparison"]
+    assert (comparison["previous_version"], comparison["version"]) == (1, 2)
+    assert (comparison["sections_gained"], comparison["sections_lost"]) == (["Contexte de référence"], [])
+    assert comparison["comparison"]["words_after"] == 3000
+    files = rows(w.db, "accompaniment.submitted.file")
+    assert [f.document["file_id"] for f in files] == ["F1", "TG-V2"]
+    opinion = rows(w.db, ReminderKind.TUTOR_OPINION.value)
+    assert [(r.recipient_id, r.params["days"], r.params["about"], r.next_attempt_at) for r in opinion] == [
+        (w.marc.id, 3, date(2027, 3, 22), at_paris(date(2027, 3, 19)))]
+    assert len(rows(w.db, ReminderKind.STAFF_OPINION_OVERDUE.value)) == 4
+    assert rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending") == []
+
+
+def test_a_revision_of_the_same_single_version_has_nothing_to_compare(w):
+    corrected(w)
+    w.acc.submit(w.lea)
+    assert rows(w.db, "accompaniment.revised")[0].params["comparison"] is None
+
+
+class _Sections:
+    """A catalogue that knows one section only."""
+
+    def section(self, section_id):
+        if section_id != "contexte":
+            raise KeyError(section_id)
+        return SimpleNamespace(title="Le contexte")
+
+
+@pytest.mark.parametrize(("catalogue", "gained", "lost"), [
+    (None, ["contexte", "role"], ["introduction"]),
+    (_Sections(), ["Le contexte", "role"], ["introduction"]),
+])
+def test_the_comparison_names_sections_by_title_when_the_catalogue_knows_them(w, db, catalogue, gained, lost):
+    w.acc = make_service(db, w.clock, catalogue=catalogue)
+    corrected(w)
+    draft(w, version=2, sections=("contexte", "role"))
+    w.acc.submit(w.lea)
+    comparison = rows(db, "accompaniment.revised")[0].params["comparison"]
+    assert (comparison["sections_gained"], comparison["sections_lost"]) == (gained, lost)
