@@ -113,7 +113,8 @@ def w(db):
         session.add_all(rows.values())
         session.flush()
         people = {name: view_of(row) for name, row in rows.items()}
-    acc = make_service(db, clock)
+    pdf = PdfSpy()
+    acc = make_service(db, clock, grid_pdf=pdf)
     ids = {
         "lea": add_enrolment(db, people["lea"].id, people["marc"].id),
         "sami": add_enrolment(db, people["sami"].id, people["hugo"].id, certification="Master RH"),
@@ -121,7 +122,7 @@ def w(db):
     with db.transaction() as session:
         for enrolment_id in ids.values():
             acc.on_enrolled(session, session.get(Enrolment, enrolment_id), START)
-    return SimpleNamespace(db=db, acc=acc, clock=clock, enrolment=ids, **people)
+    return SimpleNamespace(db=db, acc=acc, clock=clock, pdf=pdf, enrolment=ids, **people)
 
 
 # -- reading back what was stored -----------------------------------------------------------------
@@ -612,3 +613,183 @@ def test_the_comparison_names_sections_by_title_when_the_catalogue_knows_them(w,
     w.acc.submit(w.lea)
     comparison = rows(db, "accompaniment.revised")[0].params["comparison"]
     assert (comparison["sections_gained"], comparison["sections_lost"]) == (gained, lost)
+
+
+# -- step 5: the opinion ------------------------------------------------------------------------------
+
+
+def test_a_favourable_opinion_stores_the_completed_grid_and_sends_it(w):
+    revised(w)
+    w.clock.now = datetime(2027, 3, 10, 23, 30, tzinfo=UTC)  # 11 March in Paris
+    given = w.acc.give_opinion(
+        w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments={"a": "acquis", "b": "partiellement acquis"},
+        reasons="  " + REASONS + "  ", comments={"a": "  Très clair.  ", "b": "  ", "zz": "hors grille"},
+    )
+    document = {
+        "grid": {"title": "Fiche de test", "intro": "", "verdicts": ["validé", "non validé"],
+                 "criteria": [{"id": "a", "label": "Analyse", "description": ""}, {"id": "b", "label": "Forme", "description": ""}]},
+        "auditeur": "Léa Bernard", "tutor": "Marc Dubois", "certification": "Licence pro", "report_type": "ua",
+        "semester": "2026-S2", "assessments": {"a": "acquis", "b": "partiellement acquis"}, "comments": {"a": "Très clair."},
+        "verdict": "validé", "reasons": REASONS, "given_on": "2027-03-11",
+    }
+    assert w.pdf.documents == [document]
+    assert (given.verdict, given.pdf, given.file_name) == (Opinion.VALIDATED, b"%PDF-spy", "grille-evaluation-2027-03-11.pdf")
+    assert (given.view.stage, given.view.verdict, given.view.open_case, given.view.next_due) == (Stage.VALIDATED, "validé", None, None)
+    with w.db.read() as session:
+        (row,) = session.scalars(sa.select(OpinionRow)).all()
+        stored = (row.accompaniment_id, row.submission_id, row.tutor_id, row.verdict, row.grid, row.assessments, row.comments,
+                  row.reasons, row.pdf, row.given_at)
+    assert stored == (acc_id(w), submissions(w)[-1].id, w.marc.id, "validé", document["grid"], document["assessments"],
+                      {"a": "Très clair."}, REASONS, b"%PDF-spy", w.clock.now)
+    assert events(w)[-1][:6] == ("give_opinion", "revised", "validated", "tutor", w.marc.id, {"verdict": "validé"})
+    (note,) = rows(w.db, "accompaniment.opinion")
+    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/auditeur_opinion.html", (SUBJECT, acc_id(w)))
+    assert note.params == {
+        "verdict": "validé", "validated": True, "reasons": REASONS, "tutor": "Marc Dubois",
+        "criteria": [{"label": "Analyse", "assessment": "acquis", "comment": "Très clair."},
+                     {"label": "Forme", "assessment": "partiellement acquis", "comment": None}],
+    }
+    (file,) = rows(w.db, "accompaniment.opinion.file")
+    assert (file.recipient_id, file.content, file.subject) == (w.lea.id, b"%PDF-spy", (SUBJECT, acc_id(w)))
+    assert (file.document["filename"], file.document["caption_template"]) == (
+        "grille-evaluation-2027-03-11.pdf", "accompaniment/grid_caption.html")
+    assert rows(w.db, "accompaniment.not_validated.staff") == []
+    with w.db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(FollowUpCase)) == 0
+    assert rows(w.db, "accompaniment.", state="pending", prefix=True) and all(
+        r.priority != outbox.Priority.REMINDER for r in rows(w.db, "accompaniment.", state="pending", prefix=True))
+    assert w.acc.opinion_pdf(w.lea) == ("grille-evaluation-2027-03-11.pdf", b"%PDF-spy")
+
+
+def test_an_unfavourable_opinion_opens_a_case_and_tells_active_staff(w):
+    revised(w)
+    given = w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.NOT_VALIDATED, assessments={"a": "non acquis", "b": "acquis"},
+                               reasons=REASONS)
+    assert (given.view.stage, given.view.verdict) == (Stage.NOT_VALIDATED, "non validé")
+    with w.db.read() as session:
+        (case,) = session.scalars(sa.select(FollowUpCase)).all()
+        assert (case.accompaniment_id, case.reason, case.opened_at, case.closed_at) == (acc_id(w), "not_validated", START, None)
+    assert (given.view.open_case.id, given.view.open_case.accompaniment_id, given.view.open_case.opened_at) == (case.id, acc_id(w), START)
+    (alert,) = rows(w.db, "accompaniment.not_validated.staff")  # Sophie only: Zoé has left, Yves is not on Telegram
+    assert (alert.recipient_id, alert.template, alert.subject) == (w.sophie.id, "accompaniment/staff_not_validated.html", (SUBJECT, acc_id(w)))
+    assert alert.params == {"auditeur": "Léa Bernard", "tutor": "Marc Dubois", "certification": "Licence pro", "reasons": REASONS,
+                            "case_id": case.id}
+    assert alert.keyboard == [[{"text": "📝 Enregistrer le contact", "callback_data": f"acc:case:{case.id}"}]]
+    note = rows(w.db, "accompaniment.opinion")[0]
+    assert (note.params["verdict"], note.params["validated"]) == ("non validé", False)
+    assert events(w)[-1][2] == "not_validated"
+
+
+def test_without_a_pdf_builder_the_opinion_is_stored_without_a_file(w, db):
+    w.acc = make_service(db, w.clock, grid_pdf=None)
+    revised(w)
+    given = w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS)
+    assert given.pdf == b"" and rows(db, "accompaniment.opinion.file") == []
+    assert len(rows(db, "accompaniment.opinion")) == 1
+    assert w.acc.opinion_pdf(w.lea) == (given.file_name, b"")
+
+
+def test_an_opinion_needs_the_whole_grid_and_its_reasons(w):
+    revised(w)
+    assert refused(lambda: w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments={"a": "acquis"}, reasons=REASONS),
+                   RefusalCode.GRID_INCOMPLETE) == {"missing": ["Forme"]}
+    refused(lambda: w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=" court "),
+            RefusalCode.REASONS_MISSING)
+    refused(lambda: w.acc.give_opinion(w.hugo, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS),
+            RefusalCode.NOT_YOURS)
+    refused(lambda: w.acc.give_opinion(w.lea, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS),
+            RefusalCode.WRONG_PERSON)
+    assert w.pdf.documents == [] and w.acc.status(w.lea).stage is Stage.REVISED
+    assert rows(w.db, "accompaniment.opinion") == [] and w.acc.opinion_pdf(w.lea) is None
+
+
+def test_the_kept_grid_goes_to_the_auditeur_their_tutor_and_staff_only(w):
+    revised(w)
+    w.clock.now = datetime(2027, 3, 12, 23, 30, tzinfo=UTC)
+    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS)
+    w.clock.now = datetime(2027, 4, 1, 9, tzinfo=UTC)  # the file keeps the day it was given (in Paris)
+    expected = ("grille-evaluation-2027-03-13.pdf", b"%PDF-spy")
+    assert w.acc.opinion_pdf(w.lea) == w.acc.opinion_pdf(w.marc, w.lea.id) == w.acc.opinion_pdf(w.sophie, w.lea.id) == expected
+    refused(lambda: w.acc.opinion_pdf(w.hugo, w.lea.id), RefusalCode.NOT_YOURS)
+    refused(lambda: w.acc.opinion_pdf(w.sami, w.lea.id), RefusalCode.NOT_YOURS)
+    assert w.acc.opinion_pdf(w.sami) is None
+
+
+def test_the_grid_of_an_auditeur_is_the_certifiers_for_their_certification(w):
+    certifier = Grid(title="Fiche RH", intro="", verdicts=("validé", "non validé"), criteria=(Criterion("rh", "Posture RH", "", ()),))
+    w.acc.load_grid(w.sophie, "Master RH", certifier)
+    assert [c.id for c in w.acc.grid_of(w.hugo, w.sami.id).criteria] == ["rh"]
+    assert w.acc.grid_of(w.sophie, w.sami.id).title == "Fiche RH"
+    assert w.acc.grid_of(w.marc, w.lea.id) == GRID  # no grid loaded for the Licence pro: the default
+    assert w.acc.grid_of(w.lea, None) == GRID
+    refused(lambda: w.acc.grid_of(w.marc, w.sami.id), RefusalCode.NOT_YOURS)
+    with pytest.raises(RuntimeError):
+        make_service(w.db, w.clock, grid=None).grid_for(None, "Licence pro")
+    assert make_service(w.db, w.clock, grid=None).grid_for(None, "Master RH").title == "Fiche RH"
+
+
+# -- staff follow-up: the cases -----------------------------------------------------------------------
+
+
+def _not_validated(w):
+    revised(w)
+    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.NOT_VALIDATED, assessments=ALL_MET, reasons=REASONS)
+    (case,) = w.acc.open_cases(w.sophie)
+    return case
+
+
+def test_recording_the_contact_closes_the_case_and_the_accompaniment_stays_over(w):
+    case = _not_validated(w)
+    w.clock.now = START + timedelta(days=2)
+    closed = w.acc.record_contact(w.sophie, case.id, contact_note="  Appel le 3/02  ", agreed="  Réorientation  " + "x" * 4100)
+    assert (closed.id, closed.closed_at, closed.contact_note, closed.agreed[:13]) == (case.id, w.clock.now, "Appel le 3/02", "Réorientation")
+    assert len(closed.agreed) == 4000 and closed.enrolment.auditeur.display_name == "Léa Bernard"
+    with w.db.read() as session:
+        row = session.get(FollowUpCase, case.id)
+        assert (row.closed_at, row.closed_by_id, row.contact_note, len(row.agreed)) == (w.clock.now, w.sophie.id, "Appel le 3/02", 4000)
+        (audit,) = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "follow_up.closed")).all()
+        assert (audit.actor_id, audit.subject_id, audit.details) == (w.sophie.id, w.lea.id, {"case_id": case.id, "resume": False})
+    assert w.acc.open_cases(w.sophie) == [] and w.acc.status(w.lea).open_case is None
+    assert w.acc.status(w.lea).stage is Stage.NOT_VALIDATED and rows(w.db, "accompaniment.resumed") == []
+    assert refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note="encore", agreed="encore"),
+                   RefusalCode.CASE_CLOSED) == {}
+
+
+def test_resuming_after_the_contact_goes_back_to_a_planning_and_tells_the_tutor(w):
+    case = _not_validated(w)
+    closed = w.acc.record_contact(COMMAND_LINE, case.id, contact_note="abc", agreed="xyz", resume=True)  # three letters suffice
+    assert (closed.contact_note, closed.agreed) == ("abc", "xyz")
+    with w.db.read() as session:
+        assert session.get(FollowUpCase, case.id).closed_by_id is None
+        audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "follow_up.closed"))
+        assert (audit.actor_id, audit.details) == (None, {"case_id": case.id, "resume": True})
+    assert w.acc.status(w.lea).stage is Stage.PLANNED
+    assert events(w)[-1][:6] == ("resume", "not_validated", "planned", "staff", None, {"case_id": case.id})
+    (note,) = rows(w.db, "accompaniment.resumed")
+    assert (note.recipient_id, note.template, note.params, note.subject) == (
+        w.marc.id, "accompaniment/tutor_resumed.html", {"auditeur": "Léa Bernard"}, (SUBJECT, acc_id(w)))
+
+
+def test_only_staff_record_a_contact_with_a_note_and_what_was_agreed(w):
+    case = _not_validated(w)
+    assert refused(lambda: w.acc.record_contact(w.marc, case.id, contact_note="appel", agreed="suite"), RefusalCode.WRONG_PERSON) == {
+        "action": "record_contact", "allowed": ["staff"]}
+    assert refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note=" ab ", agreed="suite"),
+                   RefusalCode.REASONS_MISSING) == {"min": 3}
+    refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note="appel", agreed="ok"), RefusalCode.REASONS_MISSING)
+    refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note=None, agreed=None), RefusalCode.REASONS_MISSING)
+    refused(lambda: w.acc.record_contact(w.sophie, case.id + 1, contact_note="appel", agreed="suite"), RefusalCode.NO_ACCOMPANIMENT)
+    assert [c.id for c in w.acc.open_cases(w.sophie)] == [case.id]
+
+
+def test_open_cases_are_for_staff_oldest_first(w):
+    for name in ("sami", "lea"):
+        with w.db.transaction() as session:
+            session.add(FollowUpCase(accompaniment_id=acc_id(w, name), reason="not_validated",
+                                     opened_at=START + timedelta(days=1 if name == "sami" else 0)))
+    cases = w.acc.open_cases(w.sophie)
+    assert [(c.enrolment.auditeur.display_name, c.enrolment.tutor.display_name, c.closed_at) for c in cases] == [
+        ("Léa Bernard", "Marc Dubois", None), ("Sami Nour", "Hugo Roux", None)]
+    assert [c.accompaniment_id for c in cases] == [acc_id(w, "lea"), acc_id(w, "sami")]
+    assert refused(lambda: w.acc.open_cases(w.marc), RefusalCode.WRONG_PERSON) == {"action": "staff_view", "allowed": ["staff"]}
+    assert w.acc.staff_follow_up(w.sophie).open_cases == tuple(cases)
