@@ -793,3 +793,140 @@ def test_open_cases_are_for_staff_oldest_first(w):
     assert [c.accompaniment_id for c in cases] == [acc_id(w, "lea"), acc_id(w, "sami")]
     assert refused(lambda: w.acc.open_cases(w.marc), RefusalCode.WRONG_PERSON) == {"action": "staff_view", "allowed": ["staff"]}
     assert w.acc.staff_follow_up(w.sophie).open_cases == tuple(cases)
+
+
+# -- staff settings: the academic calendar and the certifiers' grids -----------------------------------
+
+
+def _year(s1_end: date) -> AcademicYear:
+    return AcademicYear(
+        2027, SemesterDates(date(2027, 9, 1), s1_end, date(2027, 9, 1), date(2027, 9, 30)),
+        SemesterDates(s1_end + timedelta(days=1), date(2028, 8, 31), date(2028, 2, 1), date(2028, 3, 31)),
+    )
+
+
+def test_a_new_academic_year_moves_the_limit_of_the_accompaniments_under_way_only(w):
+    third = add_enrolment(w.db, w.lea.id, w.marc.id, status="closed")  # an older, closed enrolment of Léa's
+    with w.db.transaction() as session:
+        w.acc.on_enrolled(session, session.get(Enrolment, third), START)
+    revised(w)
+    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS)  # Léa's is over
+    w.clock.now = START + timedelta(days=1)
+    assert refused(lambda: w.acc.set_academic_year(w.marc, _year(date(2027, 12, 20))), RefusalCode.WRONG_PERSON) == {
+        "action": "set_calendar", "allowed": ["staff"]}
+    saved = w.acc.set_academic_year(w.sophie, _year(date(2027, 12, 20)))
+    assert saved == _year(date(2027, 12, 20))
+    with w.db.read() as session:
+        limits = dict(session.execute(sa.select(Accompaniment.enrolment_id, Accompaniment.limit_date)).all())
+        assert session.get(AcademicYearRow, 2027).updated_by_id == w.sophie.id
+    assert limits == {w.enrolment["lea"]: LIMIT, w.enrolment["sami"]: date(2027, 12, 20), third: LIMIT}
+    (alert,) = rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")  # Sami's: planned again for the new limit
+    # Sami never moved: 60 days from the creation of the accompaniment come before the limit's 45 days
+    assert (alert.recipient_id, alert.params["about"], alert.params["auditeur"]) == (w.sophie.id, date(2027, 12, 20), "Sami Nour")
+    assert alert.next_attempt_at == at_paris(date(2027, 4, 2))  # 1 February + 60 days
+    assert alert.dedupe_key.startswith(f"acc:{acc_id(w, 'sami')}:limit@{int(w.clock.now.timestamp())}:")
+    w.acc.set_academic_year(COMMAND_LINE, _year(date(2027, 12, 21)))
+    with w.db.read() as session:
+        assert session.get(AcademicYearRow, 2027).updated_by_id is None
+
+
+def test_the_calendar_years_offered_are_the_current_and_the_next_from_september_in_paris(w):
+    w.clock.now = datetime(2027, 8, 31, 21, 0, tzinfo=UTC)  # still 31 August in Paris
+    assert [(y.year, custom) for y, custom in w.acc.calendar_years(w.sophie)] == [(2026, False), (2027, False)]
+    w.acc.set_academic_year(w.sophie, _year(date(2027, 12, 20)))
+    w.clock.now = datetime(2027, 8, 31, 22, 0, tzinfo=UTC)  # 1 September in Paris
+    years = w.acc.calendar_years(w.sophie)
+    assert [(y.year, custom) for y, custom in years] == [(2027, True), (2028, False)]
+    assert years[0][0].s1.end == date(2027, 12, 20)
+    refused(lambda: w.acc.calendar_years(w.marc), RefusalCode.WRONG_PERSON)
+    assert w.acc.academic_calendar().year(2027).s1.end == date(2027, 12, 20)
+
+
+def test_certifiers_grids_are_loaded_by_staff_for_a_named_certification(w):
+    certifier = Grid(title="Fiche navette", intro="Lire", verdicts=("validé", "non validé"),
+                     criteria=(Criterion("x", "Posture", "Décrire", ()),))
+    assert w.acc.grid_certifications(w.sophie) == [("Licence pro", False), ("Master RH", False)]
+    assert refused(lambda: w.acc.load_grid(w.marc, "Licence pro", certifier), RefusalCode.WRONG_PERSON)["action"] == "load_grid"
+    refused(lambda: w.acc.grid_certifications(w.marc), RefusalCode.WRONG_PERSON)
+    assert refused(lambda: w.acc.load_grid(w.sophie, "   ", certifier), RefusalCode.BAD_GRID) == {"reason": "certification"}
+    refused(lambda: w.acc.load_grid(w.sophie, None, certifier), RefusalCode.BAD_GRID)
+    refused(lambda: w.acc.load_grid(w.sophie, "c" * 201, certifier), RefusalCode.BAD_GRID)
+    empty = Grid(title="Vide", intro="", verdicts=(), criteria=())
+    assert refused(lambda: w.acc.load_grid(w.sophie, "Licence pro", empty), RefusalCode.GRID_INCOMPLETE) == {"missing": []}
+    assert w.acc.load_grid(w.sophie, "  Licence pro  ", certifier) == certifier
+    w.clock.now = START + timedelta(hours=1)
+    w.acc.load_grid(COMMAND_LINE, "Licence pro", certifier)  # loaded again: the same row
+    w.acc.load_grid(w.sophie, "c" * 200, certifier)
+    w.acc.load_grid(w.sophie, "arts et métiers", certifier)
+    with w.db.read() as session:
+        stored = {r.certification: (r.loaded_by_id, r.loaded_at, r.grid) for r in session.scalars(sa.select(CertificationGrid))}
+    assert stored["Licence pro"] == (None, START + timedelta(hours=1), {
+        "title": "Fiche navette", "intro": "Lire", "verdicts": ["validé", "non validé"],
+        "criteria": [{"id": "x", "label": "Posture", "description": "Décrire"}]})
+    assert stored["arts et métiers"][0] == w.sophie.id and len(stored) == 3
+    assert w.acc.grid_for(None, "Licence pro") == Grid(title="Fiche navette", intro="Lire", verdicts=("validé", "non validé"),
+                                                       criteria=(Criterion("x", "Posture", "Décrire", ()),))
+    add_enrolment(w.db, w.sophie.id, w.marc.id, certification="Bachelor", status="closed")  # closed: not offered
+    assert w.acc.grid_certifications(w.sophie) == [
+        ("arts et métiers", True), ("c" * 200, True), ("Licence pro", True), ("Master RH", False)]
+
+
+# -- views: status, follow-up lists, export ------------------------------------------------------------
+
+
+def test_the_status_is_for_the_auditeur_their_tutor_and_staff_with_the_history_on_request(w):
+    planned(w)
+    for actor, target in ((w.lea, None), (w.marc, w.lea.id), (w.sophie, w.lea.id), (w.lea, w.lea.id)):
+        view = w.acc.status(actor, target)
+        assert (view.id, view.stage, view.history) == (acc_id(w), Stage.PLANNED, ())
+    history = w.acc.status(w.sophie, w.lea.id, history=True).history
+    assert [(h.action, h.from_stage, h.to_stage, h.party, h.actor_id, h.at) for h in history] == [
+        (Action.FIRST_MEETING_HELD, Stage.ENROLLED, Stage.FIRST_MEETING_HELD, Party.TUTOR, w.marc.id, START),
+        (Action.RECORD_PLANNING, Stage.FIRST_MEETING_HELD, Stage.PLANNED, Party.TUTOR, w.marc.id, START),
+    ]
+    assert history[1].details == {"deadline": "2027-05-03", "intermediate": []}
+    refused(lambda: w.acc.status(w.hugo, w.lea.id), RefusalCode.NOT_YOURS)
+    refused(lambda: w.acc.status(w.sami, w.lea.id), RefusalCode.NOT_YOURS)
+    refused(lambda: w.acc.status(w.marc), RefusalCode.NO_ACCOMPANIMENT)
+    refused(lambda: w.acc.status(w.sophie), RefusalCode.NO_ACCOMPANIMENT)
+
+
+def test_an_older_enrolment_gets_its_accompaniment_when_first_looked_at(w):
+    with w.db.transaction() as session:
+        older = Person(role="auditeur", display_name="Ana Ancienne", telegram_user_id=3003)
+        session.add(older)
+        session.flush()
+        ana = view_of(older)
+    enrolled_at = START - timedelta(days=30)
+    add_enrolment(w.db, ana.id, w.hugo.id, semester="2027-S1", enrolled_at=enrolled_at)
+    row = next(r for r in w.acc.follow_rows(w.hugo) if r.auditeur_id == ana.id)
+    assert (row.accompaniment_id, row.stage, row.moved_at, row.limit_date, row.next_due) == (0, Stage.ENROLLED, enrolled_at, None, None)
+    w.clock.now = START + timedelta(hours=2)
+    view = w.acc.status(ana)
+    assert (view.stage, view.moved_at, view.limit_date) == (Stage.ENROLLED, w.clock.now, date(2028, 8, 31))  # the end of 2027-S2
+    with w.db.read() as session:
+        stored = session.scalar(sa.select(Accompaniment).where(Accompaniment.id == view.id))
+        assert (stored.stage, stored.moved_at, stored.created_at, stored.limit_date) == ("enrolled", w.clock.now, w.clock.now, date(2028, 8, 31))
+    assert w.acc.status(ana).id == view.id  # once
+    # a later change of calendar plans its stall alert from its creation, as it never moved
+    w.acc.set_academic_year(w.sophie, AcademicYear(
+        2027, SemesterDates(date(2027, 9, 1), date(2028, 1, 31), date(2027, 9, 1), date(2027, 9, 30)),
+        SemesterDates(date(2028, 2, 1), date(2028, 7, 31), date(2028, 2, 1), date(2028, 3, 31))))
+    alerts = [r for r in rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending") if r.params["auditeur_id"] == ana.id]
+    assert [(a.params["about"], a.next_attempt_at) for a in alerts] == [(date(2028, 7, 31), at_paris(date(2027, 4, 2)))]
+
+
+def test_a_missing_limit_is_worked_out_from_the_calendar(w):
+    with w.db.transaction() as session:
+        session.get(Accompaniment, acc_id(w)).limit_date = None
+    assert w.acc.status(w.lea).limit_date == LIMIT
+
+
+def test_the_latest_opinion_recorded_is_the_verdict_shown_and_the_grid_kept(w):
+    _not_validated(w)
+    with w.db.transaction() as session:  # a second opinion recorded after the first (the first stays in the history)
+        session.add(OpinionRow(accompaniment_id=acc_id(w), verdict="validé", grid={}, assessments={}, reasons="x", pdf=b"old",
+                               given_at=START + timedelta(days=1)))
+    view = w.acc.status(w.lea)
+    assert view.verdict == "validé" and view.open_case is not None
+    assert w.acc.opinion_pdf(w.lea) == ("grille-evaluation-2027-02-02.pdf", b"old")
