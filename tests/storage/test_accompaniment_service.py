@@ -930,3 +930,215 @@ def test_the_latest_opinion_recorded_is_the_verdict_shown_and_the_grid_kept(w):
     view = w.acc.status(w.lea)
     assert view.verdict == "validé" and view.open_case is not None
     assert w.acc.opinion_pdf(w.lea) == ("grille-evaluation-2027-02-02.pdf", b"old")
+
+
+def add_auditeur(w, name: str, tutor: PersonView, *, telegram_id: int, certification="Licence pro", semester="2026-S2",
+                 active=True) -> PersonView:
+    with w.db.transaction() as session:
+        person = Person(role="auditeur", display_name=name, telegram_user_id=telegram_id, active=active)
+        session.add(person)
+        session.flush()
+        enrolment = Enrolment(auditeur_id=person.id, tutor_id=tutor.id, certification=certification, report_type="ua",
+                              semester=semester, enrolled_at=w.clock())
+        session.add(enrolment)
+        session.flush()
+        w.acc.on_enrolled(session, enrolment, w.clock())
+        w.enrolment[name] = enrolment.id
+        return view_of(person)
+
+
+def set_stage(w, name: str, stage: Stage) -> None:
+    """A listing test puts an accompaniment at a stage directly (the moves have their own tests)."""
+    with w.db.transaction() as session:
+        session.get(Accompaniment, acc_id(w, name)).stage = stage.value
+
+
+def test_a_tutor_follows_their_own_auditeurs_overdue_first_then_by_due_date_then_by_stage(w):
+    bob = add_auditeur(w, "Bob Martin", w.marc, telegram_id=3010)
+    add_auditeur(w, "Aaron Aubert", w.marc, telegram_id=3011)
+    add_auditeur(w, "Chloé Petit", w.marc, telegram_id=3012)
+    planned(w, deadline=date(2027, 3, 1))  # Léa's deadline comes first…
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["Bob Martin"]), w.marc, START)
+    w.acc.record_planning(w.marc, bob.id, date(2027, 4, 1))
+    set_stage(w, "Aaron Aubert", Stage.VALIDATED)  # over: after those still under way, whatever the name
+    order = [(r.auditeur_name, r.stage, r.next_due, r.overdue) for r in w.acc.follow_rows(w.marc)]
+    assert order == [
+        ("Léa Bernard", Stage.PLANNED, date(2027, 3, 1), False), ("Bob Martin", Stage.PLANNED, date(2027, 4, 1), False),
+        ("Chloé Petit", Stage.ENROLLED, None, False), ("Aaron Aubert", Stage.VALIDATED, None, False),
+    ]
+    w.acc.record_planning(w.marc, w.lea.id, date(2027, 5, 1))  # …until it moves after Bob's
+    w.clock.now = datetime(2027, 4, 1, 22, 30, tzinfo=UTC)  # 2 April in Paris: Bob is late
+    order = [(r.auditeur_name, r.next_due, r.overdue) for r in w.acc.follow_rows(w.marc)]
+    assert order[:2] == [("Bob Martin", date(2027, 4, 1), True), ("Léa Bernard", date(2027, 5, 1), False)]
+    (lea,) = [r for r in w.acc.follow_rows(w.marc) if r.auditeur_id == w.lea.id]
+    assert (lea.accompaniment_id, lea.enrolment_id, lea.tutor_name, lea.certification, lea.semester, lea.limit_date, lea.moved_at) == (
+        acc_id(w), w.enrolment["lea"], "Marc Dubois", "Licence pro", "2026-S2", LIMIT, START)
+    names = {r.auditeur_name for r in w.acc.follow_rows(w.sophie)}
+    assert names == {"Léa Bernard", "Bob Martin", "Aaron Aubert", "Chloé Petit", "Sami Nour"}
+    assert [r.auditeur_name for r in w.acc.follow_rows(w.hugo)] == ["Sami Nour"]
+    assert refused(lambda: w.acc.follow_rows(w.lea), RefusalCode.WRONG_PERSON) == {"action": "follow", "allowed": ["tutor", "staff"]}
+
+
+def test_closed_enrolments_are_not_followed(w):
+    with w.db.transaction() as session:
+        session.get(Enrolment, w.enrolment["sami"]).status = "closed"
+    assert w.acc.follow_rows(w.hugo) == []
+    assert [r.auditeur_name for r in w.acc.follow_rows(w.sophie)] == ["Léa Bernard"]
+
+
+def _staff_lists(w):
+    view = w.acc.staff_follow_up(w.sophie)
+    return ([r.auditeur_name for r in view.overdue_corrections], [r.auditeur_name for r in view.overdue_opinions],
+            [r.auditeur_name for r in view.stalled])
+
+
+def test_staff_hear_of_an_auditeur_without_a_first_meeting_after_fourteen_days(w):
+    w.clock.now = START + timedelta(days=14, seconds=-1)
+    assert _staff_lists(w) == ([], [], [])
+    w.clock.now = START + timedelta(days=14)
+    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+    refused(lambda: w.acc.staff_follow_up(w.hugo), RefusalCode.WRONG_PERSON)
+
+
+def test_staff_hear_of_an_accompaniment_where_nothing_moved_for_sixty_days_oldest_first(w):
+    meet(w)
+    w.clock.now = START + timedelta(days=1)
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, w.clock())
+    w.clock.now = START + timedelta(days=60, seconds=-1)
+    assert _staff_lists(w) == ([], [], [])
+    w.clock.now = START + timedelta(days=60)
+    assert _staff_lists(w) == ([], [], ["Léa Bernard"])
+    w.clock.now = START + timedelta(days=61)
+    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+    set_stage(w, "lea", Stage.VALIDATED)
+    set_stage(w, "sami", Stage.NOT_VALIDATED)
+    assert _staff_lists(w) == ([], [], [])
+
+
+def test_staff_hear_of_an_accompaniment_forty_five_days_before_its_limit(w):
+    w.clock.now = datetime(2027, 12, 16, 9, tzinfo=UTC)
+    meet(w)  # it moved yesterday, but the limit (31 January) is near
+    w.clock.now = datetime(2027, 12, 16, 22, 30, tzinfo=UTC)  # 16 December in Paris
+    assert "Léa Bernard" not in _staff_lists(w)[2]
+    w.clock.now = datetime(2027, 12, 16, 23, 30, tzinfo=UTC)  # 17 December in Paris: 45 days before
+    assert "Léa Bernard" in _staff_lists(w)[2]
+
+
+def test_staff_hear_of_a_planning_whose_deadline_passed(w):
+    planned(w, deadline=date(2027, 3, 1))
+    with w.db.transaction() as session:  # Sami's moved recently: only the deadline matters
+        session.get(Accompaniment, acc_id(w, "sami")).moved_at = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    w.clock.now = datetime(2027, 3, 1, 22, 30, tzinfo=UTC)  # still 1 March in Paris
+    assert _staff_lists(w) == ([], [], [])
+    w.clock.now = datetime(2027, 3, 1, 23, 30, tzinfo=UTC)
+    assert _staff_lists(w) == ([], [], ["Léa Bernard"])
+
+
+def test_overdue_corrections_are_listed_apart_by_due_date(w):
+    submitted(w)  # due on 15 March (six weeks)
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
+    w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
+    draft(w, "sami", version=1)
+    w.clock.now = datetime(2027, 3, 15, 9, tzinfo=UTC)
+    w.acc.submit(w.sami)  # due on 12 April (four weeks)
+    w.clock.now = datetime(2027, 3, 15, 12, tzinfo=UTC)
+    assert _staff_lists(w) == ([], [], [])
+    w.clock.now = datetime(2027, 4, 12, 12, tzinfo=UTC)
+    assert _staff_lists(w) == (["Léa Bernard"], [], [])
+    w.clock.now = datetime(2027, 4, 13, 12, tzinfo=UTC)
+    assert _staff_lists(w) == (["Léa Bernard", "Sami Nour"], [], [])
+    overdue = w.acc.staff_follow_up(w.sophie).overdue_corrections
+    assert [(r.next_due, r.overdue) for r in overdue] == [(date(2027, 3, 15), True), (date(2027, 4, 12), True)]
+    w.acc.return_correction(w.marc, w.lea.id, summary="Enfin.")
+    assert _staff_lists(w) == (["Sami Nour"], [], [])
+
+
+def test_overdue_opinions_are_listed_apart_fourteen_days_after_the_revision(w):
+    revised(w)  # received on 1 February: the opinion is due on 15 February
+    w.clock.now = datetime(2027, 2, 15, 12, tzinfo=UTC)
+    assert _staff_lists(w)[:2] == ([], [])
+    w.clock.now = datetime(2027, 2, 16, 12, tzinfo=UTC)
+    assert _staff_lists(w) == ([], ["Léa Bernard"], ["Sami Nour"])
+    (row,) = w.acc.staff_follow_up(w.sophie).overdue_opinions
+    assert (row.stage, row.next_due, row.overdue) == (Stage.REVISED, date(2027, 2, 15), True)
+    assert [r.next_due for r in w.acc.follow_rows(w.marc)] == [date(2027, 2, 15)]
+
+
+def test_the_cohort_export_has_one_line_per_active_enrolment(w):
+    add_auditeur(w, "Alice Zed", w.hugo, telegram_id=3020, semester="2027-S1")
+    planned(w, deadline=date(2027, 3, 1))
+    w.clock.now = datetime(2027, 3, 2, 12, tzinfo=UTC)
+    assert refused(lambda: w.acc.cohort_csv(w.marc), RefusalCode.WRONG_PERSON)["action"] == "staff_view"
+    lines = w.acc.cohort_csv(w.sophie).splitlines()
+    assert lines == [
+        "auditeur,tuteur,certification,semestre,etape,stage,depuis,prochaine_echeance,en_retard,limite",
+        "Sami Nour,Hugo Roux,Master RH,2026-S2,1,enrolled,2027-02-01,,non,2028-01-31",
+        "Léa Bernard,Marc Dubois,Licence pro,2026-S2,2,planned,2027-02-01,2027-03-01,oui,2028-01-31",
+        "Alice Zed,Hugo Roux,Licence pro,2027-S1,1,enrolled,2027-02-01,,non,2028-08-31",
+    ]
+
+
+def test_an_older_enrolment_without_an_accompaniment_is_exported_without_a_limit(w):
+    with w.db.transaction() as session:
+        session.delete(session.get(Accompaniment, acc_id(w, "sami")))
+    lines = w.acc.cohort_csv(w.sophie).splitlines()
+    assert lines[1] == "Sami Nour,Hugo Roux,Master RH,2026-S2,1,enrolled,2027-02-01,,non,"
+
+
+# -- broadcast audiences ------------------------------------------------------------------------------
+
+
+def test_broadcasts_pick_the_active_auditeurs_at_a_stage(w):
+    gone = add_auditeur(w, "Paul Parti", w.hugo, telegram_id=3030, active=False)
+    add_auditeur(w, "Nina Neuve", w.hugo, telegram_id=3031)
+    with w.db.transaction() as session:
+        session.delete(session.get(Accompaniment, acc_id(w, "Nina Neuve")))  # older: no accompaniment row yet
+    planned(w)
+    with w.db.read() as session:
+        assert set(session.scalars(w.acc.stage_members(session, "planned"))) == {w.lea.id}
+        enrolled = set(session.scalars(w.acc.stage_members(session, "enrolled")))
+        assert w.sami.id in enrolled and gone.id in enrolled and w.lea.id not in enrolled and len(enrolled) == 3
+        assert w.acc.stage_counts(session) == [("enrolled", 2), ("planned", 1)]  # Paul has left: not counted
+        with pytest.raises(BroadcastError) as unknown:
+            w.acc.stage_members(session, "nowhere")
+    assert unknown.value.code == "stage_unknown"
+    assert unknown.value.details == {"value": "nowhere", "known": [s.value for s in Stage]}
+    with w.db.transaction() as session:
+        session.get(Enrolment, w.enrolment["sami"]).status = "closed"
+    with w.db.read() as session:
+        assert w.sami.id not in set(session.scalars(w.acc.stage_members(session, "enrolled")))
+        assert w.acc.stage_counts(session) == [("enrolled", 1), ("planned", 1)]
+
+
+# -- reminders at send time ---------------------------------------------------------------------------
+
+
+def test_a_reminder_applies_while_the_accompaniment_is_at_its_stage(w):
+    ident = acc_id(w)
+    params = {"accompaniment_id": ident, "stage": "enrolled", "kind": ReminderKind.STAFF_STALLED.value}
+    assert w.acc.reminder_still_applies(params, START)
+    assert not w.acc.reminder_still_applies({**params, "accompaniment_id": ident + 100}, START)
+    meet(w)
+    assert not w.acc.reminder_still_applies(params, START)
+    assert w.acc.reminder_still_applies({**params, "stage": "first_meeting_held"}, START)
+
+
+def test_the_first_meeting_alert_applies_while_no_meeting_is_booked_or_held(w):
+    params = {"accompaniment_id": acc_id(w), "stage": "enrolled", "kind": ReminderKind.STAFF_NO_FIRST_MEETING.value}
+    assert w.acc.reminder_still_applies(params, START)
+    with w.db.transaction() as session:
+        meeting = Meeting(tutor_id=w.marc.id, auditeur_id=w.lea.id, enrolment_id=w.enrolment["lea"], start_at=START,
+                          end_at=START + timedelta(hours=1), blocked_until=START + timedelta(hours=1), duration_minutes=60,
+                          status="cancelled", purpose="first", video_link="https://visio.example/1")
+        other = Meeting(tutor_id=w.hugo.id, auditeur_id=w.sami.id, enrolment_id=w.enrolment["sami"], start_at=START,
+                        end_at=START + timedelta(hours=1), blocked_until=START + timedelta(hours=1), duration_minutes=60,
+                        status="booked", purpose="first", video_link="https://visio.example/2")
+        session.add_all([meeting, other])
+    assert w.acc.reminder_still_applies(params, START)  # cancelled, and Sami's meeting is not Léa's
+    for status, applies in (("booked", False), ("held", False), ("missed", True)):
+        with w.db.transaction() as session:
+            session.get(Meeting, meeting.id).status = status
+        assert w.acc.reminder_still_applies(params, START) is applies
