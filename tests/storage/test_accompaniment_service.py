@@ -145,6 +145,7 @@ class Row:
     dedupe_key: str | None
     on_uncertain: str
     email_to: str | None
+    created_at: datetime
 
 
 def rows(db, kind: str | None = None, *, state: str | None = None, prefix: bool = False) -> list[Row]:
@@ -156,7 +157,8 @@ def rows(db, kind: str | None = None, *, state: str | None = None, prefix: bool 
             query = query.where(OutboxMessage.state == state)
         return [
             Row(r.kind, r.recipient_id, r.state, r.template, outbox.decode(r.params), r.keyboard, r.document, r.document_content,
-                r.priority, r.next_attempt_at, r.expires_at, (r.subject_type, r.subject_id), r.dedupe_key, r.on_uncertain, r.email_to)
+                r.priority, r.next_attempt_at, r.expires_at, (r.subject_type, r.subject_id), r.dedupe_key, r.on_uncertain, r.email_to,
+                r.created_at)
             for r in session.scalars(query)
         ]
 
@@ -244,7 +246,7 @@ def test_the_invitation_email_names_the_tutor_the_link_and_the_contact(w):
     (email,) = rows(w.db, "email.invitation")
     assert (email.email_to, email.recipient_id, email.template, email.state) == (
         "lea@example.org", w.lea.id, "email/invitation.txt", "pending")
-    assert email.subject == (SUBJECT, acc_id(w))
+    assert (email.subject, email.created_at) == ((SUBJECT, acc_id(w)), START)
     assert email.params == {
         "auditeur": "Léa Bernard", "tutor": "Marc Dubois", "tutor_email": "marc@example.org", "certification": "Licence pro",
         "code": "ABC123", "expires_at": expires, "link": "https://t.me/coachbot_test?start=ABC123",
@@ -267,6 +269,16 @@ def test_no_invitation_email_without_a_code_an_address_or_smtp(w, db):
     assert email.params["code"] == "NOBOT" and email.params["link"] is None
 
 
+def test_by_default_no_invitation_is_e_mailed_and_no_contact_is_given(w, db):
+    with db.transaction() as session:
+        enrolment = session.get(Enrolment, w.enrolment["lea"])
+        Accompaniments(db, HolidayCalendar(school_zone="B"), GRID, clock=w.clock).on_enrolled(session, enrolment, START, code="A")
+        Accompaniments(db, HolidayCalendar(school_zone="B"), GRID, clock=w.clock, email_invitations=True).on_enrolled(
+            session, enrolment, START, code="B")
+    (email,) = rows(db, "email.invitation")
+    assert (email.params["code"], email.params["contact"], email.params["link"]) == ("B", "", None)
+
+
 def test_enrolment_starts_at_step_one_with_the_two_semester_limit(w):
     view = w.acc.status(w.lea)
     assert (view.stage, view.step, view.moved_at, view.limit_date) == (Stage.ENROLLED, 1, START, LIMIT)
@@ -284,8 +296,8 @@ def test_binding_plans_one_first_meeting_alert_for_each_active_staff_member_on_t
     ident = acc_id(w)
     assert (alert.recipient_id, alert.state, alert.template) == (w.sophie.id, "pending", "accompaniment/reminder.html")
     assert alert.next_attempt_at == at_paris(date(2027, 2, 15))  # 14 days after binding, 09:00 Paris
-    assert (alert.priority, alert.on_uncertain, alert.expires_at, alert.subject) == (
-        outbox.Priority.REMINDER, outbox.DROP, None, (SUBJECT, ident))
+    assert (alert.priority, alert.on_uncertain, alert.expires_at, alert.subject, alert.created_at) == (
+        outbox.Priority.REMINDER, outbox.DROP, None, (SUBJECT, ident), START)
     assert alert.dedupe_key == f"acc:{ident}:0:accompaniment.first_meeting.staff:0:None:{w.sophie.id}"
     assert alert.params == {"kind": "accompaniment.first_meeting.staff", "days": 0, "about": None, "auditeur": "Léa Bernard",
                             "auditeur_id": w.lea.id, "accompaniment_id": ident, "stage": "enrolled"}
@@ -308,7 +320,7 @@ def test_the_first_meeting_held_moves_to_step_two_once_and_tells_the_auditeur(w)
     (note,) = rows(w.db, "accompaniment.first_meeting_held")
     assert (note.recipient_id, note.template, note.params, note.subject) == (
         w.lea.id, "accompaniment/first_meeting_held.html", {"limit": LIMIT}, (SUBJECT, acc_id(w)))
-    assert note.priority == outbox.Priority.NOTIFICATION
+    assert (note.priority, note.created_at) == (outbox.Priority.NOTIFICATION, START + timedelta(days=3))
 
 
 @pytest.mark.parametrize(("actor", "party"), [(None, "system"), ("command_line", "staff")])
@@ -330,7 +342,8 @@ def test_the_planning_is_stored_told_to_the_auditeur_and_its_reminders_planned(w
     assert events(w)[-1][:6] == ("record_planning", "first_meeting_held", "planned", "tutor", w.marc.id,
                                  {"deadline": "2027-03-26", "intermediate": ["2027-02-26", "2027-03-12"]})
     (note,) = rows(w.db, "accompaniment.planning")
-    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/planning_auditeur.html", (SUBJECT, acc_id(w)))
+    assert (note.recipient_id, note.template, note.subject, note.created_at) == (
+        w.lea.id, "accompaniment/planning_auditeur.html", (SUBJECT, acc_id(w)), START)
     assert note.params == {"deadline": date(2027, 3, 26), "intermediate": [date(2027, 2, 26), date(2027, 3, 12)],
                            "limit": LIMIT, "tutor": "Marc Dubois"}
     deadline = rows(w.db, ReminderKind.AUDITEUR_DEADLINE.value)
@@ -348,6 +361,11 @@ def test_the_planning_is_stored_told_to_the_auditeur_and_its_reminders_planned(w
     # the first meeting is held and the planning recorded: two moves, hence the key's sequence
     assert deadline[0].dedupe_key == f"acc:{acc_id(w)}:2:accompaniment.deadline.auditeur:14:2027-03-26:{w.lea.id}"
     assert {r.params["stage"] for r in deadline + steps} == {"planned"}
+    assert {r.created_at for r in deadline + steps} == {START}
+    with w.db.read() as session:
+        stored = session.execute(sa.select(PlanningDate.kind, PlanningDate.day, PlanningDate.recorded_at).order_by(PlanningDate.day))
+        assert [tuple(r) for r in stored] == [("intermediate", date(2027, 2, 26), START), ("intermediate", date(2027, 3, 12), START),
+                                              ("deadline", date(2027, 3, 26), START)]
 
 
 def test_a_new_planning_replaces_the_dates_and_their_reminders(w):
@@ -408,23 +426,23 @@ def test_a_submission_in_the_winter_holidays_gives_six_weeks_and_the_tutor_gets_
     (row,) = submissions(w)
     assert (row.kind, row.draft_version_id, row.submitted_at, row.received_on) == ("submission", second, w.clock.now, date(2027, 2, 15))
     assert (row.due_on, row.weeks) == (date(2027, 3, 30), 6)
-    assert [h["name"] for h in row.holidays] == ["Vacances d'hiver"]
-    assert all(date.fromisoformat(h["first"]) <= date.fromisoformat(h["last"]) for h in row.holidays)
+    assert row.holidays == [{"name": "Vacances d'hiver", "first": "2027-02-20", "last": "2027-03-07"}]
     current = view.current
     assert (view.stage, view.step, view.next_due, view.overdue) == (Stage.SUBMITTED, 3, date(2027, 3, 30), False)
     assert (current.id, current.kind, current.version, current.received_on, current.due_on, current.weeks) == (
         row.id, "submission", 2, date(2027, 2, 15), date(2027, 3, 30), 6)
-    assert current.holidays[0]["name"] == "Vacances d'hiver" and isinstance(current.holidays[0]["first"], date)
+    assert current.holidays == ({"name": "Vacances d'hiver", "first": date(2027, 2, 20), "last": date(2027, 3, 7)},)
     assert (current.corrected_at, current.has_correction_file, current.comments, current.summary) == (None, False, {}, None)
     assert events(w)[-1][:6] == ("submit", "planned", "submitted", "auditeur", w.lea.id, {"version": 2, "submission_id": row.id})
     (note,) = rows(w.db, "accompaniment.submitted")
-    assert (note.recipient_id, note.template, note.subject) == (w.marc.id, "accompaniment/tutor_submitted.html", (SUBJECT, acc_id(w)))
+    assert (note.recipient_id, note.template, note.subject, note.created_at) == (
+        w.marc.id, "accompaniment/tutor_submitted.html", (SUBJECT, acc_id(w)), w.clock.now)
     assert note.keyboard == [[{"text": "📋 Suivi", "callback_data": f"acc:show:{w.lea.id}"}]]
     assert note.params["auditeur"] == "Léa Bernard" and note.params["comparison"] is None
     assert (note.params["submission"]["version"], note.params["submission"]["due_on"]) == (2, date(2027, 3, 30))
     (file,) = rows(w.db, "accompaniment.submitted.file")
-    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject) == (
-        w.marc.id, "v2.pdf", "TG-V2", (SUBJECT, acc_id(w)))
+    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject, file.created_at) == (
+        w.marc.id, "v2.pdf", "TG-V2", (SUBJECT, acc_id(w)), w.clock.now)
 
 
 def test_a_submission_outside_the_holidays_gives_four_weeks_and_the_correction_reminders(w):
@@ -437,7 +455,7 @@ def test_a_submission_outside_the_holidays_gives_four_weeks_and_the_correction_r
     before = rows(w.db, ReminderKind.TUTOR_CORRECTION.value)
     assert [(r.recipient_id, r.params["days"], r.next_attempt_at) for r in before] == [
         (w.marc.id, 7, at_paris(date(2027, 6, 7))), (w.marc.id, 2, at_paris(date(2027, 6, 11)))]  # 12 June is a Saturday
-    assert before[0].expires_at == at_paris(date(2027, 6, 11))
+    assert before[0].expires_at == at_paris(date(2027, 6, 11)) and before[0].created_at == w.clock.now
     assert before[1].expires_at == paris_to_utc(date(2027, 6, 15), time(0))
     late = rows(w.db, ReminderKind.TUTOR_CORRECTION_OVERDUE.value)
     assert [(r.recipient_id, r.params["days"]) for r in late] == [(w.marc.id, -1), (w.marc.id, -8), (w.marc.id, -15), (w.marc.id, -22)]
@@ -496,14 +514,21 @@ def test_the_correction_is_stored_and_sent_with_the_comments_in_grid_order(w):
     assert events(w)[-1][:6] == ("return_correction", "submitted", "corrected", "tutor", w.marc.id,
                                  {"submission_id": row.id, "file": True, "comments": 2})
     (note,) = rows(w.db, "accompaniment.corrected")
-    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/auditeur_corrected.html", (SUBJECT, acc_id(w)))
+    assert (note.recipient_id, note.template, note.subject, note.created_at) == (
+        w.lea.id, "accompaniment/auditeur_corrected.html", (SUBJECT, acc_id(w)), w.clock.now)
     assert note.params == {"tutor": "Marc Dubois", "summary": "Bon début.", "has_file": True, "on_time": True,
                            "comments": [{"label": "Analyse", "comment": "x" * 2000}, {"label": "Forme", "comment": "Soignez la forme."}]}
     (file,) = rows(w.db, "accompaniment.corrected.file")
-    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject) == (
-        w.lea.id, "n" * 255, "ANNOTATED", (SUBJECT, acc_id(w)))
+    assert (file.recipient_id, file.document["filename"], file.document["file_id"], file.subject, file.created_at) == (
+        w.lea.id, "n" * 255, "ANNOTATED", (SUBJECT, acc_id(w)), w.clock.now)
     assert rows(w.db, ReminderKind.TUTOR_CORRECTION.value, state="pending") == []
     assert [r.params["about"] for r in rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")] == [LIMIT]
+
+
+def test_a_long_summary_is_cut_at_four_thousand_characters(w):
+    submitted(w)
+    view = w.acc.return_correction(w.marc, w.lea.id, summary=" " + "s" * 4100)
+    assert view.current.summary == "s" * 4000 and submissions(w)[0].correction_summary == "s" * 4000
 
 
 def test_blank_comments_are_dropped_and_a_nameless_file_is_called_correction_pdf(w):
@@ -563,23 +588,25 @@ def test_a_correction_uses_the_certifiers_grid_when_one_is_loaded(w):
 def test_the_revision_goes_to_the_tutor_with_what_changed_and_the_opinion_reminders(w):
     submitted(w)
     w.acc.return_correction(w.marc, w.lea.id, summary="Ajoutez le contexte.")
-    draft(w, version=2, sections=("introduction", "contexte"), file_id="TG-V2")
+    draft(w, version=2, sections=("introduction", "role"))  # compared with: the latest readable one before
+    draft(w, version=3, problem="encrypted")
+    draft(w, version=4, sections=("introduction", "contexte"), file_id="TG-V4")
     w.clock.now = datetime(2027, 3, 8, 10, tzinfo=UTC)
     view = w.acc.submit(w.lea)
     first, second = submissions(w)
     assert (second.kind, second.received_on, second.due_on, second.weeks, second.holidays) == (
         "revision", date(2027, 3, 8), None, None, [])
-    assert (view.stage, view.current.kind, view.current.version) == (Stage.REVISED, "revision", 2)
+    assert (view.stage, view.current.kind, view.current.version) == (Stage.REVISED, "revision", 4)
     assert (view.next_due, view.overdue) == (date(2027, 3, 22), False)  # the opinion: 14 days after the revision
-    assert events(w)[-1][:6] == ("submit_revision", "corrected", "revised", "auditeur", w.lea.id, {"version": 2, "submission_id": second.id})
+    assert events(w)[-1][:6] == ("submit_revision", "corrected", "revised", "auditeur", w.lea.id, {"version": 4, "submission_id": second.id})
     (note,) = rows(w.db, "accompaniment.revised")
-    assert (note.recipient_id, note.template) == (w.marc.id, "accompaniment/tutor_submitted.html")
+    assert (note.recipient_id, note.template, note.created_at) == (w.marc.id, "accompaniment/tutor_submitted.html", w.clock.now)
     comparison = note.params["comparison"]
-    assert (comparison["previous_version"], comparison["version"]) == (1, 2)
-    assert (comparison["sections_gained"], comparison["sections_lost"]) == (["Contexte de référence"], [])
+    assert (comparison["previous_version"], comparison["version"]) == (2, 4)
+    assert (comparison["sections_gained"], comparison["sections_lost"]) == (["Contexte de référence"], ["Mission et rôle tenu"])
     assert comparison["comparison"]["words_after"] == 3000
     files = rows(w.db, "accompaniment.submitted.file")
-    assert [f.document["file_id"] for f in files] == ["F1", "TG-V2"]
+    assert [f.document["file_id"] for f in files] == ["F1", "TG-V4"]
     opinion = rows(w.db, ReminderKind.TUTOR_OPINION.value)
     assert [(r.recipient_id, r.params["days"], r.params["about"], r.next_attempt_at) for r in opinion] == [
         (w.marc.id, 3, date(2027, 3, 22), at_paris(date(2027, 3, 19)))]
@@ -643,14 +670,15 @@ def test_a_favourable_opinion_stores_the_completed_grid_and_sends_it(w):
                       {"a": "Très clair."}, REASONS, b"%PDF-spy", w.clock.now)
     assert events(w)[-1][:6] == ("give_opinion", "revised", "validated", "tutor", w.marc.id, {"verdict": "validé"})
     (note,) = rows(w.db, "accompaniment.opinion")
-    assert (note.recipient_id, note.template, note.subject) == (w.lea.id, "accompaniment/auditeur_opinion.html", (SUBJECT, acc_id(w)))
+    assert (note.recipient_id, note.template, note.subject, note.created_at) == (
+        w.lea.id, "accompaniment/auditeur_opinion.html", (SUBJECT, acc_id(w)), w.clock.now)
     assert note.params == {
         "verdict": "validé", "validated": True, "reasons": REASONS, "tutor": "Marc Dubois",
         "criteria": [{"label": "Analyse", "assessment": "acquis", "comment": "Très clair."},
                      {"label": "Forme", "assessment": "partiellement acquis", "comment": None}],
     }
     (file,) = rows(w.db, "accompaniment.opinion.file")
-    assert (file.recipient_id, file.content, file.subject) == (w.lea.id, b"%PDF-spy", (SUBJECT, acc_id(w)))
+    assert (file.recipient_id, file.content, file.subject, file.created_at) == (w.lea.id, b"%PDF-spy", (SUBJECT, acc_id(w)), w.clock.now)
     assert (file.document["filename"], file.document["caption_template"]) == (
         "grille-evaluation-2027-03-11.pdf", "accompaniment/grid_caption.html")
     assert rows(w.db, "accompaniment.not_validated.staff") == []
@@ -671,13 +699,21 @@ def test_an_unfavourable_opinion_opens_a_case_and_tells_active_staff(w):
         assert (case.accompaniment_id, case.reason, case.opened_at, case.closed_at) == (acc_id(w), "not_validated", START, None)
     assert (given.view.open_case.id, given.view.open_case.accompaniment_id, given.view.open_case.opened_at) == (case.id, acc_id(w), START)
     (alert,) = rows(w.db, "accompaniment.not_validated.staff")  # Sophie only: Zoé has left, Yves is not on Telegram
-    assert (alert.recipient_id, alert.template, alert.subject) == (w.sophie.id, "accompaniment/staff_not_validated.html", (SUBJECT, acc_id(w)))
+    assert (alert.recipient_id, alert.template, alert.subject, alert.created_at) == (
+        w.sophie.id, "accompaniment/staff_not_validated.html", (SUBJECT, acc_id(w)), START)
     assert alert.params == {"auditeur": "Léa Bernard", "tutor": "Marc Dubois", "certification": "Licence pro", "reasons": REASONS,
                             "case_id": case.id}
     assert alert.keyboard == [[{"text": "📝 Enregistrer le contact", "callback_data": f"acc:case:{case.id}"}]]
     note = rows(w.db, "accompaniment.opinion")[0]
     assert (note.params["verdict"], note.params["validated"]) == ("non validé", False)
     assert events(w)[-1][2] == "not_validated"
+
+
+def test_an_opinion_comment_is_cut_at_two_thousand_characters(w):
+    revised(w)
+    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS, comments={"b": "c" * 2100})
+    assert w.pdf.documents[0]["comments"] == {"b": "c" * 2000}
+    assert rows(w.db, "accompaniment.opinion")[0].params["criteria"][1]["comment"] == "c" * 2000
 
 
 def test_without_a_pdf_builder_the_opinion_is_stored_without_a_file(w, db):
@@ -723,7 +759,7 @@ def test_the_grid_of_an_auditeur_is_the_certifiers_for_their_certification(w):
     assert w.acc.grid_of(w.marc, w.lea.id) == GRID  # no grid loaded for the Licence pro: the default
     assert w.acc.grid_of(w.lea, None) == GRID
     refused(lambda: w.acc.grid_of(w.marc, w.sami.id), RefusalCode.NOT_YOURS)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^no evaluation grid \(prompts/report/grid.toml\)$"):
         make_service(w.db, w.clock, grid=None).grid_for(None, "Licence pro")
     assert make_service(w.db, w.clock, grid=None).grid_for(None, "Master RH").title == "Fiche RH"
 
@@ -744,6 +780,7 @@ def test_recording_the_contact_closes_the_case_and_the_accompaniment_stays_over(
     closed = w.acc.record_contact(w.sophie, case.id, contact_note="  Appel le 3/02  ", agreed="  Réorientation  " + "x" * 4100)
     assert (closed.id, closed.closed_at, closed.contact_note, closed.agreed[:13]) == (case.id, w.clock.now, "Appel le 3/02", "Réorientation")
     assert len(closed.agreed) == 4000 and closed.enrolment.auditeur.display_name == "Léa Bernard"
+    assert (closed.accompaniment_id, closed.opened_at) == (case.accompaniment_id, START)
     with w.db.read() as session:
         row = session.get(FollowUpCase, case.id)
         assert (row.closed_at, row.closed_by_id, row.contact_note, len(row.agreed)) == (w.clock.now, w.sophie.id, "Appel le 3/02", 4000)
@@ -755,19 +792,26 @@ def test_recording_the_contact_closes_the_case_and_the_accompaniment_stays_over(
                    RefusalCode.CASE_CLOSED) == {}
 
 
-def test_resuming_after_the_contact_goes_back_to_a_planning_and_tells_the_tutor(w):
+@pytest.mark.parametrize("by", ["sophie", "command_line"])
+def test_resuming_after_the_contact_goes_back_to_a_planning_and_tells_the_tutor(w, by):
     case = _not_validated(w)
-    closed = w.acc.record_contact(COMMAND_LINE, case.id, contact_note="abc", agreed="xyz", resume=True)  # three letters suffice
+    actor, actor_id = (w.sophie, w.sophie.id) if by == "sophie" else (COMMAND_LINE, None)
+    closed = w.acc.record_contact(actor, case.id, contact_note="abc", agreed="xyz", resume=True)  # three letters suffice
     assert (closed.contact_note, closed.agreed) == ("abc", "xyz")
     with w.db.read() as session:
-        assert session.get(FollowUpCase, case.id).closed_by_id is None
+        assert session.get(FollowUpCase, case.id).closed_by_id == actor_id
         audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "follow_up.closed"))
-        assert (audit.actor_id, audit.details) == (None, {"case_id": case.id, "resume": True})
+        assert (audit.actor_id, audit.details) == (actor_id, {"case_id": case.id, "resume": True})
     assert w.acc.status(w.lea).stage is Stage.PLANNED
-    assert events(w)[-1][:6] == ("resume", "not_validated", "planned", "staff", None, {"case_id": case.id})
+    assert events(w)[-1][:6] == ("resume", "not_validated", "planned", "staff", actor_id, {"case_id": case.id})
     (note,) = rows(w.db, "accompaniment.resumed")
-    assert (note.recipient_id, note.template, note.params, note.subject) == (
-        w.marc.id, "accompaniment/tutor_resumed.html", {"auditeur": "Léa Bernard"}, (SUBJECT, acc_id(w)))
+    assert (note.recipient_id, note.template, note.params, note.subject, note.created_at) == (
+        w.marc.id, "accompaniment/tutor_resumed.html", {"auditeur": "Léa Bernard"}, (SUBJECT, acc_id(w)), START)
+
+
+def test_a_long_contact_note_is_cut_at_four_thousand_characters(w):
+    case = _not_validated(w)
+    assert w.acc.record_contact(w.sophie, case.id, contact_note="n" * 4100, agreed="Suite").contact_note == "n" * 4000
 
 
 def test_only_staff_record_a_contact_with_a_note_and_what_was_agreed(w):
