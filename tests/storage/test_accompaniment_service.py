@@ -853,8 +853,12 @@ def test_a_new_academic_year_moves_the_limit_of_the_accompaniments_under_way_onl
     third = add_enrolment(w.db, w.lea.id, w.marc.id, status="closed")  # an older, closed enrolment of Léa's
     with w.db.transaction() as session:
         w.acc.on_enrolled(session, session.get(Enrolment, third), START)
-    revised(w)
-    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS)  # Léa's is over
+    add_auditeur(w, "Aaron Aubert", w.hugo, telegram_id=3011)
+    set_stage(w, "Aaron Aubert", Stage.VALIDATED)  # over
+    submitted(w)  # Léa's report is with her tutor
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
+    w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
     w.clock.now = START + timedelta(days=1)
     assert refused(lambda: w.acc.set_academic_year(w.marc, _year(date(2027, 12, 20))), RefusalCode.WRONG_PERSON) == {
         "action": "set_calendar", "allowed": ["staff"]}
@@ -863,11 +867,14 @@ def test_a_new_academic_year_moves_the_limit_of_the_accompaniments_under_way_onl
     with w.db.read() as session:
         limits = dict(session.execute(sa.select(Accompaniment.enrolment_id, Accompaniment.limit_date)).all())
         assert session.get(AcademicYearRow, 2027).updated_by_id == w.sophie.id
-    assert limits == {w.enrolment["lea"]: LIMIT, w.enrolment["sami"]: date(2027, 12, 20), third: LIMIT}
+    assert limits == {w.enrolment["lea"]: date(2027, 12, 20), w.enrolment["sami"]: date(2027, 12, 20), third: LIMIT,
+                      w.enrolment["Aaron Aubert"]: LIMIT}
     (alert,) = rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")  # Sami's: planned again for the new limit
-    # Sami never moved: 60 days from the creation of the accompaniment come before the limit's 45 days
+    # Sami's planning was recorded on 1 February: 60 days of silence come before the limit's 45 days
     assert (alert.recipient_id, alert.params["about"], alert.params["auditeur"]) == (w.sophie.id, date(2027, 12, 20), "Sami Nour")
-    assert alert.next_attempt_at == at_paris(date(2027, 4, 2))  # 1 February + 60 days
+    assert (alert.next_attempt_at, alert.created_at) == (at_paris(date(2027, 4, 2)), w.clock.now)  # 1 February + 60 days
+    assert len([r for r in rows(w.db, ReminderKind.AUDITEUR_DEADLINE.value, state="pending") if r.recipient_id == w.sami.id]) == 3
+    assert len(rows(w.db, ReminderKind.TUTOR_CORRECTION.value, state="pending")) == 2  # Léa's tutor is still reminded
     assert alert.dedupe_key.startswith(f"acc:{acc_id(w, 'sami')}:limit@{int(w.clock.now.timestamp())}:")
     w.acc.set_academic_year(COMMAND_LINE, _year(date(2027, 12, 21)))
     with w.db.read() as session:
@@ -964,6 +971,9 @@ def test_a_missing_limit_is_worked_out_from_the_calendar(w):
     with w.db.transaction() as session:
         session.get(Accompaniment, acc_id(w)).limit_date = None
     assert w.acc.status(w.lea).limit_date == LIMIT
+    meet(w)  # and a move plans no stall alert against an unknown limit
+    assert rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending") == [
+        r for r in rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending") if r.params["auditeur_id"] == w.sami.id]
 
 
 def test_the_latest_opinion_recorded_is_the_verdict_shown_and_the_grid_kept(w):
@@ -1046,16 +1056,16 @@ def test_staff_hear_of_an_auditeur_without_a_first_meeting_after_fourteen_days(w
 
 
 def test_staff_hear_of_an_accompaniment_where_nothing_moved_for_sixty_days_oldest_first(w):
-    meet(w)
-    w.clock.now = START + timedelta(days=1)
     with w.db.transaction() as session:
         w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, w.clock())
+    w.clock.now = START + timedelta(days=1)
+    meet(w)
     w.clock.now = START + timedelta(days=60, seconds=-1)
     assert _staff_lists(w) == ([], [], [])
     w.clock.now = START + timedelta(days=60)
-    assert _staff_lists(w) == ([], [], ["Léa Bernard"])
+    assert _staff_lists(w) == ([], [], ["Sami Nour"])
     w.clock.now = START + timedelta(days=61)
-    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+    assert _staff_lists(w) == ([], [], ["Sami Nour", "Léa Bernard"])  # the longest silence first
     set_stage(w, "lea", Stage.VALIDATED)
     set_stage(w, "sami", Stage.NOT_VALIDATED)
     assert _staff_lists(w) == ([], [], [])
@@ -1081,23 +1091,25 @@ def test_staff_hear_of_a_planning_whose_deadline_passed(w):
 
 
 def test_overdue_corrections_are_listed_apart_by_due_date(w):
-    submitted(w)  # due on 15 March (six weeks)
     with w.db.transaction() as session:
         w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
     w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
     draft(w, "sami", version=1)
+    w.acc.submit(w.sami)  # on 1 February: due on 15 March (six weeks)
+    planned(w)
+    draft(w, version=1)
     w.clock.now = datetime(2027, 3, 15, 9, tzinfo=UTC)
-    w.acc.submit(w.sami)  # due on 12 April (four weeks)
+    w.acc.submit(w.lea)  # due on 12 April (four weeks)
     w.clock.now = datetime(2027, 3, 15, 12, tzinfo=UTC)
     assert _staff_lists(w) == ([], [], [])
     w.clock.now = datetime(2027, 4, 12, 12, tzinfo=UTC)
-    assert _staff_lists(w) == (["Léa Bernard"], [], [])
+    assert _staff_lists(w) == (["Sami Nour"], [], [])
     w.clock.now = datetime(2027, 4, 13, 12, tzinfo=UTC)
-    assert _staff_lists(w) == (["Léa Bernard", "Sami Nour"], [], [])
+    assert _staff_lists(w) == (["Sami Nour", "Léa Bernard"], [], [])
     overdue = w.acc.staff_follow_up(w.sophie).overdue_corrections
     assert [(r.next_due, r.overdue) for r in overdue] == [(date(2027, 3, 15), True), (date(2027, 4, 12), True)]
-    w.acc.return_correction(w.marc, w.lea.id, summary="Enfin.")
-    assert _staff_lists(w) == (["Sami Nour"], [], [])
+    w.acc.return_correction(w.hugo, w.sami.id, summary="Enfin.")
+    assert _staff_lists(w) == (["Léa Bernard"], [], [])
 
 
 def test_overdue_opinions_are_listed_apart_fourteen_days_after_the_revision(w):
@@ -1113,12 +1125,14 @@ def test_overdue_opinions_are_listed_apart_fourteen_days_after_the_revision(w):
 
 def test_the_cohort_export_has_one_line_per_active_enrolment(w):
     add_auditeur(w, "Alice Zed", w.hugo, telegram_id=3020, semester="2027-S1")
+    add_auditeur(w, "Ahmed Bali", w.hugo, telegram_id=3021)
     planned(w, deadline=date(2027, 3, 1))
     w.clock.now = datetime(2027, 3, 2, 12, tzinfo=UTC)
     assert refused(lambda: w.acc.cohort_csv(w.marc), RefusalCode.WRONG_PERSON)["action"] == "staff_view"
     lines = w.acc.cohort_csv(w.sophie).splitlines()
     assert lines == [
         "auditeur,tuteur,certification,semestre,etape,stage,depuis,prochaine_echeance,en_retard,limite",
+        "Ahmed Bali,Hugo Roux,Licence pro,2026-S2,1,enrolled,2027-02-01,,non,2028-01-31",
         "Sami Nour,Hugo Roux,Master RH,2026-S2,1,enrolled,2027-02-01,,non,2028-01-31",
         "Léa Bernard,Marc Dubois,Licence pro,2026-S2,2,planned,2027-02-01,2027-03-01,oui,2028-01-31",
         "Alice Zed,Hugo Roux,Licence pro,2027-S1,1,enrolled,2027-02-01,,non,2028-08-31",
