@@ -31,7 +31,7 @@ from bot.domain.people import PersonView, Role
 from bot.domain.permissions import COMMAND_LINE
 from bot.domain.report import Criterion, Grid, default_catalogue
 from bot.services import outbox
-from bot.services.accompaniment import SUBJECT, Accompaniments
+from bot.services.accompaniment import Accompaniments
 from bot.storage.models import (
     AcademicYearRow,
     Accompaniment,
@@ -50,6 +50,7 @@ from bot.storage.models import (
 from bot.storage.models import Opinion as OpinionRow
 from tests.clock import Clock
 
+SUBJECT = "accompaniment"  # the outbox rows' subject: cancelled together when the stage moves
 START = datetime(2027, 2, 1, 9, tzinfo=UTC)  # Monday 1 February 2027, 10:00 in Paris
 LIMIT = date(2028, 1, 31)  # enrolled in 2026-S2: the end of 2027-S1 (default calendar)
 GRID = Grid(
@@ -433,6 +434,7 @@ def test_a_submission_in_the_winter_holidays_gives_six_weeks_and_the_tutor_gets_
         row.id, "submission", 2, date(2027, 2, 15), date(2027, 3, 30), 6)
     assert current.holidays == ({"name": "Vacances d'hiver", "first": date(2027, 2, 20), "last": date(2027, 3, 7)},)
     assert (current.corrected_at, current.has_correction_file, current.comments, current.summary) == (None, False, {}, None)
+    assert current.submitted_at == w.clock.now
     assert events(w)[-1][:6] == ("submit", "planned", "submitted", "auditeur", w.lea.id, {"version": 2, "submission_id": row.id})
     (note,) = rows(w.db, "accompaniment.submitted")
     assert (note.recipient_id, note.template, note.subject, note.created_at) == (
@@ -889,7 +891,7 @@ def test_the_calendar_years_offered_are_the_current_and_the_next_from_september_
     years = w.acc.calendar_years(w.sophie)
     assert [(y.year, custom) for y, custom in years] == [(2027, True), (2028, False)]
     assert years[0][0].s1.end == date(2027, 12, 20)
-    refused(lambda: w.acc.calendar_years(w.marc), RefusalCode.WRONG_PERSON)
+    assert refused(lambda: w.acc.calendar_years(w.marc), RefusalCode.WRONG_PERSON) == {"action": "set_calendar", "allowed": ["staff"]}
     assert w.acc.academic_calendar().year(2027).s1.end == date(2027, 12, 20)
 
 
@@ -898,7 +900,7 @@ def test_certifiers_grids_are_loaded_by_staff_for_a_named_certification(w):
                      criteria=(Criterion("x", "Posture", "Décrire", ()),))
     assert w.acc.grid_certifications(w.sophie) == [("Licence pro", False), ("Master RH", False)]
     assert refused(lambda: w.acc.load_grid(w.marc, "Licence pro", certifier), RefusalCode.WRONG_PERSON)["action"] == "load_grid"
-    refused(lambda: w.acc.grid_certifications(w.marc), RefusalCode.WRONG_PERSON)
+    assert refused(lambda: w.acc.grid_certifications(w.marc), RefusalCode.WRONG_PERSON)["action"] == "load_grid"
     assert refused(lambda: w.acc.load_grid(w.sophie, "   ", certifier), RefusalCode.BAD_GRID) == {"reason": "certification"}
     refused(lambda: w.acc.load_grid(w.sophie, None, certifier), RefusalCode.BAD_GRID)
     refused(lambda: w.acc.load_grid(w.sophie, "c" * 201, certifier), RefusalCode.BAD_GRID)
@@ -1052,7 +1054,7 @@ def test_staff_hear_of_an_auditeur_without_a_first_meeting_after_fourteen_days(w
     assert _staff_lists(w) == ([], [], [])
     w.clock.now = START + timedelta(days=14)
     assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
-    refused(lambda: w.acc.staff_follow_up(w.hugo), RefusalCode.WRONG_PERSON)
+    assert refused(lambda: w.acc.staff_follow_up(w.hugo), RefusalCode.WRONG_PERSON) == {"action": "staff_view", "allowed": ["staff"]}
 
 
 def test_staff_hear_of_an_accompaniment_where_nothing_moved_for_sixty_days_oldest_first(w):
