@@ -823,7 +823,8 @@ def test_only_staff_record_a_contact_with_a_note_and_what_was_agreed(w):
     assert refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note=" ab ", agreed="suite"),
                    RefusalCode.REASONS_MISSING) == {"min": 3}
     refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note="appel", agreed="ok"), RefusalCode.REASONS_MISSING)
-    refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note=None, agreed=None), RefusalCode.REASONS_MISSING)
+    refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note=None, agreed="suite"), RefusalCode.REASONS_MISSING)
+    refused(lambda: w.acc.record_contact(w.sophie, case.id, contact_note="appel", agreed=None), RefusalCode.REASONS_MISSING)
     refused(lambda: w.acc.record_contact(w.sophie, case.id + 1, contact_note="appel", agreed="suite"), RefusalCode.NO_ACCOMPANIMENT)
     assert [c.id for c in w.acc.open_cases(w.sophie)] == [case.id]
 
@@ -858,10 +859,11 @@ def test_a_new_academic_year_moves_the_limit_of_the_accompaniments_under_way_onl
     add_auditeur(w, "Aaron Aubert", w.hugo, telegram_id=3011)
     set_stage(w, "Aaron Aubert", Stage.VALIDATED)  # over
     submitted(w)  # Léa's report is with her tutor
+    w.clock.now = START + timedelta(days=3)
     with w.db.transaction() as session:
-        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, w.clock())
     w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
-    w.clock.now = START + timedelta(days=1)
+    w.clock.now = START + timedelta(days=4)
     assert refused(lambda: w.acc.set_academic_year(w.marc, _year(date(2027, 12, 20))), RefusalCode.WRONG_PERSON) == {
         "action": "set_calendar", "allowed": ["staff"]}
     saved = w.acc.set_academic_year(w.sophie, _year(date(2027, 12, 20)))
@@ -872,9 +874,9 @@ def test_a_new_academic_year_moves_the_limit_of_the_accompaniments_under_way_onl
     assert limits == {w.enrolment["lea"]: date(2027, 12, 20), w.enrolment["sami"]: date(2027, 12, 20), third: LIMIT,
                       w.enrolment["Aaron Aubert"]: LIMIT}
     (alert,) = rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")  # Sami's: planned again for the new limit
-    # Sami's planning was recorded on 1 February: 60 days of silence come before the limit's 45 days
+    # Sami's planning was recorded on 4 February: 60 days of silence from then come before the limit's 45 days
     assert (alert.recipient_id, alert.params["about"], alert.params["auditeur"]) == (w.sophie.id, date(2027, 12, 20), "Sami Nour")
-    assert (alert.next_attempt_at, alert.created_at) == (at_paris(date(2027, 4, 2)), w.clock.now)  # 1 February + 60 days
+    assert (alert.next_attempt_at, alert.created_at) == (at_paris(date(2027, 4, 5)), w.clock.now)  # 4 February + 60 days
     assert len([r for r in rows(w.db, ReminderKind.AUDITEUR_DEADLINE.value, state="pending") if r.recipient_id == w.sami.id]) == 3
     assert len(rows(w.db, ReminderKind.TUTOR_CORRECTION.value, state="pending")) == 2  # Léa's tutor is still reminded
     assert alert.dedupe_key.startswith(f"acc:{acc_id(w, 'sami')}:limit@{int(w.clock.now.timestamp())}:")
@@ -1202,3 +1204,60 @@ def test_the_first_meeting_alert_applies_while_no_meeting_is_booked_or_held(w):
         with w.db.transaction() as session:
             session.get(Meeting, meeting.id).status = status
         assert w.acc.reminder_still_applies(params, START) is applies
+
+
+# -- the reminder policy ------------------------------------------------------------------------------
+
+
+def test_the_reminder_policy_given_is_the_one_followed(w, db):
+    from bot.domain.accompaniment import ReminderPolicy
+
+    policy = ReminderPolicy(
+        auditeur_days_before_deadline=(5,), tutor_days_before_correction=(3,), no_first_meeting_after=timedelta(days=7),
+        stalled_after=timedelta(days=20), stalled_before_limit=timedelta(days=10), opinion_days=7, tutor_days_before_opinion=(1,),
+        auditeur_days_before_intermediate=(2,), overdue_repeats=0,
+    )
+    w.acc = make_service(db, w.clock, policy=policy)
+
+    def due(kind: str, person: PersonView | None = None) -> list[tuple[int, datetime]]:
+        return [(r.params["days"], r.next_attempt_at) for r in rows(db, kind, state="pending")
+                if person is None or r.params["auditeur_id"] == person.id]
+
+    with db.transaction() as session:
+        w.acc.on_bound(session, session.get(Enrolment, w.enrolment["lea"]), START)
+    assert due(ReminderKind.STAFF_NO_FIRST_MEETING.value) == [(0, at_paris(date(2027, 2, 8)))]  # 7 days
+    w.clock.now = START + timedelta(days=7, seconds=-1)
+    assert _staff_lists(w) == ([], [], [])
+    w.clock.now = START + timedelta(days=7)
+    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+
+    w.clock.now = START
+    planned(w, date(2027, 3, 26), (date(2027, 3, 12),))
+    assert due(ReminderKind.AUDITEUR_DEADLINE.value) == [(5, at_paris(date(2027, 3, 19)))]  # 21 March is a Sunday
+    assert due(ReminderKind.AUDITEUR_INTERMEDIATE.value) == [(2, at_paris(date(2027, 3, 10)))]
+    assert due(ReminderKind.STAFF_STALLED.value) == [(0, at_paris(date(2027, 2, 22)))]  # 20 days: Sunday 21, then Monday
+    w.clock.now = START + timedelta(days=20, seconds=-1)
+    assert "Léa Bernard" not in _staff_lists(w)[2]
+    w.clock.now = START + timedelta(days=20)
+    assert "Léa Bernard" in _staff_lists(w)[2]
+
+    w.clock.now = START
+    draft(w, version=1)
+    w.acc.submit(w.lea)  # due on 15 March
+    assert due(ReminderKind.TUTOR_CORRECTION.value) == [(3, at_paris(date(2027, 3, 12)))]
+    assert due(ReminderKind.TUTOR_CORRECTION_OVERDUE.value) == [(-1, at_paris(date(2027, 3, 16)))]  # no repeat
+    w.acc.return_correction(w.marc, w.lea.id, summary="Reprendre.")
+    view = w.acc.submit(w.lea)
+    assert view.next_due == date(2027, 2, 8)  # 7 days for the opinion
+    assert due(ReminderKind.TUTOR_OPINION.value) == [(1, at_paris(date(2027, 2, 5)))]
+    assert [r.next_due for r in w.acc.follow_rows(w.marc)] == [date(2027, 2, 8)]
+    w.clock.now = datetime(2027, 2, 8, 12, tzinfo=UTC)
+    assert _staff_lists(w)[1] == []
+    w.clock.now = datetime(2027, 2, 9, 12, tzinfo=UTC)
+    assert _staff_lists(w)[1] == ["Léa Bernard"]
+
+    w.clock.now = START
+    with db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
+    w.acc.set_academic_year(w.sophie, _year(date(2027, 12, 20)))
+    assert due(ReminderKind.STAFF_STALLED.value, w.sami) == [(0, at_paris(date(2027, 2, 22)))]
