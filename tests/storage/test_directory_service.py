@@ -14,6 +14,7 @@ from bot.domain.people import ReportType, Role
 from bot.services.conversations import Conversation
 from bot.services.directory import Directory, TelegramIdentity
 from bot.services.people_cache import MISSING, PeopleCache
+from bot.storage.db import Database
 from bot.storage.models import AuditEvent, ConversationState, Enrolment, Person
 from tests.clock import Clock
 
@@ -117,6 +118,16 @@ def test_a_name_from_telegram_is_first_and_last_or_the_account_number():
     assert TelegramIdentity(7, " ", None).full_name == "7"
 
 
+def test_a_configured_staff_account_already_known_is_not_provisioned_again(db, directory):
+    _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
+    known = _add(db, role="staff", display_name="Sophie", telegram_user_id=STAFF_TG, active=False)
+    sophie = directory.identify(TelegramIdentity(STAFF_TG, "Sophie", "Martin"))
+    assert (sophie.id, sophie.display_name, sophie.role) == (known, "Sophie", Role.STAFF)
+    assert _audit(db, known) == []
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Person)) == 2
+
+
 def test_staff_removed_from_the_configuration_are_no_longer_staff(db):
     _add(db, role="staff", display_name="Ex", telegram_user_id=STAFF_TG)
     _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
@@ -139,7 +150,9 @@ def test_tutors_are_the_active_ones_by_name(db, directory):
 
 def test_the_active_enrolment_with_both_people_and_remembered(db, directory):
     tutor = _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
+    someone = _add(db, role="auditeur", display_name="Paul")
     auditeur = _add(db, role="auditeur", display_name="Léa", telegram_user_id=AUDITEUR_TG)
+    _enrol(db, someone, tutor)
     _enrol(db, auditeur, tutor, status="closed", enrolled_at=NOW - timedelta(days=400))
     active = _enrol(db, auditeur, tutor, units_validated=4, experience="justified")
     enrolment = directory.active_enrolment(auditeur)
@@ -222,6 +235,21 @@ def test_blocking_and_unblocking_the_bot_are_recorded_once_each(db, directory):
     assert directory.set_blocked(4242, True) is None  # nobody bound to that account
 
 
+def test_a_block_already_recorded_elsewhere_still_refreshes_what_is_remembered(db, database_url, directory):
+    auditeur = _add(db, role="auditeur", display_name="Léa", telegram_user_id=AUDITEUR_TG)
+    assert directory.identify(TelegramIdentity(AUDITEUR_TG, "Léa")).blocked is False
+    there = Database(database_url)  # another instance records the block first
+    try:
+        with there.transaction() as session:
+            session.get(Person, auditeur).blocked_bot_at = NOW
+    finally:
+        there.dispose()
+    assert directory.recently_identified(AUDITEUR_TG).blocked is False  # not heard of yet
+    assert directory.set_blocked(AUDITEUR_TG, True).blocked is True  # a 403 here: nothing to record...
+    assert directory.recently_identified(AUDITEUR_TG) is None  # ...but the stale view is dropped
+    assert _audit(db, auditeur) == []
+
+
 def test_forgetting_an_account_makes_the_next_identification_read_it(db, directory):
     auditeur = _add(db, role="auditeur", display_name="Léa", telegram_user_id=AUDITEUR_TG)
     directory.identify(TelegramIdentity(AUDITEUR_TG, "Léa"))
@@ -230,6 +258,24 @@ def test_forgetting_an_account_makes_the_next_identification_read_it(db, directo
     with db.transaction() as session:
         session.get(Person, auditeur).display_name = "Léa B."
     assert directory.identify(TelegramIdentity(AUDITEUR_TG, "Léa")).display_name == "Léa B."
+
+
+def test_while_following_the_feed_people_are_remembered(db):
+    _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
+    directory = Directory(db, [], cache=PeopleCache(ttl=0, followed_ttl=600))  # trusted only while followed
+    directory.identify(TelegramIdentity(TUTOR_TG, "Marc"))
+    assert directory.recently_identified(TUTOR_TG) is None
+    directory.follow_changes(interval=0.01)
+    try:
+        for _ in range(200):  # until the follower has read the feed once
+            directory.identify(TelegramIdentity(TUTOR_TG, "Marc"))
+            if directory.recently_identified(TUTOR_TG) is not None:
+                break
+            threading.Event().wait(0.005)
+        assert directory.recently_identified(TUTOR_TG).display_name == "Marc"
+    finally:
+        directory.stop_following()
+    assert directory.recently_identified(TUTOR_TG) is None
 
 
 def test_following_changes_starts_one_follower_and_stops_it(db):

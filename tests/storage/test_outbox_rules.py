@@ -767,3 +767,15 @@ def test_unfinished_counts_rows_in_flight_and_those_due_and_still_useful(db):
     assert store.unfinished(NOW) == 4
     assert store.unfinished() == 5  # the services' clock by default: one more due
     assert store.unfinished(NOW + timedelta(seconds=2)) == 4  # and then one too late
+
+
+def test_staff_see_at_most_fifty_dead_letters_by_default(db):
+    (person,) = _people(db, 1)
+    with db.transaction() as session:
+        outbox.enqueue_many(session, [(person, 7000)] * 51, kind="b", text="x", now=NOW)
+        session.execute(sa.update(OutboxMessage).values(state="dead"))
+    store = _store(db, Clock(NOW))
+    assert len(store.dead_letters()) == 50
+    with db.read() as session:
+        letters = outbox.dead_letters(session)
+    assert len(letters) == 50 and letters[0].id == 51

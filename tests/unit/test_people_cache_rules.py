@@ -315,3 +315,13 @@ def test_following_runs_a_named_daemon_thread_until_stopped(clock):
     reads = follower.reads
     threading.Event().wait(0.01)
     assert follower.reads == reads
+
+
+def test_a_follower_never_started_stops_quietly(clock):
+    cache = PeopleCache(ttl=10, followed_ttl=600)
+    cache.trust_followed(True)
+    follower = Follower(cache, Feed(), interval=60, prune_every=10)
+    follower.stop()
+    _remember(cache, _person(1))
+    clock.now += 11
+    assert cache.person(3001) is None  # not followed: the short ttl
