@@ -212,6 +212,31 @@ def test_a_broadcast_writes_every_row_and_records_the_unreachable_as_blocked(db)
     assert store.claim(limit=10)[0] == []  # and are never sent to
 
 
+def test_a_broadcast_stores_its_content_for_everyone(db):
+    people = _people(db, 3)
+    document = Document(filename="planning.pdf", content=b"%PDF", caption_params={"day": NOW.date()})
+    with db.transaction() as session:
+        outbox.enqueue_many(session, [(people[0], 7000)], kind="b1", template="broadcast.html",
+                            params={"at": NOW}, not_before=NOW + timedelta(hours=1), options={"paid": True},
+                            on_uncertain=outbox.RESEND, priority=Priority.NOTIFICATION, now=NOW - timedelta(days=1))
+        outbox.enqueue_many(session, [(people[1], 7001)], kind="b2", document=document, now=NOW)
+        outbox.enqueue_many(session, [(people[2], 7002)], kind="b3", text="Bonjour")
+    with db.read() as session:
+        rows = {r.kind: r for r in session.scalars(sa.select(OutboxMessage))}
+    first = rows["b1"]
+    assert (first.channel, first.template, first.params, first.next_attempt_at, first.options) == (
+        "telegram", "broadcast.html", {"at": {"$dt": NOW.isoformat()}}, NOW + timedelta(hours=1), {"paid": True},
+    )
+    assert (first.on_uncertain, first.priority, first.created_at, first.expires_at, first.dedupe_key) == (
+        "resend", 1, NOW - timedelta(days=1), None, None,
+    )
+    second = rows["b2"]
+    assert second.document["filename"] == "planning.pdf" and second.document_content == b"%PDF"
+    assert second.document["caption_params"] == {"day": {"$date": NOW.date().isoformat()}}
+    assert (second.options, second.params, second.next_attempt_at) == ({}, {}, outbox.IMMEDIATELY)
+    assert abs(rows["b3"].created_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
 def test_a_large_broadcast_is_written_in_batches_without_losing_or_doubling_rows(db):
     (person,) = _people(db, 1)
     recipients = [(person, 7000)] * 1001

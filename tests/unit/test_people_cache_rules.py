@@ -111,16 +111,30 @@ def test_the_defaults(clock):
 def test_a_value_read_before_any_forgetting_is_not_stored(clock):
     cache = PeopleCache(ttl=600)
     lea, marc = _person(1), _person(2, role=Role.TUTOR)
-    for forget in (lambda: cache.forget_account(9999), lambda: cache.invalidate([42]), cache.clear,
-                   lambda: cache.put_person(9998, None, cache.epoch())):
+    forgetting = (lambda: cache.invalidate([42]), lambda: cache.forget_account(9999), cache.clear,
+                  lambda: cache.put_person(9998, None, cache.epoch()))
+    for forget in forgetting * 2:
         epoch = cache.epoch()
         forget()
-        assert cache.epoch() == epoch + 1
+        assert cache.epoch() != epoch
         cache.put_person(lea.telegram_user_id, lea, epoch)
         cache.put_enrolment(1, _enrolment(1, 2), epoch)
         assert cache.person(lea.telegram_user_id) is None and cache.enrolment(1) is MISSING
     _remember(cache, marc)
     assert cache.person(marc.telegram_user_id) == marc
+
+
+def test_a_read_that_began_before_several_changes_is_not_stored(clock):
+    cache = PeopleCache(ttl=600)
+    lea = _person(1)
+    for first, second in ((lambda: cache.invalidate([42]), lambda: cache.forget_account(9999)),
+                          (lambda: cache.forget_account(9999), lambda: cache.invalidate([42])),
+                          (lambda: cache.invalidate([42]), lambda: cache.invalidate([43]))):
+        epoch = cache.epoch()
+        first()
+        second()
+        cache.put_person(lea.telegram_user_id, lea, epoch)
+        assert cache.person(lea.telegram_user_id) is None
 
 
 def test_a_stale_value_also_drops_what_was_remembered_for_that_key(clock):
@@ -253,15 +267,19 @@ def test_each_read_forgets_who_changed_and_extends_the_trust(clock):
     assert cache.person(lea.telegram_user_id) == lea  # trusted for followed_ttl, not ttl
 
 
-def test_a_failed_read_forgets_everything_and_trusts_for_the_short_ttl(clock):
+def test_a_failed_read_forgets_everything_and_trusts_for_the_short_ttl(clock, caplog):
     cache = PeopleCache(ttl=10, followed_ttl=600)
     feed = Feed()
     follower = Follower(cache, feed, interval=60, prune_every=1000)
     follower.read_once()
     _remember(cache, _person(1))
     feed.fail = True
-    follower.read_once()
+    with caplog.at_level("WARNING", logger="bot.services.people_cache"):
+        follower.read_once()
     assert len(cache) == 0 and follower.reads == 1
+    (record,) = caplog.records  # the operators are told why, with the error
+    assert record.getMessage() == "people changes unreadable: cache cleared" and record.levelname == "WARNING"
+    assert record.exc_info[0] is ConnectionError
     _remember(cache, _person(1))
     clock.now += 11
     assert cache.person(3001) is None
