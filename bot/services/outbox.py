@@ -292,9 +292,9 @@ def _add(session: Session, row: OutboxMessage) -> OutboxMessage | None:
         exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == row.dedupe_key))
         if exists is not None:
             return None
-    session.add(row)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # added inside the savepoint: its rollback forgets the row
+            session.add(row)
             session.flush([row])
     except IntegrityError:  # the same dedupe_key committed meanwhile by another instance
         return None

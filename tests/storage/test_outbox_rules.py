@@ -184,6 +184,28 @@ def test_instance_names_are_unique_and_say_where_they_run():
     assert host == socket.gethostname()[:40] and pid == str(os.getpid()) and len(suffix) == 8
 
 
+def test_a_dedupe_key_taken_meanwhile_by_another_instance_leaves_the_callers_change_intact(db, monkeypatch):
+    (person,) = _people(db, 1)
+    _text(db, person, dedupe_key="k")  # committed by another instance...
+    looked: list = []
+    with db.transaction() as session:
+        real = session.scalar
+
+        def scalar(statement, *args, **kwargs):  # ...just after this transaction looked for the key
+            if not looked and "dedupe_key" in str(statement):
+                looked.append(statement)
+                return None
+            return real(statement, *args, **kwargs)
+
+        monkeypatch.setattr(session, "scalar", scalar)
+        assert outbox.enqueue(session, recipient_id=person, kind="t", text="y", dedupe_key="k") is None
+        session.get(Person, person).display_name = "Léa"  # the change the message was about
+    assert looked
+    with db.read() as session:
+        assert session.get(Person, person).display_name == "Léa"  # committed all the same
+        assert session.scalars(sa.select(OutboxMessage.text)).all() == ["x"]  # the message is owed once
+
+
 # -- broadcasts and e-mails -------------------------------------------------------------------------
 
 
@@ -440,6 +462,27 @@ def test_one_row_per_person_per_claim_and_no_more_than_the_limit(db):
     assert _ids(store.claim(limit=2)[0]) == [first_a, first_b]
 
 
+def test_a_person_with_a_message_in_flight_holds_back_only_their_own(db):
+    people = _people(db, 2)
+    _text(db, people[0])
+    store = _store(db, Clock(NOW))
+    store.claim(limit=10)  # in flight
+    _text(db, people[0])
+    other = _text(db, people[1])
+    assert _ids(store.claim(limit=10)[0]) == [other]
+
+
+def test_a_backlog_for_one_person_does_not_hold_back_the_others(db):
+    people = _people(db, 2)
+    with db.transaction() as session:
+        for _ in range(20):
+            outbox.enqueue(session, recipient_id=people[0], kind="t", text="x", now=NOW)
+        other = outbox.enqueue(session, recipient_id=people[1], kind="t", text="x", now=NOW).id
+    store = _store(db, Clock(NOW))
+    rows, _ = store.claim(limit=11)
+    assert len(rows) == 2 and rows[1].id == other
+
+
 def test_the_earliest_of_a_persons_rows_waiting_for_a_retry_goes_first(db):
     (person,) = _people(db, 1)
     ids = [_text(db, person) for _ in range(3)]
@@ -490,7 +533,7 @@ def test_a_failed_row_does_not_space_the_next_ones(db):
 # -- leases: claims abandoned by a stopped instance ---------------------------------------------------
 
 
-def test_a_claim_is_released_only_once_its_lease_has_run_out(db):
+def test_a_claim_is_released_only_once_its_lease_has_run_out(db, caplog):
     people = _people(db, 2)
     notification = _text(db, people[0])
     reminder = _text(db, people[1], on_uncertain=outbox.DROP, kind="reminder")
@@ -501,7 +544,11 @@ def test_a_claim_is_released_only_once_its_lease_has_run_out(db):
     assert survivor.claim(limit=10)[0] == []  # exactly two minutes: still the other instance's
     assert (_row(db, notification).state, _row(db, reminder).state) == ("sending", "sending")
     clock.now = NOW + timedelta(minutes=2, microseconds=1)
-    (again,), _ = survivor.claim(limit=10)
+    with caplog.at_level("WARNING", logger="bot.services.outbox"):
+        (again,), _ = survivor.claim(limit=10)
+    assert sorted(r.getMessage() for r in caplog.records) == sorted([
+        f"outbox {notification} (t): claim by dead went stale", f"outbox {reminder} (reminder): claim by dead went stale",
+    ])
     assert again.id == notification and again.attempts == 2
     assert _row(db, notification).claimed_by == "alive"
     dropped = _row(db, reminder)
@@ -532,12 +579,14 @@ def test_a_row_expires_at_its_time_once_due(db):
     at_time = _text(db, people[0], expires_at=NOW)
     still_useful = _text(db, people[1], expires_at=NOW + timedelta(seconds=1))
     not_due = _text(db, people[2], not_before=NOW + timedelta(hours=1), expires_at=NOW - timedelta(minutes=1))
+    due_and_over = _text(db, people[0], not_before=NOW, expires_at=NOW)
     forever = _text(db, people[3])
     store = _store(db, Clock(NOW))
     assert sorted(_ids(store.claim(limit=10)[0])) == sorted([still_useful, forever])
     expired = _row(db, at_time)
     assert (expired.state, expired.last_error) == ("expired", "too late to be useful")
     assert _row(db, not_due).state == "pending"  # looked at when it comes due
+    assert _row(db, due_and_over).state == "expired"  # due this very moment, and over this very moment
 
 
 # -- finishing: sent, retries and their backoff, permanent failures -----------------------------------
@@ -595,13 +644,17 @@ def test_a_retry_after_given_by_telegram_wins_over_the_backoff(db):
     assert _row(db, row_id).hold_until == NOW + timedelta(seconds=45)
 
 
-def test_the_last_allowed_attempt_is_retried_and_the_next_is_a_dead_letter(db):
+def test_the_last_allowed_attempt_is_retried_and_the_next_is_a_dead_letter(db, caplog):
     people = _people(db, 2)
     retried, given_up = _text(db, people[0]), _text(db, people[1])
     store = _store(db, Clock(NOW), retry=RetryPolicy(max_attempts=3))
     store.claim(limit=10)
-    assert store.finish_many([Outcome(retried, "retry", "502", attempts=2), Outcome(given_up, "retry", "502", attempts=3)]) == [
-        True, True,
+    with caplog.at_level("ERROR", logger="bot.services.outbox"):
+        assert store.finish_many(
+            [Outcome(retried, "retry", "502", attempts=2), Outcome(given_up, "retry", "502", attempts=3)]
+        ) == [True, True]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", f"outbox {given_up}: giving up after 3 attempts"),
     ]
     assert _row(db, retried).state == "retrying"
     dead = _row(db, given_up)
@@ -804,3 +857,4 @@ def test_staff_see_at_most_fifty_dead_letters_by_default(db):
     with db.read() as session:
         letters = outbox.dead_letters(session)
     assert len(letters) == 50 and letters[0].id == 51
+    assert len(store.report(STAFF).dead) == 20  # the report shows the twenty newest
