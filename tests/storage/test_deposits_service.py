@@ -105,6 +105,9 @@ def test_the_chosen_report_carries_its_warnings_and_keeps_the_annexes(world):
     deposits, drafts, lea = world["deposits"], world["drafts"], world["lea"]
     _with_annexes(world, "Organigramme")
     long = drafts.record(lea, review=_review("c" * 64, pages=11), file_name="long.pdf", telegram_file_id="D1").version
+    view = deposits.choose_report(world["sami"], drafts.record(
+        world["sami"], review=_review("f" * 64), file_name="s.pdf", telegram_file_id="S1").version.id)
+    assert view.annexes == () and _stored(world, world["sami"].id)[1] == []  # a new deposit: no annex yet
     view = deposits.choose_report(lea, long.id)
     assert view.report.id == long.id and view.warnings == ("over_limit", "missing_parts")
     assert [a.title for a in view.annexes] == ["Organigramme"] and view.pages == 11 + 1

@@ -6,6 +6,7 @@ client that does not trust the certificate fails and sends nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import ipaddress
@@ -204,9 +205,12 @@ async def test_a_refused_recipient_keeps_the_server_code_and_no_address(refusing
     assert not inbox.messages
 
 
-async def test_a_local_relay_without_tls_nor_login_delivers(plain_server):
+async def test_a_local_relay_without_tls_nor_login_delivers(plain_server, caplog):
     inbox, port = plain_server
-    await _relay(port).send(to="nina.petit@exemple.fr", subject="Objet", body="Corps")
+    with caplog.at_level("INFO", logger="bot.services.email"):
+        await _relay(port).send(to="nina.petit@exemple.fr", subject="Objet", body="Corps")
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.services.email"] == [
+        f"e-mail sent through 127.0.0.1:{port}"]  # where to, never whom
     [(sender, to, message, encrypted)] = inbox.messages
     assert not encrypted and to == ["nina.petit@exemple.fr"] and message["Subject"] == "Objet"
 
@@ -230,4 +234,65 @@ def test_an_error_is_cut_to_200_characters_and_loses_every_address():
     assert not SmtpError(499, "x").permanent
     from bot.services.email import _scrub
     scrubbed = _scrub("refused <nina.petit@exemple.fr>, cc paul@exemple.org; " + "x" * 300)
-    assert "@" not in scrubbed and scrubbed.count("«adresse»") == 2 and len(scrubbed) == 200
+    assert scrubbed.startswith("refused <«adresse»>, cc «adresse»; xxx") and len(scrubbed) == 200
+
+
+async def test_a_server_reply_keeps_its_code_and_its_text_without_the_password(tls_server, certificate):
+    security, _, port = tls_server
+    with pytest.raises(SmtpError) as refused:
+        await _transport(security, port, password="wrong-pass", context=_trusting(certificate)).send(
+            to="nina.petit@exemple.fr", subject="S", body="B")
+    assert str(refused.value).startswith("535 ") and "uthentication" in str(refused.value)
+
+
+async def test_nobody_listening_is_code_0_named_by_the_error_type(plain_server):
+    with pytest.raises(SmtpError) as refused:
+        await _relay(_free_port()).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    assert refused.value.code == 0 and not refused.value.configuration
+    assert str(refused.value).startswith("0 SMTPConnectError: ") or str(refused.value).startswith("0 ConnectionRefusedError")
+
+
+async def test_the_configured_host_is_the_one_dialled():
+    """127.0.0.2 is loopback too, but not where "localhost" (the client's default) leads."""
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.2", port=port)
+    controller.start()
+    try:
+        settings = SmtpSettings("127.0.0.2", port, "none", None, None, "accompagnement@cnam-paysdelaloire.fr", timeout=10)
+        await SmtpTransport(settings).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+
+
+async def test_a_server_that_accepts_and_never_answers_fails_after_the_configured_timeout():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # the connection is accepted by the kernel, no greeting ever comes
+    try:
+        settings = SmtpSettings("127.0.0.1", listener.getsockname()[1], "none", None, None, "a@exemple.fr", timeout=0.3)
+        with pytest.raises(SmtpError) as refused:
+            # far below the client's own 60 s default: only the configured timeout can end it in time
+            await asyncio.wait_for(SmtpTransport(settings).send(to="nina.petit@exemple.fr", subject="S", body="B"), 20)
+    finally:
+        listener.close()
+    assert refused.value.code == 0 and not refused.value.permanent and "Timeout" in str(refused.value)
+
+
+@pytest.mark.parametrize("tls_server", ["starttls"], indirect=True)  # only a STARTTLS server offers the upgrade
+async def test_no_tls_means_no_upgrade_even_when_the_server_offers_starttls(tls_server):
+    _, inbox, port = tls_server
+    with pytest.raises(SmtpError) as refused:
+        await _relay(port).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    assert refused.value.code == 530  # "STARTTLS first": the client did not upgrade on its own
+    assert not inbox.messages
+
+
+async def test_an_untrusted_certificate_is_logged_once_with_host_port_and_error_type(tls_server, caplog):
+    security, _, port = tls_server
+    with caplog.at_level("ERROR", logger="bot.services.email"), pytest.raises(SmtpError):
+        await _transport(security, port).send(to="nina.petit@exemple.fr", subject="S", body="B")
+    [record] = [r for r in caplog.records if r.name == "bot.services.email"]
+    message = record.getMessage()
+    assert message.startswith(f"SMTP settings refused by 127.0.0.1:{port} (") and "fix SMTP_* and restart" in message
+    assert "Error" in message.split("(")[1] and "nina.petit" not in message
