@@ -168,10 +168,9 @@ class Drafts:
 
     @staticmethod
     def _forward(session, row: DraftVersion, tutor_id: int) -> bool:
-        """The tutor gets the review summary then the PDF itself (Telegram's file_id: no re-upload)."""
-        tutor = session.get(Person, tutor_id)
-        if tutor is None or tutor.telegram_user_id is None or tutor.blocked_bot_at is not None:
-            return False
+        """The tutor gets the review summary then the PDF itself (Telegram's file_id: no re-upload).
+        Queued even when the tutor is not on Telegram yet or blocked the bot: the sender reads the
+        tutor at send time and records an undelivered message where staff see it."""
         subject = ("draft", row.id)
         outbox.enqueue(
             session, recipient_id=tutor_id, kind="draft.to_tutor", template="drafts/tutor_new_draft.html",
