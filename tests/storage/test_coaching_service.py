@@ -4,6 +4,7 @@ who may read what, the feedback history and the experience self-check."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -54,6 +55,14 @@ def clock():
 @pytest.fixture
 def coaching(db, clock):
     return Coaching(db, CATALOGUE, clock=clock)
+
+
+@contextmanager
+def stale(named: str | None):
+    """A stale action, refused naming the section or question it was about (the log shows it)."""
+    with pytest.raises(StaleAction) as error:
+        yield
+    assert error.value.args == (named,)
 
 
 def stored(db, auditeur: PersonView) -> dict:
@@ -154,11 +163,11 @@ def test_the_last_question_leads_to_the_summary_and_back_returns_to_it(db, coach
     assert view.notes == notes("role", {"partage": ("Avec l'équipe.",)}, frozenset({"responsabilites", "decisions"}))
     assert section_state(db, lea, "role")["status"] == "done"
     assert coaching.current(lea, "role", None).at_summary
-    with pytest.raises(StaleAction):  # nothing after the summary
+    with stale(None):  # nothing after the summary
         coaching.next_question(lea, "role", None)
-    with pytest.raises(StaleAction):
+    with stale(None):
         coaching.skip(lea, "role", None)
-    with pytest.raises(StaleAction):  # a button of the last question, pressed again at the summary
+    with stale("partage"):  # a button of the last question, pressed again at the summary
         coaching.back(lea, "role", "partage")
     view = coaching.back(lea, "role", None)  # from the summary: the last question again
     assert view.question_id == "partage" and view.current_answers == ("Avec l'équipe.",)
@@ -177,7 +186,7 @@ def test_reopening_a_done_section_resumes_at_its_first_unanswered_question(db, c
 def test_a_message_at_the_summary_goes_to_the_first_question_without_answer(db, coaching, cast):
     lea = cast["lea"]
     coaching.open_section(lea, "role")
-    with pytest.raises(StaleAction):  # not at the summary yet
+    with stale("role"):  # not at the summary yet
         coaching.add_after_summary(lea, "role", "Un ajout.")
     coaching.answer(lea, "role", "responsabilites", "J'ai conçu le module.")
     coaching.finish_section(lea, "role")
@@ -188,7 +197,7 @@ def test_a_message_at_the_summary_goes_to_the_first_question_without_answer(db, 
     coaching.add_after_summary(lea, "role", "Avec l'équipe.")
     view, question_id = coaching.add_after_summary(lea, "role", "Et la direction.")  # all answered: the last one
     assert question_id == "partage" and view.notes[2].answers == ("Avec l'équipe.", "Et la direction.")
-    with pytest.raises(StaleAction):  # another section than the open one
+    with stale("choix"):  # another section than the open one
         coaching.add_after_summary(lea, "choix", "texte")
     with pytest.raises(UnknownSection):
         coaching.add_after_summary(lea, "inconnue", "texte")
@@ -204,11 +213,11 @@ def test_finish_later_closes_the_section_and_shows_the_overview(db, coaching, ca
     assert row.status is SectionStatus.STARTED and row.answered == 1 and row.questions == 4 and row.words == 3
     assert (overview.summary.started, overview.summary.done, overview.summary.total) == (1, 0, len(CATALOGUE.sections))
     assert stored(db, lea)["state"]["active_section"] is None
-    with pytest.raises(StaleAction):  # the section is no longer open
+    with stale("choix"):  # the section is no longer open
         coaching.finish_later(lea, "choix")
-    with pytest.raises(StaleAction):
+    with stale("choix"):
         coaching.answer(lea, "choix", "mission", "Encore.")
-    with pytest.raises(StaleAction):
+    with stale("choix"):
         coaching.current(lea, "choix", "mission")
     with pytest.raises(UnknownSection):
         coaching.finish_later(lea, "inconnue")
@@ -223,7 +232,7 @@ def test_finish_section_goes_to_the_summary_with_questions_left(db, coaching, ca
         "section_id": "choix", "question_ids": ["mission", "pourquoi", "interet", "investissement"], "answers": {},
         "skipped": [], "current": 4, "status": "done",
     }
-    with pytest.raises(StaleAction):
+    with stale("role"):
         coaching.finish_section(lea, "role")  # not the open section
     with pytest.raises(UnknownSection):
         coaching.finish_section(lea, "inconnue")
@@ -254,17 +263,17 @@ def test_buttons_of_a_question_already_left_are_stale_and_change_nothing(db, coa
     coaching.next_question(lea, "role", "responsabilites")
     before = stored(db, lea)
     for action in (coaching.next_question, coaching.skip, coaching.back):
-        with pytest.raises(StaleAction):
+        with stale("responsabilites"):
             action(lea, "role", "responsabilites")
-    with pytest.raises(StaleAction):
+    with stale("responsabilites"):
         coaching.edit_answer(lea, "role", "responsabilites", "Autre.")
-    with pytest.raises(StaleAction):
+    with stale(None):
         coaching.back(lea, "role", None)  # not at the summary
-    with pytest.raises(StaleAction):
+    with stale("responsabilites"):
         coaching.current(lea, "role", "responsabilites")
-    with pytest.raises(StaleAction):
+    with stale("choix"):
         coaching.current(lea, "choix", "mission")
-    with pytest.raises(StaleAction):
+    with stale("mission"):
         coaching.answer(lea, "role", "mission", "Une question d'une autre section.")
     assert stored(db, lea) == before
     assert coaching.current(lea, "role", "decisions").question_id == "decisions"
@@ -273,13 +282,13 @@ def test_buttons_of_a_question_already_left_are_stale_and_change_nothing(db, coa
 def test_actions_before_any_section_is_open_are_stale(db, coaching, cast):
     lea = cast["lea"]
     for action in (coaching.next_question, coaching.skip, coaching.back):
-        with pytest.raises(StaleAction):
+        with stale("role"):
             action(lea, "role", "responsabilites")
-    with pytest.raises(StaleAction):
+    with stale("role"):
         coaching.answer(lea, "role", "responsabilites", "texte")
-    with pytest.raises(StaleAction):
+    with stale("role"):
         coaching.finish_section(lea, "role")
-    with pytest.raises(StaleAction):
+    with stale("role"):
         coaching.current(lea, "role", "responsabilites")
     assert stored(db, lea) == {}
 
@@ -415,7 +424,7 @@ def test_notes_of_an_auditeur_who_never_opened_the_coach(coaching, cast):
 
 def test_feedback_is_recorded_per_auditeur_with_its_engine(db, coaching, cast):
     lea, bo = cast["lea"], cast["bo"]
-    with pytest.raises(StaleAction):  # no progress yet: no section whose feedback this could be
+    with stale("role"):  # no progress yet: no section whose feedback this could be
         coaching.record_feedback(lea, "role", [], engine="offline", llm_failure=None)
     coaching.open_section(lea, "role")
     coaching.open_section(bo, "role")
@@ -456,7 +465,7 @@ def experience_row(db, person: PersonView) -> dict | None:
 def test_the_self_check_stores_each_answer_and_the_outcome(db, coaching, cast, clock):
     zoe = cast["zoe"]  # the self-check needs no enrolment
     assert coaching.experience_state(zoe) == ({}, None)
-    with pytest.raises(StaleAction):  # not started
+    with stale("functions"):  # not started
         coaching.answer_experience(zoe, "functions", "yes")
     step = coaching.start_experience(zoe)
     assert step.first and step.question.id == "functions" and step.position == (1, None) and step.outcome is None
@@ -478,7 +487,7 @@ def test_the_self_check_stores_each_answer_and_the_outcome(db, coaching, cast, c
         "completed_at": NOW.replace(hour=11),
     }
     assert coaching.experience_state(zoe) == ({"functions": "yes", "years_total": "3", "years_specialty": "2"}, "ua")
-    with pytest.raises(StaleAction):
+    with stale("years_specialty"):
         coaching.answer_experience(zoe, "years_specialty", "1")
     restarted = coaching.start_experience(zoe)
     assert restarted.first and restarted.question.id == "functions" and restarted.position == (1, None)
@@ -513,11 +522,11 @@ def test_the_self_check_refuses_answers_to_other_questions_and_other_values(db, 
         ("years_total", "9"),  # not a choice
         ("inconnue", "yes"),
     ):
-        with pytest.raises(StaleAction):
+        with stale(question_id):
             coaching.answer_experience(lea, question_id, value)
     assert experience_row(db, lea) == before
     coaching.answer_experience(lea, "years_total", "1")
-    with pytest.raises(StaleAction):  # more years in the specialty than in all: not offered
+    with stale("years_specialty"):  # more years in the specialty than in all: not offered
         coaching.answer_experience(lea, "years_specialty", "2")
     done = coaching.answer_experience(lea, "years_specialty", "1")
     assert done.outcome.confirm_with_tutor and experience_row(db, lea)["confirm_with_tutor"] is True
