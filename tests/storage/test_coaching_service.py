@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.coaching import AnsweredQuestion, SectionStatus
 from bot.domain.feedback import Remark
@@ -544,3 +546,97 @@ def test_typed_answers_to_the_self_check(coaching):
     assert parse("years_total", "beaucoup") is None and parse("functions", "3") is None
     assert parse("inconnue", "oui") is None
     assert coaching.experience_content.questions[0].id == "functions"
+
+
+# --- saves that meet a concurrent change -----------------------------------------------------------
+
+
+class Conflicts:
+    """Makes the next `count` saves of a coaching progress meet a concurrent change: its version
+    moved on (another instance saved first), or its row was created meanwhile."""
+
+    def __init__(self, monkeypatch, kind: str, count: int) -> None:
+        import bot.services.coaching as module
+
+        self.kind, self.left, self.waits, self.bounds = kind, count, [], []
+        monkeypatch.setattr(module, "time", self)
+        monkeypatch.setattr(module, "random", self)
+        sa.event.listen(sa.orm.Session, "before_flush", self.before_flush)
+
+    def uniform(self, low, high):  # the jitter: the longest wait, to see it
+        self.bounds.append((low, high))
+        return high
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+
+    def before_flush(self, session, context, instances):
+        if self.left <= 0:
+            return
+        if self.kind == "version" and any(isinstance(o, CoachingProgress) for o in session.dirty):
+            session.connection().execute(sa.text("UPDATE coaching_progress SET version = version + 1"))
+        elif self.kind == "created" and any(isinstance(o, CoachingProgress) for o in session.new):
+            row = next(o for o in session.new if isinstance(o, CoachingProgress))
+            session.connection().execute(
+                sa.insert(CoachingProgress.__table__).values(
+                    enrolment_id=row.enrolment_id, auditeur_id=row.auditeur_id, report_type="ua", state={},
+                    version=1, created_at=NOW, updated_at=NOW,
+                )
+            )
+        else:
+            return
+        self.left -= 1
+
+    def remove(self):
+        sa.event.remove(sa.orm.Session, "before_flush", self.before_flush)
+
+
+@pytest.fixture
+def conflicts(monkeypatch):
+    made = []
+
+    def make(kind: str, count: int) -> Conflicts:
+        made.append(Conflicts(monkeypatch, kind, count))
+        return made[-1]
+
+    yield make
+    for conflict in made:
+        conflict.remove()
+
+
+def test_an_answer_saved_over_a_concurrent_change_is_applied_once_on_the_fresh_state(db, coaching, cast,
+                                                                                    conflicts, caplog):
+    lea = cast["lea"]
+    coaching.open_section(lea, "role")
+    conflict = conflicts("version", 2)
+    caplog.set_level("INFO", logger="bot.services.coaching")
+    view = coaching.answer(lea, "role", "responsabilites", "J'ai conçu le module.")
+    assert view.current_answers == ("J'ai conçu le module.",)
+    assert section_state(db, lea, "role")["answers"] == {"responsabilites": ["J'ai conçu le module."]}
+    assert conflict.bounds == [(0, 0.005), (0, 0.01)] and conflict.waits == [0.005, 0.01]  # longer each time
+    assert [r.getMessage() for r in caplog.records] == [
+        f"coaching progress of person {lea.id} changed concurrently (StaleDataError); retrying"
+    ] * 2
+
+
+def test_a_progress_created_meanwhile_by_another_instance_is_retried(db, coaching, cast, conflicts, caplog):
+    lea = cast["lea"]
+    conflict = conflicts("created", 1)
+    caplog.set_level("INFO", logger="bot.services.coaching")
+    view = coaching.open_section(lea, "role")
+    assert view.first_visit and view.question_id == "responsabilites"
+    assert stored(db, lea)["state"]["active_section"] == "role" and conflict.waits == [0.005]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"coaching progress of person {lea.id} changed concurrently (IntegrityError); retrying"
+    ]
+
+
+def test_a_save_that_keeps_meeting_changes_is_given_up_after_25_attempts(db, coaching, cast, conflicts):
+    lea = cast["lea"]
+    coaching.open_section(lea, "role")
+    conflict = conflicts("version", 1000)
+    with pytest.raises(StaleDataError):
+        coaching.answer(lea, "role", "responsabilites", "Perdu.")
+    assert conflict.waits == [pytest.approx(0.005 * n) for n in range(1, 25)]  # 25 attempts, 24 waits
+    assert conflict.left == 1000 - 25
+    assert section_state(db, lea, "role")["answers"] == {}
