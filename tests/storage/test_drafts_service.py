@@ -146,7 +146,9 @@ def test_versions_are_numbered_after_the_latest_and_compared_with_the_latest_rea
 
 def test_a_readable_file_after_only_unreadable_ones_has_nothing_to_compare_with(drafts, people):
     nina = people["nina"]
-    drafts.record(nina, review=review("b", problem="not_pdf"), file_name="x.docx", telegram_file_id="F1")
+    drafts.record(people["lea"], review=review("a"), file_name="lea.pdf", telegram_file_id="L1")  # not Nina's
+    broken = drafts.record(nina, review=review("b", problem="not_pdf"), file_name="x.docx", telegram_file_id="F1")
+    assert broken.version.version == 1 and broken.previous is None
     recorded = drafts.record(nina, review=review("c"), file_name="v2.pdf", telegram_file_id="F2")
     assert recorded.version.version == 2 and recorded.previous is None and recorded.comparison is None
 
@@ -170,7 +172,7 @@ def test_the_same_file_as_the_latest_is_not_recorded_again(db, drafts, people):
 def test_only_an_enrolled_auditeur_records_drafts(db, drafts, people):
     with pytest.raises(DraftError) as error:
         drafts.record(people["zoe"], review=review("a"), file_name="a.pdf", telegram_file_id="F")
-    assert error.value.code == "no_enrolment"
+    assert error.value.code == "no_enrolment" and error.value.args == ("no_enrolment",)
     for actor in (people["marc"], COMMAND_LINE):
         with pytest.raises(PermissionDenied) as denied:
             drafts.record(actor, review=review("a"), file_name="a.pdf", telegram_file_id="F")
@@ -254,8 +256,10 @@ def test_what_may_not_be_sent_to_the_tutor(db, drafts, people):
 
 
 def test_what_the_tutor_is_shown_of_a_version(drafts, people):
-    lea = people["lea"]
+    lea, sami = people["lea"], people["sami"]
     assert drafts.forward_values(999999) is None  # erased meanwhile
+    for tag in ("s1", "s2"):  # another auditeur's versions never count
+        drafts.record(sami, review=review(tag, pages=3), file_name=f"{tag}.pdf", telegram_file_id=tag)
     v1 = drafts.record(lea, review=review("a", pages=9), file_name="v1.pdf", telegram_file_id="F1").version
     drafts.record(lea, review=review("b", problem="encrypted"), file_name="x.pdf", telegram_file_id="F2")
     v3 = drafts.record(lea, review=review("c", pages=7), file_name="v3.pdf", telegram_file_id="F3").version

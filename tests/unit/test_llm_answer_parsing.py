@@ -100,6 +100,7 @@ def test_text_around_a_fence_is_not_json():
         ("“décrochaient des classes”", "décrochaient des classes"),
         ("  j’AI   donc raccourci  ", "j’AI   donc raccourci"),  # case, spaces and apostrophes do not count
         ("classes virtuelles. J'ai donc", "classes virtuelles. J'ai donc"),  # across two messages
+        ("\n« J'ai donc raccourci »\t", "J'ai donc raccourci"),
     ],
 )
 def test_a_quote_is_the_auditeurs_words_give_or_take_marks_case_and_spaces(quote, kept):
