@@ -337,23 +337,24 @@ def test_only_the_auditeur_acts_on_their_coach(db, coaching, cast):
 
 def test_refusals_name_what_was_refused_in_the_logs(coaching, cast):
     tutor, lea = cast["tutor"], cast["lea"]
+    bo, other_tutor = cast["bo"], cast["other_tutor"]
     cases = [
-        (lambda: coaching.overview(tutor), "read own coaching progress"),
-        (lambda: coaching.open_section(tutor, "role"), "coach"),
-        (lambda: coaching.current(tutor, "role", None), "coach"),
-        (lambda: coaching.kept_in_section(tutor, "role"), "coach"),
-        (lambda: coaching.record_feedback(tutor, "role", [], engine="offline", llm_failure=None),
+        (tutor, lambda: coaching.overview(tutor), "read own coaching progress"),
+        (tutor, lambda: coaching.open_section(tutor, "role"), "coach"),
+        (tutor, lambda: coaching.current(tutor, "role", None), "coach"),
+        (tutor, lambda: coaching.kept_in_section(tutor, "role"), "coach"),
+        (tutor, lambda: coaching.record_feedback(tutor, "role", [], engine="offline", llm_failure=None),
          "record coaching feedback"),
-        (lambda: coaching.start_experience(tutor), "run the experience self-check"),
-        (lambda: coaching.answer_experience(tutor, "functions", "yes"), "run the experience self-check"),
-        (lambda: coaching.experience_state(tutor), "run the experience self-check"),
-        (lambda: coaching.notes_of(cast["bo"], lea.id), "read coaching notes"),
-        (lambda: coaching.feedback_history(cast["other_tutor"], lea.id), "read coaching feedback"),
+        (tutor, lambda: coaching.start_experience(tutor), "run the experience self-check"),
+        (tutor, lambda: coaching.answer_experience(tutor, "functions", "yes"), "run the experience self-check"),
+        (tutor, lambda: coaching.experience_state(tutor), "run the experience self-check"),
+        (bo, lambda: coaching.notes_of(bo, lea.id), "read coaching notes"),
+        (other_tutor, lambda: coaching.feedback_history(other_tutor, lea.id), "read coaching feedback"),
     ]
-    for call, action in cases:
+    for actor, call, action in cases:
         with pytest.raises(PermissionDenied) as denied:
             call()
-        assert str(denied.value).endswith(f"may not {action}")
+        assert str(denied.value) == f"person {actor.id} ({actor.role}) may not {action}"
 
 
 def test_without_an_active_enrolment_there_is_no_coach(db, coaching, cast):
@@ -379,11 +380,19 @@ def test_without_an_active_enrolment_there_is_no_coach(db, coaching, cast):
     assert coaching.enrolled_report_type(zoe) is None
     assert coaching.enrolled_report_type(cast["lea"]) == "ua"
     assert coaching.enrolled_report_type(cast["bo"]) == "stage"
+    coaching.open_section(cast["lea"], "role")
+    coaching.record_feedback(cast["lea"], "role", [], engine="offline", llm_failure=None)
+    assert len(coaching.feedback_history(COMMAND_LINE, cast["lea"].id)) == 1
     with db.transaction() as session:  # a closed enrolment counts as none
         session.execute(sa.update(Enrolment).where(Enrolment.auditeur_id == cast["lea"].id).values(status="closed"))
     assert coaching.enrolled_report_type(cast["lea"]) is None
-    with pytest.raises(NoEnrolment):
+    with pytest.raises(NoEnrolment) as error:
         coaching.open_section(cast["lea"], "role")
+    assert error.value.args == (cast["lea"].id,)
+    with pytest.raises(NoEnrolment) as error:
+        coaching.notes_of(COMMAND_LINE, cast["lea"].id)
+    assert error.value.args == (cast["lea"].id,)
+    assert coaching.feedback_history(COMMAND_LINE, cast["lea"].id) == []
 
 
 def test_the_overview_of_a_new_auditeur(coaching, cast):
