@@ -32,7 +32,8 @@ CATALOGUE = default_catalogue()
 NOTES = ["Les stagiaires décrochaient des classes virtuelles.", "J'ai donc raccourci les séances à 45 minutes."]
 CRITERIA = {"difficultes_reponses", "traces_annexes"}
 AsyncClient = httpx.AsyncClient  # kept: one test replaces httpx's
-SETTINGS = LlmSettings(base_url="http://llm.test/v1/", model="fake-model", api_key="sk-test", timeout=3.5)
+# a loopback port nobody listens on: only the in-process transport ever answers
+SETTINGS = LlmSettings(base_url="http://127.0.0.1:9/v1/", model="fake-model", api_key="sk-test", timeout=3.5)
 
 
 def remarks(*items: dict) -> str:
@@ -267,7 +268,7 @@ async def test_the_request_is_a_chat_completion_asking_for_json():
         assert await ask_model(SETTINGS, messages, client) == "la réponse"
         assert not client.is_closed  # the caller's client stays open
     (request,) = endpoint.requests
-    assert request.method == "POST" and str(request.url) == "http://llm.test/v1/chat/completions"
+    assert request.method == "POST" and str(request.url) == "http://127.0.0.1:9/v1/chat/completions"
     assert request.headers["Authorization"] == "Bearer sk-test"
     assert json.loads(request.content) == {
         "model": "fake-model", "messages": messages, "temperature": 0, "response_format": {"type": "json_object"}
@@ -278,7 +279,7 @@ async def test_the_request_is_a_chat_completion_asking_for_json():
 async def test_without_an_api_key_no_authorization_is_sent():
     endpoint = Endpoint()
     async with endpoint.client() as client:
-        await ask_model(replace(SETTINGS, api_key=None, base_url="http://llm.test/v1"), [], client)
+        await ask_model(replace(SETTINGS, api_key=None, base_url="http://127.0.0.1:9/v1"), [], client)
     (request,) = endpoint.requests
     assert "Authorization" not in request.headers and request.url.path == "/v1/chat/completions"
 
