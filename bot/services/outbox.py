@@ -295,7 +295,7 @@ def _add(session: Session, row: OutboxMessage) -> OutboxMessage | None:
     try:
         with session.begin_nested():  # added inside the savepoint: its rollback forgets the row
             session.add(row)
-            session.flush([row])
+            session.flush()  # only this row: begin_nested() flushed the caller's changes before the savepoint
     except IntegrityError:  # the same dedupe_key committed meanwhile by another instance
         return None
     session.info["outbox_written"] = True

@@ -80,8 +80,56 @@ def test_invitations_are_e_mailed_only_when_smtp_is_configured(db):
         assert session.scalar(sa.select(sa.func.count()).where(OutboxMessage.kind == "email.invitation")) == 0
     mailing = _services(db, SMTP_HOST="smtp.exemple.fr", SMTP_FROM="accompagnement@exemple.fr",
                         TELEGRAM_BOT_USERNAME="coachbot_test")
-    mailing.onboarding.enrol_auditeur(COMMAND_LINE, name="Sami Nour", tutor=tutor.person.id, report_type="ua",
-                                      semester="2026-S2", certification="Licence pro", email="sami@exemple.fr")
+    sami = mailing.onboarding.enrol_auditeur(COMMAND_LINE, name="Sami Nour", tutor=tutor.person.id, report_type="ua",
+                                             semester="2026-S2", certification="Licence pro", email="sami@exemple.fr")
     with db.read() as session:
-        assert session.scalar(sa.select(sa.func.count()).where(OutboxMessage.kind == "email.invitation")) == 1
+        [params] = session.scalars(sa.select(OutboxMessage.params).where(OutboxMessage.kind == "email.invitation"))
+        assert params["link"] == f"https://t.me/coachbot_test?start={sami.code}"
+        assert params["contact"] == mailing.settings.cnam_contact and params["contact"]
         assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auditeur.enrolled")) == 2
+
+
+def test_every_service_shares_the_database_the_clock_and_the_calendars(db):
+    """A tour: each service built by the container stores through the same database, dated by the
+    pinned clock; the booking and the accompaniment read one holiday calendar, the accompaniment
+    and the broadcasts one academic calendar, and the broadcasts see the accompaniment's steps."""
+    from bot.domain.deposit import Annex
+    from bot.domain.people import PersonView, Role
+    from bot.storage.models import DepositInProgress, DraftVersion, Person
+    from tests.storage.test_drafts_storage import _review
+
+    services = _services(db, HOLIDAYS_ALSACE_MOSELLE="true", SCHOOL_HOLIDAY_ZONE="C")
+    pinned = datetime(2027, 1, 11, 9, 30, tzinfo=UTC)
+    services.clock = Clock(pinned)
+    assert services.booking.calendar is services.accompaniment.calendar
+    assert (services.booking.calendar.alsace_moselle, services.booking.calendar.school_zone) == (True, "C")
+    assert services.accompaniment.academic is services.broadcasts.academic
+    assert services.booking.now() == pinned
+
+    tutor = services.onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    issued = services.onboarding.enrol_auditeur(COMMAND_LINE, name="Léa Bernard", tutor=tutor.person.id,
+                                                report_type="ua", semester="2026-S2", certification="Licence pro")
+    lea = services.onboarding.redeem(3001, services.onboarding.check_code(3001, issued.code).invitation_id,
+                                     notice_version="t").person
+    staff = services.directory.identify(TelegramIdentity(STAFF_ID, "Sophie", "Staff"))
+    with db.read() as session:
+        assert session.get(Person, lea.id).bound_at.replace(tzinfo=UTC) == pinned
+        assert session.get(Person, staff.id).bound_at.replace(tzinfo=UTC) == pinned  # the directory's clock
+
+    choices = services.broadcasts.audience_choices(staff)
+    assert choices.semesters == ["2026-S2"] and choices.certifications == ["Licence pro"]
+    assert choices.stages and sum(count for _, count in choices.stages) == 1  # the accompaniment's steps
+
+    services.clock.now += timedelta(hours=1)
+    version = services.drafts.record(lea, review=_review("a" * 64), file_name="v1.pdf", telegram_file_id="F1").version
+    services.deposits.add_annex(lea, Annex("A1", "Organigramme", 2))
+    assert services.coaching.overview(lea) is not None
+    services.conversations.set(3001, "coach", "menu")
+    assert services.conversations.get(3001).flow == "coach"
+    with db.read() as session:
+        assert session.get(DraftVersion, version.id).received_at.replace(tzinfo=UTC) == pinned + timedelta(hours=1)
+        assert session.get(DepositInProgress, lea.id).created_at.replace(tzinfo=UTC) == pinned + timedelta(hours=1)
+    assert services.personal_data.export(COMMAND_LINE, lea.id)["deposit_in_progress"]["annexes"] == [
+        {"title": "Organigramme", "pages": 2}]
+    assert services.catalogue.section("choix") is not None
+    assert isinstance(staff, PersonView) and staff.role is Role.STAFF
