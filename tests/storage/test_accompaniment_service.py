@@ -333,6 +333,19 @@ def test_a_first_meeting_marked_by_the_bot_or_the_command_line_has_no_person_in_
     assert (action, to_stage, recorded_party, actor_id) == ("first_meeting_held", "first_meeting_held", party, None)
 
 
+def test_each_move_is_logged_with_ids_and_stages_only(w, caplog):
+    caplog.set_level("INFO", logger="bot.services.accompaniment")
+    meet(w)
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), None, START)
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.services.accompaniment"]
+    assert messages == [
+        f"accompaniment {acc_id(w)}: enrolled -> first_meeting_held (first_meeting_held, person {w.marc.id})",
+        f"accompaniment {acc_id(w, 'sami')}: enrolled -> first_meeting_held (first_meeting_held, person None)",
+    ]
+    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "bot.services.accompaniment")
+
+
 # -- step 2: the planning -----------------------------------------------------------------------------
 
 
@@ -363,6 +376,8 @@ def test_the_planning_is_stored_told_to_the_auditeur_and_its_reminders_planned(w
     assert deadline[0].dedupe_key == f"acc:{acc_id(w)}:2:accompaniment.deadline.auditeur:14:2027-03-26:{w.lea.id}"
     assert {r.params["stage"] for r in deadline + steps} == {"planned"}
     assert {r.created_at for r in deadline + steps} == {START}
+    (stall,) = rows(w.db, ReminderKind.STAFF_STALLED.value, state="pending")  # about the limit, but not ahead of it: no end
+    assert (stall.recipient_id, stall.params["about"], stall.params["days"], stall.expires_at) == (w.sophie.id, LIMIT, 0, None)
     with w.db.read() as session:
         stored = session.execute(sa.select(PlanningDate.kind, PlanningDate.day, PlanningDate.recorded_at).order_by(PlanningDate.day))
         assert [tuple(r) for r in stored] == [("intermediate", date(2027, 2, 26), START), ("intermediate", date(2027, 3, 12), START),
@@ -1261,3 +1276,49 @@ def test_the_reminder_policy_given_is_the_one_followed(w, db):
         w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
     w.acc.set_academic_year(w.sophie, _year(date(2027, 12, 20)))
     assert due(ReminderKind.STAFF_STALLED.value, w.sami) == [(0, at_paris(date(2027, 2, 22)))]
+
+
+def test_a_second_round_after_resuming_is_followed_from_its_latest_submission(w):
+    case = _not_validated(w)  # the first round, all on 1 February
+    w.acc.record_contact(w.sophie, case.id, contact_note="Appel", agreed="Nouvelle version", resume=True)
+    w.clock.now = datetime(2027, 3, 15, 9, tzinfo=UTC)
+    w.acc.record_planning(w.marc, w.lea.id, date(2027, 5, 3))
+    draft(w, version=2)
+    resubmitted = w.acc.submit(w.lea)  # due on 12 April (four weeks)
+    assert (resubmitted.current.version, resubmitted.current.due_on, resubmitted.next_due) == (2, date(2027, 4, 12), date(2027, 4, 12))
+    assert [r.next_due for r in w.acc.follow_rows(w.marc)] == [date(2027, 4, 12)]
+    assert [r.params["about"] for r in rows(w.db, ReminderKind.TUTOR_CORRECTION.value, state="pending")] == [date(2027, 4, 12)] * 2
+    w.clock.now = datetime(2027, 4, 1, 9, tzinfo=UTC)
+    corrected_again = w.acc.return_correction(w.marc, w.lea.id, summary="Mieux.")
+    assert corrected_again.current.summary == "Mieux." and corrected_again.current.version == 2
+    assert [s.correction_summary for s in submissions(w)] == ["À reprendre.", None, "Mieux."]
+    draft(w, version=3)
+    w.clock.now = datetime(2027, 4, 5, 9, tzinfo=UTC)
+    revised_again = w.acc.submit(w.lea)
+    assert (revised_again.current.version, revised_again.next_due) == (3, date(2027, 4, 19))  # from the latest revision
+    assert [r.next_due for r in w.acc.follow_rows(w.marc)] == [date(2027, 4, 19)]
+    assert rows(w.db, "accompaniment.revised")[-1].params["comparison"]["previous_version"] == 2
+    w.clock.now = datetime(2027, 4, 19, 12, tzinfo=UTC)
+    assert _staff_lists(w)[1] == []  # the first revision (1 February) is long past, but it is not the one awaited
+    given = w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS)
+    assert given.view.verdict == "validé" and given.view.open_case is None
+    with w.db.read() as session:
+        opinions = session.execute(sa.select(OpinionRow.verdict, OpinionRow.submission_id).order_by(OpinionRow.id)).all()
+    assert [tuple(o) for o in opinions] == [("non validé", submissions(w)[1].id), ("validé", submissions(w)[-1].id)]
+    assert w.acc.opinion_pdf(w.lea)[0] == "grille-evaluation-2027-04-19.pdf"
+
+
+def test_two_revised_reports_each_have_their_own_opinion_date(w):
+    revised(w)  # Léa's revision on 1 February: the opinion is due on 15 February
+    with w.db.transaction() as session:
+        w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
+    w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
+    draft(w, "sami", version=1)
+    w.acc.submit(w.sami)
+    w.acc.return_correction(w.hugo, w.sami.id, summary="Reprendre.")
+    w.clock.now = datetime(2027, 2, 10, 9, tzinfo=UTC)
+    w.acc.submit(w.sami)  # due on 24 February
+    assert {r.auditeur_name: r.next_due for r in w.acc.follow_rows(w.sophie)} == {
+        "Léa Bernard": date(2027, 2, 15), "Sami Nour": date(2027, 2, 24)}
+    w.clock.now = datetime(2027, 2, 16, 12, tzinfo=UTC)
+    assert _staff_lists(w)[1] == ["Léa Bernard"]
