@@ -1322,3 +1322,10 @@ def test_two_revised_reports_each_have_their_own_opinion_date(w):
         "Léa Bernard": date(2027, 2, 15), "Sami Nour": date(2027, 2, 24)}
     w.clock.now = datetime(2027, 2, 16, 12, tzinfo=UTC)
     assert _staff_lists(w)[1] == ["Léa Bernard"]
+
+
+def test_a_correction_without_a_submission_on_record_is_refused(w):
+    meet(w)
+    set_stage(w, "lea", Stage.SUBMITTED)  # e.g. a submission erased with the auditeur's drafts
+    refused(lambda: w.acc.return_correction(w.marc, w.lea.id, summary="Rien à corriger."), RefusalCode.NOTHING_TO_SEND)
+    assert w.acc.status(w.lea).stage is Stage.SUBMITTED and rows(w.db, "accompaniment.corrected") == []
