@@ -1326,6 +1326,6 @@ def test_two_revised_reports_each_have_their_own_opinion_date(w):
 
 def test_a_correction_without_a_submission_on_record_is_refused(w):
     meet(w)
-    set_stage(w, "lea", Stage.SUBMITTED)  # e.g. a submission erased with the auditeur's drafts
+    set_stage(w, "lea", Stage.SUBMITTED)  # a stage that says submitted, and no submission stored
     refused(lambda: w.acc.return_correction(w.marc, w.lea.id, summary="Rien à corriger."), RefusalCode.NOTHING_TO_SEND)
     assert w.acc.status(w.lea).stage is Stage.SUBMITTED and rows(w.db, "accompaniment.corrected") == []
