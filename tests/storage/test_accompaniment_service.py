@@ -304,6 +304,19 @@ def test_binding_plans_one_first_meeting_alert_for_each_active_staff_member_on_t
                             "auditeur_id": w.lea.id, "accompaniment_id": ident, "stage": "enrolled"}
 
 
+def test_binding_an_older_enrolment_starts_its_accompaniment_then(w):
+    with w.db.transaction() as session:
+        session.delete(session.get(Accompaniment, acc_id(w)))  # enrolled before the accompaniment existed
+    bound_at = START + timedelta(hours=5)
+    with w.db.transaction() as session:
+        w.acc.on_bound(session, session.get(Enrolment, w.enrolment["lea"]), bound_at)
+    with w.db.read() as session:
+        row = session.scalar(sa.select(Accompaniment).where(Accompaniment.enrolment_id == w.enrolment["lea"]))
+        assert (row.stage, row.moved_at, row.created_at, row.limit_date) == ("enrolled", bound_at, bound_at, LIMIT)
+    (alert,) = rows(w.db, ReminderKind.STAFF_NO_FIRST_MEETING.value)
+    assert alert.params["accompaniment_id"] == row.id
+
+
 def test_binding_after_the_first_meeting_plans_no_alert(w):
     meet(w)
     with w.db.transaction() as session:
