@@ -517,7 +517,7 @@ def _throttle_state(row: SignInThrottle | None, now: datetime) -> ThrottleState:
 
 def _save_throttle(session, row: SignInThrottle | None, telegram_user_id: int, state: ThrottleState) -> None:
     if row is None:
-        row = SignInThrottle(telegram_user_id=telegram_user_id, failures=0, window_started_at=state.window_started_at)
+        row = SignInThrottle(telegram_user_id=telegram_user_id)  # its values are set below, new or not
         session.add(row)
     row.failures = state.failures
     row.window_started_at = state.window_started_at

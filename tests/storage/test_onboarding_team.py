@@ -228,3 +228,65 @@ def test_erased_people_leave_the_team(db, onboarding):
     with pytest.raises(EnrolmentError) as erased:
         onboarding.member(COMMAND_LINE, lea.person.id)
     assert erased.value.code == "person_unknown"
+
+
+def test_a_reissue_leaves_used_and_already_expired_codes_as_they_were(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    issued = _enrol(onboarding, tutor.person.id)
+    _bind(onboarding, issued, 3001)
+    onboarding.unbind(COMMAND_LINE, issued.person.id)  # bound by mistake: the used code stays used
+    clock.now = NOW + timedelta(days=1)
+    stale = onboarding.reissue(COMMAND_LINE, issued.person.id)
+    clock.now = NOW + timedelta(days=30)  # the second code has expired by now
+    onboarding.reissue(COMMAND_LINE, issued.person.id)
+    with db.read() as session:
+        rows = session.execute(sa.select(Invitation.used_at, Invitation.expires_at)
+                               .where(Invitation.person_id == issued.person.id).order_by(Invitation.id)).all()
+    used, expired, fresh = [(u and u.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for u, e in rows]
+    assert used == (NOW, NOW + TTL), "the used code keeps its own dates"
+    assert expired == (None, stale.expires_at), "an expired code is not moved to now"
+    assert fresh == (None, clock.now + TTL)
+
+
+def test_a_reissue_gives_the_active_enrolment_only(db, onboarding):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    issued = _enrol(onboarding, tutor.person.id)
+    with db.transaction() as session:
+        session.execute(sa.update(sa.table("enrolments", sa.column("status"))).values(status="closed"))
+    assert onboarding.reissue(COMMAND_LINE, issued.person.id).enrolment is None
+
+
+def test_an_account_bound_after_a_reissue_can_be_unbound_and_has_no_code_pending(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    clock.now = NOW + timedelta(hours=1)
+    again = onboarding.reissue(COMMAND_LINE, tutor.person.id)  # the first code expires now, unused
+    _bind(onboarding, again, 2001)
+    unbound = onboarding.unbind(COMMAND_LINE, tutor.person.id)
+    assert unbound.telegram_user_id == 2001 and unbound.member.code_expires_at is None
+    assert unbound.member.invited and not unbound.member.bound
+
+
+def test_people_with_one_name_are_listed_in_the_order_they_were_created(db, onboarding):
+    first = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    second = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois", email="marc@exemple.fr")
+    team = [m.person.id for m in onboarding.team(COMMAND_LINE) if m.person.display_name == "Marc Dubois"]
+    assert team == [first.person.id, second.person.id]
+    duplicates = onboarding.likely_duplicates(COMMAND_LINE, "dubois marc", "MARC@exemple.fr")
+    assert [(d.candidate.id, d.candidate.role, d.same_name, d.same_email) for d in duplicates] == [
+        (first.person.id, "tutor", True, False), (second.person.id, "tutor", True, True)]
+
+
+def test_an_ambiguous_tutor_name_lists_the_candidates(db, onboarding):
+    onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    onboarding.invite_tutor(COMMAND_LINE, "Marc Durand")
+    with pytest.raises(EnrolmentError) as refused:
+        _enrol(onboarding, "marc")
+    assert str(refused.value) == "tutor_ambiguous"
+    assert refused.value.details == {"value": "marc", "candidates": ["Marc Dubois", "Marc Durand"]}
+
+
+def test_an_invitations_expiry_is_read_by_its_id(db, onboarding):
+    issued = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    invitation_id = onboarding.check_code(2001, issued.code).invitation_id
+    assert onboarding.invitation_expiry(invitation_id) == NOW + TTL
+    assert onboarding.invitation_expiry(invitation_id + 1) is None
