@@ -135,9 +135,16 @@ def test_only_the_auditeur_prepares_their_own_deposit(world):
                  lambda: deposits.rename_annex(tutor, 1, "Intrus"),
                  lambda: deposits.remove_annex(tutor, 1),
                  lambda: deposits.move_annex(tutor, 1, 1),
-                 lambda: deposits.abandon(tutor)):
-        with pytest.raises(PermissionDenied):
+                 lambda: deposits.abandon(tutor),
+                 lambda: deposits.current(tutor),
+                 lambda: deposits.choose_report(tutor, 1)):
+        with pytest.raises(PermissionDenied) as refused:
             call()
+        assert str(refused.value) == f"person {tutor.id} (tutor) may not prepare a deposit"  # what the log says
+    version = world["drafts"].record(lea, review=_review("g" * 64), file_name="v.pdf", telegram_file_id="G1").version
+    with pytest.raises(PermissionDenied) as refused:
+        deposits.choose_report(sami, version.id)  # a forged button with Léa's version
+    assert str(refused.value) == f"person {sami.id} (auditeur) may not deposit a draft that is not theirs"
     with pytest.raises(DepositRuleError):
         deposits.remove_annex(sami, 1)  # Sami has no annex 1: Léa's list is not his
     assert [a["title"] for a in _stored(world, lea.id)[1]] == ["Organigramme"]

@@ -68,11 +68,14 @@ def store(db):
     return AcademicCalendarStore(db, clock=clock), staff_id, clock
 
 
-def test_a_saved_year_records_who_set_it_and_when_with_an_audit_event(db, store):
+def test_a_saved_year_records_who_set_it_and_when_with_an_audit_event(db, store, caplog):
     calendar, staff_id, clock = store
     year = replace(default_academic_year(2026), s1=replace(default_academic_year(2026).s1,
                                                                enrolment_opens=date(2026, 10, 5)))
-    assert calendar.save(staff_id, year) == year
+    with caplog.at_level("INFO", logger="bot.services.academic_calendar"):
+        assert calendar.save(staff_id, year) == year
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.services.academic_calendar"] == [
+        f"academic year 2026 set by person {staff_id}"]
     assert calendar.calendar().year(2026) == year and calendar.calendar().is_custom(2026)
     assert not calendar.calendar().is_custom(2027)
     with db.read() as session:
