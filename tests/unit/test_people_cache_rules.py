@@ -92,17 +92,38 @@ def test_a_cache_trusted_only_while_followed_remembers(clock):
     assert cache.person(lea.telegram_user_id) is None  # zero seconds without the feed
 
 
-def test_the_defaults(clock):
+def test_the_defaults_ten_seconds_alone_ten_minutes_while_followed(clock):
     cache = PeopleCache()
-    lea = _person(1)
+    lea, paul = _person(1), _person(3)
     _remember(cache, lea)
     clock.now += 10
     assert cache.person(lea.telegram_user_id) == lea
-    cache.trust_followed(True)
-    clock.now += 590
-    assert cache.person(lea.telegram_user_id) == lea
-    clock.now += 1
+    clock.now += 0.001
     assert cache.person(lea.telegram_user_id) is None
+    cache.trust_followed(True)
+    _remember(cache, paul)
+    clock.now += 600
+    assert cache.person(paul.telegram_user_id) == paul
+    clock.now += 0.001
+    assert cache.person(paul.telegram_user_id) is None
+
+
+def test_ten_thousand_entries_are_kept_by_default(clock):
+    cache = PeopleCache()
+    epoch = cache.epoch()
+    for tg in range(10_001):
+        cache.put_person(tg, PersonView(id=tg, role=Role.AUDITEUR, display_name="P", telegram_user_id=tg), epoch)
+    assert len(cache) == 10_000
+    assert cache.person(0) is None and cache.person(1) is not None and cache.person(10_000) is not None
+
+
+@pytest.mark.parametrize(("ttl", "followed_ttl", "followed"), [(0.5, 0, False), (0, 1, True)])
+def test_any_positive_ttl_remembers(clock, ttl, followed_ttl, followed):
+    cache = PeopleCache(ttl=ttl, followed_ttl=followed_ttl)
+    cache.trust_followed(followed)
+    _remember(cache, _person(1))
+    clock.now += 0.5
+    assert cache.person(3001) == _person(1)
 
 
 # -- the epoch guard ---------------------------------------------------------------------------------
