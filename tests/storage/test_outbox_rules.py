@@ -272,7 +272,14 @@ def test_an_email_is_keyed_by_its_address_and_not_paced_like_telegram(db):
     with db.transaction() as session:
         first = outbox.enqueue_email(session, to="  Lea@Exemple.FR ", subject_line="Rendez-vous", kind="mail",
                                      text="corps", recipient_id=person, subject=("meeting", 3), now=NOW).id
-        second = outbox.enqueue_email(session, to="lea@exemple.fr", kind="mail", template="mail.txt", now=NOW).id
+        second = outbox.enqueue_email(session, to="lea@exemple.fr", kind="mail", template="mail.txt", params={"n": 2},
+                                      priority=Priority.REMINDER, not_before=NOW - timedelta(seconds=1), group="g",
+                                      dedupe_key="mail:2", now=NOW - timedelta(hours=1)).id
+    later = _row(db, second)
+    assert (later.template, later.params, later.priority, later.next_attempt_at, later.group_key, later.dedupe_key) == (
+        "mail.txt", {"n": 2}, 2, NOW - timedelta(seconds=1), "g", "mail:2",
+    )
+    assert (later.created_at, later.subject_line, later.recipient_id, later.kind) == (NOW - timedelta(hours=1), None, None, "mail")
     stored = _row(db, first)
     assert (stored.channel, stored.email_to, stored.recipient_key, stored.on_uncertain, stored.chat_id) == (
         "email", "Lea@Exemple.FR", "e:lea@exemple.fr", "resend", None,
