@@ -261,7 +261,7 @@ def test_forgetting_an_account_makes_the_next_identification_read_it(db, directo
 
 
 def test_while_following_the_feed_people_are_remembered(db):
-    _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
+    tutor = _add(db, role="tutor", display_name="Marc", telegram_user_id=TUTOR_TG)
     directory = Directory(db, [], cache=PeopleCache(ttl=0, followed_ttl=600))  # trusted only while followed
     directory.identify(TelegramIdentity(TUTOR_TG, "Marc"))
     assert directory.recently_identified(TUTOR_TG) is None
@@ -273,9 +273,21 @@ def test_while_following_the_feed_people_are_remembered(db):
                 break
             threading.Event().wait(0.005)
         assert directory.recently_identified(TUTOR_TG).display_name == "Marc"
+        there = Database(db.url)  # another instance renames him: heard of at a later read
+        try:
+            with there.transaction() as session:
+                session.get(Person, tutor).display_name = "Marc D."
+        finally:
+            there.dispose()
+        for _ in range(400):
+            if directory.recently_identified(TUTOR_TG) is None:
+                break
+            threading.Event().wait(0.005)
+        assert directory.recently_identified(TUTOR_TG) is None
     finally:
         directory.stop_following()
-    assert directory.recently_identified(TUTOR_TG) is None
+    directory.identify(TelegramIdentity(TUTOR_TG, "Marc"))
+    assert directory.recently_identified(TUTOR_TG) is None  # no longer followed: not trusted at all
 
 
 def test_following_changes_starts_one_follower_and_stops_it(db):

@@ -825,10 +825,12 @@ def test_counts_and_rows_by_kind_and_subject(db):
     _text(db, people[0], kind="reminder", subject=("meeting", 1))
     sent = _text(db, people[1], kind="reminder", subject=("meeting", 2))
     _text(db, people[1], kind="notice", subject=("meeting", 1))
+    _text(db, people[0], kind="deadline", subject=("deadline", 1))
     _set_state(db, sent, "sent")
     store = _store(db, Clock(NOW))
-    assert store.counts() == {"pending": 2, "sent": 1}
-    assert store.rows() == [("reminder", people[0], "pending"), ("reminder", people[1], "sent"), ("notice", people[1], "pending")]
+    assert store.counts() == {"pending": 3, "sent": 1}
+    assert store.rows() == [("reminder", people[0], "pending"), ("reminder", people[1], "sent"), ("notice", people[1], "pending"),
+                            ("deadline", people[0], "pending")]
     assert store.rows(kind="reminder") == [("reminder", people[0], "pending"), ("reminder", people[1], "sent")]
     assert store.rows(subject=("meeting", 1)) == [("reminder", people[0], "pending"), ("notice", people[1], "pending")]
     assert store.rows(kind="notice", subject=("meeting", 2)) == []
