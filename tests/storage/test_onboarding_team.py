@@ -290,3 +290,71 @@ def test_an_invitations_expiry_is_read_by_its_id(db, onboarding):
     invitation_id = onboarding.check_code(2001, issued.code).invitation_id
     assert onboarding.invitation_expiry(invitation_id) == NOW + TTL
     assert onboarding.invitation_expiry(invitation_id + 1) is None
+
+
+def test_redeeming_records_consent_clears_wrong_guesses_and_dates_the_tutors_notice(db, onboarding, clock):
+    from bot.storage.models import Consent, SignInThrottle
+
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    issued = _enrol(onboarding, tutor.person.id)
+    with pytest.raises(RedeemError):
+        onboarding.check_code(3001, "ZZZZ-ZZZZ-ZZZZ")  # one wrong guess first
+    clock.now = NOW + timedelta(hours=2)
+    _bind(onboarding, issued, 3001)
+    with db.read() as session:
+        assert session.get(SignInThrottle, 3001) is None
+        consent = session.scalars(sa.select(Consent).where(Consent.person_id == issued.person.id)).one()
+        assert (consent.notice_version, consent.telegram_user_id) == ("v1", 3001)
+        assert consent.accepted_at.replace(tzinfo=UTC) == clock.now
+        notice = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "enrolment.bound.tutor")).one()
+        assert notice.created_at.replace(tzinfo=UTC) == clock.now
+        invitation = session.scalars(sa.select(Invitation).where(Invitation.person_id == issued.person.id)).one()
+        assert (invitation.used_at.replace(tzinfo=UTC), invitation.used_by_telegram_id) == (clock.now, 3001)
+
+
+def test_redeem_refuses_a_bound_account_an_unknown_invitation_and_a_code_used_meanwhile(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    issued = _enrol(onboarding, tutor.person.id)
+    pending = onboarding.check_code(3001, issued.code)
+    cases = [
+        (2001, pending.invitation_id, RedeemProblem.ALREADY_BOUND),  # the tutor's own account
+        (3001, pending.invitation_id + 50, RedeemProblem.UNKNOWN),
+    ]
+    for telegram_id, invitation_id, problem in cases:
+        with pytest.raises(RedeemError) as refused:
+            onboarding.redeem(telegram_id, invitation_id, notice_version="v1")
+        assert refused.value.problem is problem
+    onboarding.redeem(3002, pending.invitation_id, notice_version="v1")  # someone else, in between
+    with pytest.raises(RedeemError) as refused:
+        onboarding.redeem(3001, pending.invitation_id, notice_version="v1")
+    assert refused.value.problem is RedeemProblem.USED
+
+
+def test_a_code_is_refused_at_the_moment_it_expires(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    pending = onboarding.check_code(2001, tutor.code)
+    with pytest.raises(RedeemError) as refused:
+        onboarding.redeem(2001, pending.invitation_id, notice_version="v1", now=NOW + TTL)
+    assert refused.value.problem is RedeemProblem.EXPIRED
+    assert onboarding.redeem(2001, pending.invitation_id, notice_version="v1",
+                             now=NOW + TTL - timedelta(seconds=1)).person.telegram_user_id == 2001
+
+
+def test_the_team_shows_each_auditeurs_step(db, clock):
+    from bot.domain.calendar import HolidayCalendar
+    from bot.domain.report import default_catalogue
+    from bot.services.accompaniment import Accompaniments
+
+    accompaniment = Accompaniments(db, HolidayCalendar(), default_catalogue().grid, clock=clock)
+    onboarding = Onboarding(db, invitation_ttl=TTL, clock=clock, accompaniment=accompaniment)
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    lea = _enrol(onboarding, tutor.person.id)
+    _bind(onboarding, lea, 3001)
+    sami = _enrol(onboarding, tutor.person.id, name="Sami Nour")
+    team = {m.person.id: m for m in onboarding.team(COMMAND_LINE)}
+    assert team[tutor.person.id].stage is None and team[tutor.person.id].enrolment is None
+    assert team[lea.person.id].stage == "enrolled" and team[lea.person.id].enrolment.id == lea.enrolment.id
+    assert team[sami.person.id].stage == "enrolled" and team[sami.person.id].enrolment.id == sami.enrolment.id
+    assert onboarding.member(COMMAND_LINE, lea.person.id).stage == team[lea.person.id].stage
