@@ -1083,7 +1083,8 @@ def test_staff_hear_of_an_auditeur_without_a_first_meeting_after_fourteen_days(w
     w.clock.now = START + timedelta(days=14, seconds=-1)
     assert _staff_lists(w) == ([], [], [])
     w.clock.now = START + timedelta(days=14)
-    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+    corrections, opinions, stalled = _staff_lists(w)
+    assert (corrections, opinions, sorted(stalled)) == ([], [], ["Léa Bernard", "Sami Nour"])  # the same silence: either order
     assert refused(lambda: w.acc.staff_follow_up(w.hugo), RefusalCode.WRONG_PERSON) == {"action": "staff_view", "allowed": ["staff"]}
 
 
@@ -1257,7 +1258,8 @@ def test_the_reminder_policy_given_is_the_one_followed(w, db):
     w.clock.now = START + timedelta(days=7, seconds=-1)
     assert _staff_lists(w) == ([], [], [])
     w.clock.now = START + timedelta(days=7)
-    assert _staff_lists(w) == ([], [], ["Léa Bernard", "Sami Nour"])
+    corrections, opinions, stalled = _staff_lists(w)
+    assert (corrections, opinions, sorted(stalled)) == ([], [], ["Léa Bernard", "Sami Nour"])  # the same silence: either order
 
     w.clock.now = START
     planned(w, date(2027, 3, 26), (date(2027, 3, 12),))
