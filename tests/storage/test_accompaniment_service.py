@@ -999,6 +999,15 @@ def test_an_older_enrolment_gets_its_accompaniment_when_first_looked_at(w):
     assert [(a.params["about"], a.next_attempt_at) for a in alerts] == [(date(2028, 7, 31), at_paris(date(2027, 4, 2)))]
 
 
+def test_asking_an_older_enrolment_for_its_grid_starts_its_accompaniment(w):
+    with w.db.transaction() as session:
+        session.delete(session.get(Accompaniment, acc_id(w)))
+    w.clock.now = START + timedelta(hours=3)
+    assert w.acc.opinion_pdf(w.lea) is None
+    w.clock.now = START + timedelta(days=1)
+    assert w.acc.status(w.lea).moved_at == START + timedelta(hours=3)
+
+
 def test_a_missing_limit_is_worked_out_from_the_calendar(w):
     with w.db.transaction() as session:
         session.get(Accompaniment, acc_id(w)).limit_date = None
