@@ -1331,19 +1331,21 @@ def test_a_second_round_after_resuming_is_followed_from_its_latest_submission(w)
 
 
 def test_two_revised_reports_each_have_their_own_opinion_date(w):
-    revised(w)  # Léa's revision on 1 February: the opinion is due on 15 February
     with w.db.transaction() as session:
         w.acc.on_first_meeting_held(session, session.get(Enrolment, w.enrolment["sami"]), w.hugo, START)
     w.acc.record_planning(w.hugo, w.sami.id, date(2027, 5, 3))
     draft(w, "sami", version=1)
     w.acc.submit(w.sami)
     w.acc.return_correction(w.hugo, w.sami.id, summary="Reprendre.")
+    w.acc.submit(w.sami)  # Sami's revision on 1 February: the opinion is due on 15 February
     w.clock.now = datetime(2027, 2, 10, 9, tzinfo=UTC)
-    w.acc.submit(w.sami)  # due on 24 February
+    revised(w)  # Léa's on 10 February: due on 24 February
     assert {r.auditeur_name: r.next_due for r in w.acc.follow_rows(w.sophie)} == {
-        "Léa Bernard": date(2027, 2, 15), "Sami Nour": date(2027, 2, 24)}
+        "Léa Bernard": date(2027, 2, 24), "Sami Nour": date(2027, 2, 15)}
     w.clock.now = datetime(2027, 2, 16, 12, tzinfo=UTC)
-    assert _staff_lists(w)[1] == ["Léa Bernard"]
+    assert _staff_lists(w)[1] == ["Sami Nour"]
+    w.clock.now = datetime(2027, 2, 25, 12, tzinfo=UTC)
+    assert _staff_lists(w)[1] == ["Sami Nour", "Léa Bernard"]  # the longest overdue first
 
 
 def test_a_correction_without_a_submission_on_record_is_refused(w):
