@@ -484,8 +484,8 @@ def test_an_erasure_empties_and_cancels_the_messages_about_her(service, world, d
         assert rows[ids["unrelated"]].text == "Réunion des tuteurs lundi" and rows[ids["unrelated"]].last_error is None
         assert rows[ids["brunos"]].text == "Rendez-vous, Bruno" and rows[ids["brunos"]].chat_id == 3002
         (notice,) = [r for r in rows.values() if r.kind == "person.erased.tutor"]
-        assert (notice.recipient_id, notice.chat_id, notice.state, notice.template) == (
-            ids["marc"], 2001, "pending", "personal_data/tutor_notified.html")
+        assert (notice.recipient_id, notice.chat_id, notice.state, notice.template, notice.created_at) == (
+            ids["marc"], 2001, "pending", "personal_data/tutor_notified.html", NOW)
         assert outbox.decode(notice.params) == {"certification": "Licence Gestion", "semester": "2026-S1",
                                                 "enrolled_at": T(2026, 9, 10), "cancelled": [T(2027, 3, 10, 9)]}
         erased = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "person.erased"))
@@ -563,6 +563,9 @@ def test_a_tutor_with_open_work_must_hand_over_first(service, world, db):
 def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world, db):
     ids, people = world
     staff = people["claire"]
+    with db.transaction() as session:  # neither a cancelled meeting of his nor Sophie's own count
+        session.add(_meeting(ids["bruno"], ids["marc"], ids["other"], T(2027, 4, 1, 9), status="cancelled", video_link="-"))
+        session.add(_meeting(ids["bruno"], ids["sophie"], ids["other"], T(2027, 4, 2, 9), video_link="-"))
     with pytest.raises(HandOverFirst) as info:  # Marc's two future meetings are his to cancel first
         service.hand_over(staff, ids["marc"], ids["sophie"])
     assert info.value.work == OpenWork(future_meetings=2)
@@ -572,7 +575,7 @@ def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world,
     assert info.value.work == OpenWork(future_meetings=1)
     service.test_clock.now = T(2027, 3, 11, 10)  # now it is
     for source, target in ((ids["marc"], ids["marc"]), (ids["marc"], ids["alice"]), (ids["alice"], ids["sophie"])):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="^hand-over needs two different tutors$"):
             service.hand_over(staff, source, target)
     with pytest.raises(LookupError):
         service.hand_over(staff, ids["marc"], 9999)
@@ -589,13 +592,14 @@ def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world,
         at = T(2027, 3, 11, 10)
         assert [tuple(e) for e in events] == [(ids["claire"], ids["alice"], moved, at), (ids["claire"], ids["bruno"], moved, at)]
         told = session.execute(
-            sa.select(OutboxMessage.recipient_id, OutboxMessage.kind, OutboxMessage.template, OutboxMessage.params)
+            sa.select(OutboxMessage.recipient_id, OutboxMessage.kind, OutboxMessage.template, OutboxMessage.params,
+                      OutboxMessage.created_at, OutboxMessage.state)
             .where(OutboxMessage.kind.like("tutor.handed_over.%")).order_by(OutboxMessage.id)
         ).all()
-    assert [(r, k, t) for r, k, t, _ in told] == [
-        (ids["alice"], "tutor.handed_over.auditeur", "personal_data/new_tutor.html"),
-        (ids["bruno"], "tutor.handed_over.auditeur", "personal_data/new_tutor.html"),
-        (ids["sophie"], "tutor.handed_over.tutor", "personal_data/auditeurs_received.html"),
+    assert [(r, k, t, c, s) for r, k, t, _, c, s in told] == [
+        (ids["alice"], "tutor.handed_over.auditeur", "personal_data/new_tutor.html", at, "pending"),
+        (ids["bruno"], "tutor.handed_over.auditeur", "personal_data/new_tutor.html", at, "pending"),
+        (ids["sophie"], "tutor.handed_over.tutor", "personal_data/auditeurs_received.html", at, "pending"),
     ]
     assert told[0][3]["tutor"]["display_name"] == "Sophie Leroy" and told[0][3]["tutor"]["id"] == ids["sophie"]
     assert told[2][3] == {"auditeurs": ["Alice Durand", "Bruno Petit"]}
