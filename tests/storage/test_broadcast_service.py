@@ -111,6 +111,7 @@ def test_each_audience_reaches_its_people_and_no_one_else(db, service, world, st
         blocked = sum(1 for s in wanted.values() if s == "blocked")
         assert (sent.count.reachable, sent.count.blocked, sent.broadcast.recipients) == (
             len(wanted) - blocked, blocked, len(wanted)), code
+        assert (sent.broadcast.state, sent.broadcast.started_at) == (State.SENDING, NOW)
     with db.read() as session:
         errors = dict(session.execute(select(OutboxMessage.recipient_id, OutboxMessage.last_error).where(
             OutboxMessage.state == "blocked")).all())
@@ -390,6 +391,16 @@ def test_progress_and_its_estimated_end(db, service, world, staff):
     assert done.finished and done.remaining == 0 and done.estimated_end is None
 
 
+def test_a_progress_message_just_attached_is_not_refreshed_at_once(db, service, world, staff):
+    bid = service.compose(staff, message_html="x", audience="tuteurs").broadcast.id
+    service.send_now(staff, bid)
+    service.attach_progress_message(bid, 1001, 78)
+    every = timedelta(minutes=5)
+    assert service.progress_due(every=every) == []  # shown just now (wall clock)
+    later = datetime.now(UTC) + every
+    assert [p.broadcast.id for p in service.progress_due(every=every, wall=later)] == [bid]
+
+
 def test_the_progress_message_is_refreshed_at_most_every_so_often(db, service, world, staff):
     bid = service.compose(staff, message_html="x", audience="tuteurs").broadcast.id
     service.send_now(staff, bid)
@@ -413,6 +424,8 @@ def test_the_progress_message_is_refreshed_at_most_every_so_often(db, service, w
 
 def test_a_finished_broadcast_reports_its_figures_to_its_author(db, service, world, staff):
     w = world
+    other = service.compose(staff, message_html="autre", audience="semestre:2026-S1").broadcast.id
+    service.send_now(staff, other)  # still under way, with someone blocked: not part of this report
     bid = service.compose(staff, message_html="x", audience="tous").broadcast.id
     service.send_now(staff, bid)
     _set_states(db, bid, {w["staff"]: "sent", w["t0"]: "sent", w["t1"]: "dead", w["a0"]: "unknown", w["a2"]: "skipped"})
@@ -431,6 +444,7 @@ def test_a_finished_broadcast_reports_its_figures_to_its_author(db, service, wor
         (w["t1"], "Tuteur 1", "failed")]  # by name; "unknown" may have arrived: not listed
     assert report.more_undeliverable == 0
     assert service.finish_delivered() == []
+    assert service.get(staff, other).state is State.SENDING
     with db.read() as session:
         (row,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "broadcast.report")).all()
     assert (row.recipient_id, row.template, row.dedupe_key, row.created_at) == (
@@ -527,3 +541,38 @@ def test_the_log_says_who_did_what_to_which_broadcast(caplog, db, service, world
         f"scheduled broadcast {later} started: 3 rows",
         f"broadcast {later}: cancel by person {me}",
     ]
+
+
+def test_the_calendar_records_who_set_it_and_says_what_is_incoherent(db, service, world, staff):
+    from bot.storage.models.accompaniment import AcademicYearRow
+
+    service.set_period(staff, Semester(2026, 1), date(2026, 10, 1), date(2026, 10, 31))
+    with db.read() as session:
+        assert session.get(AcademicYearRow, 2026).updated_by_id == world["staff"]
+    service.set_period(COMMAND_LINE, Semester(2027, 1), date(2027, 10, 1), date(2027, 10, 31))
+    with db.read() as session:
+        assert session.get(AcademicYearRow, 2027).updated_by_id is None
+    with pytest.raises(BroadcastError) as info:
+        service.set_period(staff, Semester(2026, 2), date(2027, 1, 15), date(2027, 3, 12))
+    assert (info.value.code, info.value.details) == (
+        "calendar_incoherent", {"semester": "2026-S2", "problems": ["s2_enrolment_outside_semester"]})
+
+
+def test_both_announcements_ahead_and_one_exactly_due_now(db, world, staff):
+    clock = Clock(datetime(2026, 9, 20, tzinfo=UTC))
+    service = BroadcastService(db, clock=clock, render=Renderer().render, paid_broadcast=True)
+    service.set_period(staff, Semester(2026, 1), date(2026, 10, 1), date(2026, 10, 31))
+    service.set_period(staff, Semester(2026, 2), date(2027, 2, 1), date(2027, 3, 15))
+    first = service.schedule_announcements(staff, 2026)
+    assert [(b.kind, b.paid) for b in first.scheduled] == [("announcement.2026-S1", True), ("announcement.2026-S2", True)]
+    service.cancel(staff, first.scheduled[1].id)
+    again = service.schedule_announcements(staff, 2026)  # the first one stays, the second is scheduled again
+    assert [b.kind for b in again.scheduled] == ["announcement.2026-S2"]
+    assert again.skipped == [{"semester": "2026-S1", "reason": "already_scheduled",
+                              "when": datetime(2026, 10, 1, 7, 0, tzinfo=UTC)}]
+    service.set_period(staff, Semester(2027, 1), date(2027, 10, 4), date(2027, 10, 29))
+    service.set_period(staff, Semester(2027, 2), date(2028, 2, 7), date(2028, 3, 24))
+    clock.now = datetime(2027, 10, 4, 7, 0, tzinfo=UTC)  # 9h in Paris on the opening day: too late
+    plan = service.schedule_announcements(staff, 2027)
+    assert plan.skipped == [{"semester": "2027-S1", "reason": "past", "when": clock.now}]
+    assert [b.kind for b in plan.scheduled] == ["announcement.2027-S2"]
