@@ -148,6 +148,8 @@ def world(db):
                                        action="enrol", from_stage="enrolled", to_stage="enrolled",
                                        details={"comment": "Claire inscrit Bruno"}))
         session.add(PlanningDate(accompaniment_id=acc.id, kind="deadline", day=date(2027, 5, 1), recorded_at=T(2026, 11, 2)))
+        session.add(PlanningDate(accompaniment_id=acc.id, kind="intermediate", day=date(2027, 3, 15),
+                                 recorded_at=T(2026, 11, 2)))
         submission = ReportSubmission(
             accompaniment_id=acc.id, kind="submission", draft_version_id=v2.id, submitted_at=T(2027, 1, 5),
             received_on=date(2027, 1, 5), due_on=date(2027, 2, 2), weeks=4, corrected_at=T(2027, 1, 20),
@@ -188,6 +190,10 @@ def world(db):
                                         now=T(2027, 2, 1)),
             "brunos": outbox.enqueue(session, recipient_id=bruno.id, kind="meeting.reminder", text="Rendez-vous, Bruno",
                                      subject=("meeting", brunos.id), now=T(2027, 2, 1)),
+            # about other things whose ids happen to be hers, her accompaniment's, her meeting's
+            **{f"other_{n}": outbox.enqueue(session, recipient_id=marc.id, kind="deadline.reminder", text=f"Rappel {n}",
+                                            subject=("deadline", i), now=T(2027, 2, 1))
+               for n, i in (("person", alice.id), ("accompaniment", acc.id), ("meeting", future.id))},
         }
         session.flush()
         for name in ("to_alice_sent", "naming_alice", "her_file"):
@@ -280,7 +286,9 @@ def test_an_auditeurs_export_holds_every_kind_of_her_data(service, world):
     assert data.pop("accompaniment_events") == [  # Bruno's accompaniment is not hers
         {"at": "2027-01-05T00:00:00+00:00", "party": "tutor", "action": "submit", "from_stage": "planned",
          "to_stage": "submitted", "details": {"comment": "Alice en avance"}, "by": "Marc Dubois"}]
-    assert data.pop("planning_dates") == [{"kind": "deadline", "day": "2027-05-01", "recorded_at": "2026-11-02T00:00:00+00:00"}]
+    assert data.pop("planning_dates") == [  # in the order they were recorded
+        {"kind": "deadline", "day": "2027-05-01", "recorded_at": "2026-11-02T00:00:00+00:00"},
+        {"kind": "intermediate", "day": "2027-03-15", "recorded_at": "2026-11-02T00:00:00+00:00"}]
     assert data.pop("report_submissions") == [
         {"kind": "submission", "submitted_at": "2027-01-05T00:00:00+00:00", "received_on": "2027-01-05",
          "due_on": "2027-02-02", "weeks": 4, "corrected_at": "2027-01-20T00:00:00+00:00",
@@ -315,11 +323,13 @@ def test_a_tutors_export_holds_his_settings_his_auditeurs_and_opinions_given(ser
     assert data["days_off"] == [{"first_day": "2027-04-01", "last_day": "2027-04-05"}]
     assert data["opinions_given"] == [{"verdict": "validé", "given_at": "2027-02-10T00:00:00+00:00"}]
     assert [m["kind"] for m in data["messages"]] == [
-        "meeting.booked.tutor", "draft.received.tutor", "draft.forward", "accompaniment.due", "staff.news"]
+        "meeting.booked.tutor", "draft.received.tutor", "draft.forward", "accompaniment.due", "staff.news"] + [
+        "deadline.reminder"] * 3
     assert data["messages"][0]["params"] == {"who": "quelqu'un"}
     # his auditeurs' accompaniments are theirs, not his; nor does a tutor have any of an auditeur's own data
     assert data["accompaniments"] == [] and data["accompaniment_events"] == [] and data["opinions"] == []
-    assert data["coaching"] == [] and data["drafts"] == [] and data["experience_check"] is None
+    assert data["coaching"] == [] and data["coaching_feedback"] == [] and data["drafts"] == []
+    assert data["experience_check"] is None
     assert data["deposit_in_progress"] is None and data["consents"] == [] and data["invitations"] == []
     assert data["conversation"] is None and data["sign_in_throttle"] is None
 
@@ -436,6 +446,8 @@ def test_an_auditeurs_erasure_leaves_no_personal_text_and_keeps_the_record(servi
         consent = session.scalar(sa.select(Consent))
         assert (consent.person_id, consent.notice_version, consent.accepted_at, consent.telegram_user_id) == (
             ids["alice"], "v2", T(2026, 2, 2, 9), 0)
+        assert session.scalar(sa.select(sa.func.count()).select_from(TutorDayOff)) == 1
+        assert session.scalar(sa.select(AuditEvent.occurred_at).where(AuditEvent.action == "person.erased")) == NOW
         events = [(e.action, e.actor_id, e.subject_id, e.note, e.details)
                   for e in session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
         assert events == [
@@ -482,6 +494,8 @@ def test_an_erasure_empties_and_cancels_the_messages_about_her(service, world, d
             assert (rows[ids[name]].chat_id, rows[ids[name]].recipient_id) == (2001, ids["marc"]), name
         assert rows[ids["to_alice_sent"]].sent_at == T(2026, 11, 1, 12)  # the delivery history stays
         assert rows[ids["unrelated"]].text == "Réunion des tuteurs lundi" and rows[ids["unrelated"]].last_error is None
+        for n in ("person", "accompaniment", "meeting"):
+            assert (rows[ids[f"other_{n}"]].state, rows[ids[f"other_{n}"]].text) == ("pending", f"Rappel {n}"), n
         assert rows[ids["brunos"]].text == "Rendez-vous, Bruno" and rows[ids["brunos"]].chat_id == 3002
         (notice,) = [r for r in rows.values() if r.kind == "person.erased.tutor"]
         assert (notice.recipient_id, notice.chat_id, notice.state, notice.template, notice.created_at) == (
@@ -534,6 +548,25 @@ def test_short_names_are_not_searched_and_an_email_to_her_address_forgets_it(db,
         assert (mailed.state, mailed.text, mailed.email_to, mailed.recipient_key) == ("cancelled", None, None, f"p{zoe_id}")
         assert (other.state, other.text, other.email_to) == ("pending", "Autre code", "zoe@ailleurs.fr")
     assert "zoe@" not in _dump(db).lower().replace("zoe@ailleurs.fr", "")
+
+
+def test_her_future_meetings_are_cancelled_in_order_and_a_cancelled_one_left_alone(service, world, db):
+    ids, people = world
+    with db.transaction() as session:
+        later = _meeting(ids["alice"], ids["marc"], ids["active"], T(2027, 3, 20, 9), video_link="-", sequence=2)
+        sooner = _meeting(ids["alice"], ids["marc"], ids["active"], T(2027, 3, 15, 9), video_link="-")
+        gone = _meeting(ids["alice"], ids["marc"], ids["active"], T(2027, 3, 16, 9), video_link="-", status="cancelled")
+        session.add_all([later, sooner, gone])
+        session.flush()
+        later_id, gone_id = later.id, gone.id
+    assert service.preview_erasure(people["alice"], ids["alice"]).future_meetings == 3
+    assert service.erase(people["alice"], ids["alice"]).cancelled_meetings == 3
+    with db.read() as session:
+        assert session.get(Meeting, later_id).sequence == 3
+        gone = session.get(Meeting, gone_id)
+        assert (gone.status, gone.sequence, gone.cancelled_at) == ("cancelled", 0, None)
+        notice = session.scalar(sa.select(OutboxMessage.params).where(OutboxMessage.kind == "person.erased.tutor"))
+    assert outbox.decode(notice)["cancelled"] == [T(2027, 3, 10, 9), T(2027, 3, 15, 9), T(2027, 3, 20, 9)]
 
 
 def test_a_meeting_ending_now_is_over_and_not_cancelled(service, world, db):
@@ -617,6 +650,8 @@ def test_the_hand_over_moves_active_auditeurs_and_tells_everyone(service, world,
         assert session.scalar(sa.select(sa.func.count()).select_from(AvailabilityWindow)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(TutorDayOff)) == 0
         assert session.scalar(sa.select(Opinion.tutor_id)) == ids["marc"]  # the opinion he gave stays his
+        brunos = session.get(Meeting, ids["brunos_meeting"])  # the meetings he gave: kept, without link or topic
+        assert (brunos.status, brunos.video_link, brunos.topic, brunos.duration_minutes) == ("booked", "", None, 60)
     with pytest.raises(AlreadyErased):
         service.hand_over(staff, ids["marc"], ids["sophie"])
     with pytest.raises(AlreadyErased):
