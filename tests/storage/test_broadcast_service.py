@@ -412,12 +412,17 @@ def test_the_progress_message_is_refreshed_at_most_every_so_often(db, service, w
     service.attach_progress_message(bid, 1001, 77)
     view = service.get(staff, bid)
     assert (view.progress_chat_id, view.progress_message_id) == (1001, 77)
-    with db.transaction() as session:  # as if it had been shown long ago
-        session.execute(sa.update(Broadcast).where(Broadcast.id == bid).values(progress_shown_at=None))
-    (shown,) = service.progress_due(every=every, wall=wall)
-    assert shown.broadcast.id == bid and shown.remaining == 2 and shown.estimated_end == NOW + timedelta(seconds=1)
+    followed = service.compose(staff, message_html="z", audience="semestre:2026-S1").broadcast.id
+    service.send_now(staff, followed)
+    service.attach_progress_message(followed, 1001, 79)
+    with db.transaction() as session:  # as if they had been shown long ago
+        session.execute(sa.update(Broadcast).where(Broadcast.id.in_([bid, followed])).values(progress_shown_at=None))
+    shown = service.progress_due(every=every, wall=wall)
+    assert [(p.broadcast.id, p.remaining) for p in shown] == [(bid, 2), (followed, 2)]  # each refreshed once
+    assert shown[0].estimated_end == NOW + timedelta(seconds=1)
     assert service.progress_due(every=every, wall=wall + every - timedelta(microseconds=1)) == []
-    assert [p.broadcast.id for p in service.progress_due(every=every, wall=wall + every)] == [bid]
+    assert [p.broadcast.id for p in service.progress_due(every=every, wall=wall + every)] == [bid, followed]
+    service.cancel(staff, followed)
     service.cancel(staff, bid)
     assert service.progress_due(every=every, wall=wall + 5 * every) == []
 
