@@ -167,6 +167,7 @@ def test_an_audience_with_nobody_reachable_is_refused(db, service, world, staff)
         session.get(Person, world["a3"]).blocked_bot_at = NOW
     again = service.preview(staff, preview.broadcast.id)
     assert (again.count.reachable, again.count.blocked) == (0, 2)
+    assert again.broadcast == preview.broadcast
     with pytest.raises(BroadcastError) as info:
         service.send_now(staff, preview.broadcast.id)
     assert (info.value.code, info.value.details) == ("audience_empty", {"audience": "semestre:2026-S2", "blocked": 2})
@@ -267,6 +268,15 @@ def test_the_document_cache_reads_each_broadcast_once_and_keeps_the_latest(db, s
     assert cache({"broadcast_id": ids[2]}, NOW) == b"V2"  # the oldest (the first) goes
     assert cache({"broadcast_id": ids[0]}, NOW) == b"V2"
     assert cache({"broadcast_id": 9999}, NOW) == b""
+    four = DocumentCache(service)  # four kept by default
+    more = ids + [service.compose(staff, message_html="", audience="tuteurs", document_name="3.pdf",
+                                  document_content=b"v1-3").broadcast.id]
+    assert [four({"broadcast_id": i}, NOW) for i in more] == [b"V2", b"V2", b"V2", b"v1-3"]
+    with db.transaction() as session:
+        session.execute(sa.update(Broadcast).values(document_content=b"V3"))
+    assert [four({"broadcast_id": i}, NOW) for i in more] == [b"V2", b"V2", b"V2", b"v1-3"]  # all four kept
+    assert four({"broadcast_id": 9999}, NOW) == b""  # a fifth: the oldest goes
+    assert four({"broadcast_id": more[0]}, NOW) == b"V3"
 
 
 def test_a_paid_broadcast_says_so_in_each_row(db, world, staff):

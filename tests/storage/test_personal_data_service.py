@@ -585,6 +585,7 @@ def test_a_tutor_with_open_work_must_hand_over_first(service, world, db):
     with pytest.raises(HandOverFirst) as info:
         service.erase(people["marc"], ids["marc"])
     assert info.value.work == OpenWork(active_auditeurs=2, future_meetings=2)
+    assert str(info.value) == "open work: OpenWork(active_auditeurs=2, future_meetings=2, configured_staff=False)"
     with pytest.raises(HandOverFirst) as info:  # staff still in STAFF_TELEGRAM_IDS would come back
         service.erase(COMMAND_LINE, ids["claire"])
     assert info.value.work == OpenWork(configured_staff=True)
