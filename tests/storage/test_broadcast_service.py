@@ -138,6 +138,9 @@ def test_the_audience_choices_are_those_of_active_enrolments(service, world, sta
     assert choices.semesters == ["2026-S2", "2026-S1"]
     assert choices.certifications == ["Licence Gestion", "licence pro", "Titre RH"]
     assert choices.stages is None
+    with pytest.raises(BroadcastError) as info:  # the steps are not wired in this service
+        service.count(staff, Audience.parse("etape:planned"))
+    assert (info.value.code, info.value.details) == ("audience_unavailable", {"kind": "etape"})
 
 
 def test_a_draft_keeps_the_message_and_who_wrote_it(db, service, world, staff):
