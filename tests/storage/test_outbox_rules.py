@@ -596,6 +596,22 @@ def test_a_row_expires_at_its_time_once_due(db):
     assert _row(db, due_and_over).state == "expired"  # due this very moment, and over this very moment
 
 
+def test_only_waiting_rows_expire(db):
+    people = _people(db, 3)
+    sent = _text(db, people[0], expires_at=NOW + timedelta(minutes=1))
+    in_flight = _text(db, people[1], expires_at=NOW + timedelta(minutes=1))
+    paused = _text(db, people[2], expires_at=NOW + timedelta(minutes=1), group="g")
+    clock = Clock(NOW)
+    store = _store(db, clock)
+    store.claim(limit=10)
+    store.finish(sent, "sent")
+    _set_state(db, paused, "paused", claimed_by=None)  # a broadcast paused by staff
+    clock.now = NOW + timedelta(hours=1)
+    store.claim(limit=10)
+    assert [_row(db, i).state for i in (sent, in_flight, paused)] == ["sent", "sending", "paused"]
+    assert store.finish(in_flight, "sent")  # a slow send still records its outcome
+
+
 # -- finishing: sent, retries and their backoff, permanent failures -----------------------------------
 
 
