@@ -165,6 +165,8 @@ def test_the_last_question_leads_to_the_summary_and_back_returns_to_it(db, coach
     assert view.notes == notes("role", {"partage": ("Avec l'équipe.",)}, frozenset({"responsabilites", "decisions"}))
     assert section_state(db, lea, "role")["status"] == "done"
     assert coaching.current(lea, "role", None).at_summary
+    with stale(""):  # a forged button naming no question is not the summary
+        coaching.current(lea, "role", "")
     with stale(None):  # nothing after the summary
         coaching.next_question(lea, "role", None)
     with stale(None):
