@@ -297,8 +297,34 @@ def test_actions_before_any_section_is_open_are_stale(db, coaching, cast):
     assert stored(db, lea) == {}
 
 
+def test_a_progress_saved_under_an_older_catalogue_follows_the_current_questions(db, coaching, cast):
+    lea = cast["lea"]
+    coaching.open_section(lea, "role")
+    with db.transaction() as session:  # saved when "role" had one more question, and an "ancienne" section
+        row = session.scalar(sa.select(CoachingProgress))
+        row.state = {
+            "report_type": "ua", "active_section": "role",
+            "sections": {
+                "role": {"section_id": "role", "question_ids": ["responsabilites", "equipe", "decisions", "partage"],
+                         "answers": {"equipe": ["Six personnes."]}, "skipped": ["equipe"], "current": 2,
+                         "status": "started"},
+                "ancienne": {"section_id": "ancienne", "question_ids": ["q"], "answers": {"q": ["x"]}},
+            },
+        }
+    view = coaching.current(lea, "role", "decisions")
+    assert view.position == (2, 3) and view.question_id == "decisions"
+    assert view.notes == notes("role", {})
+    assert coaching.kept_in_section(lea, "role") == (0, 0)  # "equipe" is no longer asked
+    assert "ancienne" not in dict(coaching.notes_of(lea, lea.id).notes)
+    coaching.skip(lea, "role", "decisions")
+    assert section_state(db, lea, "role")["question_ids"] == ["responsabilites", "decisions", "partage"]
+
+
 def test_unknown_sections_are_refused_before_anything_is_stored(db, coaching, cast):
     lea = cast["lea"]
+    with pytest.raises(UnknownSection) as error:
+        coaching.open_section(lea, "inconnue")
+    assert error.value.args == ("inconnue",)
     for action in (coaching.next_question, coaching.skip, coaching.back):
         with pytest.raises(UnknownSection):
             action(lea, "inconnue", "q")
