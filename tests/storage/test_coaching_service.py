@@ -175,6 +175,8 @@ def test_the_last_question_leads_to_the_summary_and_back_returns_to_it(db, coach
         coaching.back(lea, "role", "partage")
     view = coaching.back(lea, "role", None)  # from the summary: the last question again
     assert view.question_id == "partage" and view.current_answers == ("Avec l'équipe.",)
+    coaching.next_question(lea, "role", "partage")
+    assert coaching.back(lea, "role", "").question_id == "partage"  # a summary button names no question
 
 
 def test_reopening_a_done_section_resumes_at_its_first_unanswered_question(db, coaching, cast):
@@ -577,6 +579,7 @@ def test_typed_answers_to_the_self_check(coaching):
     assert parse("functions", "yes") == "yes"
     assert parse("years_total", "moins   d'un AN") == "0" and parse("years_total", "2 à 3 ans") == "2"
     assert parse("years_total", "7") == "3" and parse("years_total", "1") == "1"
+    assert parse("years_total", "02") == "2" and parse("years_specialty", "01") == "1"
     assert parse("years_specialty", "2", {"years_total": "1"}) == "1"  # capped by the years in all
     assert parse("years_specialty", "2 ans ou plus", {"years_total": "0"}) is None
     assert parse("years_specialty", "4") == "2"

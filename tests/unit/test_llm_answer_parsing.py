@@ -333,7 +333,7 @@ async def test_the_model_remarks_follow_the_offline_ones_and_the_prompt_is_the_s
     endpoint = Endpoint(Endpoint.content(remarks(item(quote="J'ai donc raccourci les séances"))))
     async with endpoint.client() as client:
         feedback = await section_feedback("difficultes", answered, "ua", CATALOGUE, SETTINGS, client)
-    assert feedback.llm_used and not feedback.show_fallback_notice and feedback.failure is None
+    assert (feedback.llm_used, feedback.show_fallback_notice, feedback.failure) == (True, False, None)
     assert feedback.remarks == offline(answered) + [
         Remark(LLM_CHECK_ID, "difficultes_reponses", "J'ai donc raccourci les séances")
     ]
