@@ -355,7 +355,7 @@ def test_a_claim_records_who_took_the_row_when_and_counts_the_attempt(db):
 
 
 def test_the_bucket_starts_full_refills_at_its_rate_and_never_beyond_its_burst(db):
-    people = _people(db, 30)
+    people = _people(db, 14)
     _texts(db, people)
     clock = Clock(NOW)
     store = _store(db, clock, per_second=10.0, burst=5.0)
@@ -408,7 +408,7 @@ def test_a_batch_is_never_larger_than_the_burst(db):
 
 
 def test_a_clock_behind_another_instances_neither_refills_nor_rewinds_the_bucket(db):
-    people = _people(db, 30)
+    people = _people(db, 8)
     _texts(db, people)
     ahead, behind = Clock(NOW + timedelta(seconds=10)), Clock(NOW)
     a = _store(db, ahead, "a", per_second=1.0, burst=5.0)
@@ -420,39 +420,39 @@ def test_a_clock_behind_another_instances_neither_refills_nor_rewinds_the_bucket
 
 
 def test_a_429_pause_is_exact_and_only_ever_extended(db):
-    people = _people(db, 60)
+    people = _people(db, 12)
     _texts(db, people)
     clock = Clock(NOW)
-    store = _store(db, clock, per_second=10.0, burst=100.0)
+    store = _store(db, clock, per_second=2.0, burst=100.0)
     store.pause_all(NOW + timedelta(seconds=5))  # no bucket yet: one is made, empty
     store.pause_all(NOW + timedelta(seconds=2))  # an earlier end does not shorten it
     clock.now = NOW + timedelta(seconds=3)
     rows, wait = store.claim(limit=50)
     assert rows == [] and wait == pytest.approx(2.0)
     clock.now = NOW + timedelta(seconds=5)  # over at its time, with the tokens earned since it began
-    assert len(store.claim(limit=60)[0]) == 50
+    assert len(store.claim(limit=60)[0]) == 10
 
 
 def test_a_429_empties_the_bucket(db):
-    people = _people(db, 40)
+    people = _people(db, 12)
     _texts(db, people)
     clock = Clock(NOW)
-    store = _store(db, clock, per_second=10.0, burst=100.0)
-    assert len(store.claim(limit=10)[0]) == 10  # 90 tokens left
+    store = _store(db, clock, per_second=2.0, burst=20.0)
+    assert len(store.claim(limit=4)[0]) == 4  # 16 tokens left
     store.pause_all(NOW + timedelta(seconds=1))
     clock.now = NOW + timedelta(seconds=1)
-    assert len(store.claim(limit=50)[0]) == 10  # one second's worth, not the 90 left before
+    assert len(store.claim(limit=50)[0]) == 2  # one second's worth, not the 16 left before
 
 
 def test_a_429_while_the_bucket_is_in_debt_keeps_the_debt(db):
-    people = _people(db, 40)
+    people = _people(db, 8)
     _texts(db, people)
     clock = Clock(NOW)
-    store = _store(db, clock, per_second=10.0, burst=100.0)
-    assert store.claim(limit=10, reply_debt=120)[0] == []  # replies overdrew the bucket: -20
+    store = _store(db, clock, per_second=2.0, burst=10.0)
+    assert store.claim(limit=10, reply_debt=14)[0] == []  # replies overdrew the bucket: -4
     store.pause_all(NOW + timedelta(seconds=1))
     clock.now = NOW + timedelta(seconds=4)
-    assert len(store.claim(limit=50)[0]) == 20  # 40 tokens in 4 s, less the 20 owed
+    assert len(store.claim(limit=50)[0]) == 4  # 8 tokens in 4 s, less the 4 owed
 
 
 # -- one person at a time -------------------------------------------------------------------------
