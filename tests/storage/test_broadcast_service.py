@@ -255,6 +255,13 @@ def test_a_document_goes_by_file_id_or_is_built_from_its_content(db, service, wo
         None, None, "broadcast_document")
     assert second.document["builder_params"] == {"broadcast_id": uploaded.broadcast.id}
     assert service.document_content(uploaded.broadcast.id) == b"%PDF-planning"
+    captioned = service.compose(staff, message_html="Le <i>planning</i>", audience="tuteurs", document_name="p.pdf",
+                                document_content=b"%PDF")
+    service.send_now(staff, captioned.broadcast.id)
+    with db.read() as session:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.group_key == group_of(captioned.broadcast.id)))
+    assert (row.text, row.document["caption_text"], row.document["builder"]) == (None, "Le <i>planning</i>",
+                                                                                  "broadcast_document")
     assert service.document_content(by_id.broadcast.id) is None
 
 
