@@ -613,6 +613,11 @@ def test_a_correction_uses_the_certifiers_grid_when_one_is_loaded(w):
     refused(lambda: w.acc.return_correction(w.marc, w.lea.id, comments={"a": "grille par défaut"}), RefusalCode.BAD_ASSESSMENT)
     w.acc.return_correction(w.marc, w.lea.id, comments={"x": "Bonne posture."})
     assert rows(w.db, "accompaniment.corrected")[0].params["comments"] == [{"label": "Posture", "comment": "Bonne posture."}]
+    w.acc.submit(w.lea)  # and the opinion is given on the same grid
+    refused(lambda: w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS),
+            RefusalCode.BAD_ASSESSMENT)
+    w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments={"x": "acquis"}, reasons=REASONS)
+    assert w.pdf.documents[0]["grid"]["title"] == "Fiche navette"
 
 
 def test_the_revision_goes_to_the_tutor_with_what_changed_and_the_opinion_reminders(w):
