@@ -625,6 +625,7 @@ def test_the_revision_goes_to_the_tutor_with_what_changed_and_the_opinion_remind
     w.acc.return_correction(w.marc, w.lea.id, summary="Ajoutez le contexte.")
     draft(w, version=2, sections=("introduction", "role"))  # compared with: the latest readable one before
     draft(w, version=3, problem="encrypted")
+    draft(w, "sami", version=3, sections=("conclusion",))  # someone else's: never compared with Léa's
     draft(w, version=4, sections=("introduction", "contexte"), file_id="TG-V4")
     w.clock.now = datetime(2027, 3, 8, 10, tzinfo=UTC)
     view = w.acc.submit(w.lea)
