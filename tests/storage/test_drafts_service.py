@@ -269,13 +269,14 @@ def test_what_the_tutor_is_shown_of_a_version(drafts, people):
     v1 = drafts.record(lea, review=review("a", pages=9), file_name="v1.pdf", telegram_file_id="F1").version
     drafts.record(lea, review=review("b", problem="encrypted"), file_name="x.pdf", telegram_file_id="F2")
     v3 = drafts.record(lea, review=review("c", pages=7), file_name="v3.pdf", telegram_file_id="F3").version
-    drafts.record(lea, review=review("d", pages=5), file_name="v4.pdf", telegram_file_id="F4")
+    v4 = drafts.record(lea, review=review("d", pages=5), file_name="v4.pdf", telegram_file_id="F4").version
     first = drafts.forward_values(v1.id)
     assert first == {"version": v1, "auditeur": lea, "comparison": None}
     third = drafts.forward_values(v3.id)
     assert third["version"] == v3 and third["auditeur"] == lea
     assert third["comparison"] == compare_reviews(v1.review, v3.review)  # the readable one before, not after
     assert third["comparison"].pages_delta == -2
+    assert drafts.forward_values(v4.id)["comparison"] == compare_reviews(v3.review, v4.review)  # the latest before
 
 
 # --- reading --------------------------------------------------------------------------------------
