@@ -358,3 +358,63 @@ def test_the_team_shows_each_auditeurs_step(db, clock):
     assert team[lea.person.id].stage == "enrolled" and team[lea.person.id].enrolment.id == lea.enrolment.id
     assert team[sami.person.id].stage == "enrolled" and team[sami.person.id].enrolment.id == sami.enrolment.id
     assert onboarding.member(COMMAND_LINE, lea.person.id).stage == team[lea.person.id].stage
+
+
+@pytest.mark.parametrize(("extra", "code", "details"), [
+    ({"units_validated": -1}, "units_invalid", {"value": -1}),
+    ({"units_validated": 100}, "units_invalid", {"value": 100}),
+    ({"units_validated": "3"}, "units_invalid", {"value": "3"}),
+    ({"units_validated": 1}, "units_below_minimum", {"minimum": 2, "value": 1}),
+    ({"units_validated": 0}, "units_below_minimum", {"minimum": 2, "value": 0}),
+    ({"experience": "beaucoup"}, "experience_invalid", {"value": "beaucoup"}),
+    ({"certification": "L" * 201}, "certification_too_long", {"max_length": 200}),
+    ({"certification": "  "}, "certification_missing", {}),
+])
+def test_an_enrolment_refused_says_why_with_its_details(db, onboarding, extra, code, details):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    values = {"name": "Léa Bernard", "tutor": tutor.person.id, "report_type": "ua", "semester": "2026-S1",
+              "certification": "Licence", **extra}
+    with pytest.raises(EnrolmentError) as refused:
+        onboarding.enrol_auditeur(COMMAND_LINE, **values)
+    assert (refused.value.code, refused.value.details) == (code, details)
+
+
+@pytest.mark.parametrize("units", [2, 99])
+def test_units_from_the_minimum_to_the_maximum_are_accepted(db, onboarding, units):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    assert _enrol(onboarding, tutor.person.id, units_validated=units, experience="justified").enrolment.id
+
+
+def test_the_tutor_is_found_by_id_typed_as_digits_and_never_among_staff_or_inactive_people(db, onboarding):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    assert _enrol(onboarding, str(tutor.person.id)).enrolment.tutor.id == tutor.person.id
+    assert _enrol(onboarding, "  marc   DUBOIS ", name="Sami Nour").enrolment.tutor.id == tutor.person.id
+    staff = _staff(db)
+    with db.transaction() as session:
+        session.get(Person, staff.id).display_name = "Paul Staff"
+        session.add(Person(role="tutor", display_name="Paul Ancien", active=False))
+    for wanted in ("paul", str(staff.id)):
+        with pytest.raises(EnrolmentError) as refused:
+            _enrol(onboarding, wanted, name="Zoé Martin")
+        assert (refused.value.code, refused.value.details) == ("tutor_unknown", {"value": wanted})
+
+
+def test_each_staff_tool_refused_to_a_tutor_names_its_action_for_the_logs(db, onboarding):
+    from bot.domain.permissions import PermissionDenied
+
+    issued = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    tutor = _bind(onboarding, issued, 2001).person
+    calls = {
+        "invite a tutor": lambda: onboarding.invite_tutor(tutor, "X"),
+        "enrol an auditeur": lambda: _enrol(onboarding, tutor.id, actor=tutor),
+        "reissue an invitation": lambda: onboarding.reissue(tutor, tutor.id),
+        "look for duplicates": lambda: onboarding.likely_duplicates(tutor, "X"),
+        "see the team": lambda: onboarding.team(tutor),
+        "see a member of the team": lambda: onboarding.member(tutor, tutor.id),
+        "revoke an invitation": lambda: onboarding.revoke(tutor, tutor.id),
+        "unbind a Telegram account": lambda: onboarding.unbind(tutor, tutor.id),
+    }
+    for action, call in calls.items():
+        with pytest.raises(PermissionDenied) as refused:
+            call()
+        assert str(refused.value) == f"person {tutor.id} (tutor) may not {action}"

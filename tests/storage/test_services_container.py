@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.domain.broadcasts import Audience
 from bot.domain.permissions import COMMAND_LINE
 from bot.services.container import Services
 from bot.services.directory import TelegramIdentity
-from bot.storage.models import Accompaniment, AuditEvent, Invitation, OutboxMessage
+from bot.storage.models import AcademicYearRow, Accompaniment, AuditEvent, Invitation, OutboxMessage
 from tests.clock import Clock
 from tests.conftest import STAFF_ID, base_settings
 
@@ -133,3 +134,21 @@ def test_every_service_shares_the_database_the_clock_and_the_calendars(db):
         {"title": "Organigramme", "pages": 2}]
     assert services.catalogue.section("choix") is not None
     assert isinstance(staff, PersonView) and staff.role is Role.STAFF
+    assert services.db is db and services.settings.school_holiday_zone == "C"
+    assert services.booking.meetings_of(lea) == []
+    assert services.accompaniment.status(lea).stage == "enrolled"
+    assert services.accompaniment.grid_of(tutor_view(services, tutor.person.id), lea.id) == services.catalogue.grid
+    assert services.broadcasts.count(staff, Audience.parse("etape:enrolled")).reachable == 1  # steps: the accompaniment's
+    year = services.accompaniment.academic.calendar().year(2026)
+    services.accompaniment.set_academic_year(staff, year)
+    with db.read() as session:
+        stored = session.get(AcademicYearRow, 2026)
+        assert (stored.updated_by_id, stored.updated_at.replace(tzinfo=UTC)) == (staff.id, services.clock.now)
+
+
+def tutor_view(services, person_id):
+    from bot.services.directory import person_view
+    from bot.storage.models import Person
+
+    with services.db.read() as session:
+        return person_view(session.get(Person, person_id))
