@@ -613,7 +613,13 @@ def test_a_correction_uses_the_certifiers_grid_when_one_is_loaded(w):
     refused(lambda: w.acc.return_correction(w.marc, w.lea.id, comments={"a": "grille par défaut"}), RefusalCode.BAD_ASSESSMENT)
     w.acc.return_correction(w.marc, w.lea.id, comments={"x": "Bonne posture."})
     assert rows(w.db, "accompaniment.corrected")[0].params["comments"] == [{"label": "Posture", "comment": "Bonne posture."}]
-    w.acc.submit(w.lea)  # and the opinion is given on the same grid
+
+
+def test_the_opinion_is_given_on_the_certifiers_grid_when_one_is_loaded(w):
+    certifier = Grid(title="Fiche navette", intro="", verdicts=("validé", "non validé"),
+                     criteria=(Criterion("x", "Posture", "", ()),))
+    w.acc.load_grid(w.sophie, "Licence pro", certifier)
+    revised(w)
     refused(lambda: w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments=ALL_MET, reasons=REASONS),
             RefusalCode.BAD_ASSESSMENT)
     w.acc.give_opinion(w.marc, w.lea.id, verdict=Opinion.VALIDATED, assessments={"x": "acquis"}, reasons=REASONS)
