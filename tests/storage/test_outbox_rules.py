@@ -875,7 +875,7 @@ def test_unfinished_counts_rows_in_flight_and_those_due_and_still_useful(db):
     assert store.unfinished(NOW + timedelta(seconds=2)) == 4  # and then one too late
 
 
-def test_staff_see_at_most_fifty_dead_letters_by_default(db):
+def test_staff_see_fifty_dead_letters_by_default_and_twenty_in_the_report(db):
     (person,) = _people(db, 1)
     with db.transaction() as session:
         outbox.enqueue_many(session, [(person, 7000)] * 51, kind="b", text="x", now=NOW)
