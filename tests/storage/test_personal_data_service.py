@@ -99,7 +99,7 @@ def world(db):
                           topic="Plan du rapport", rescheduled_from=T(2027, 3, 9, 9))
         brunos = _meeting(bruno.id, marc.id, other.id, T(2027, 3, 11, 9), video_link="https://visio.exemple/bruno",
                           topic="Bruno et son mémoire")
-        session.add_all([past, future, brunos])
+        session.add_all([future, past, brunos])  # booked before the one held: listed by date all the same
         progress = CoachingProgress(enrolment_id=active.id, auditeur_id=alice.id, report_type="ua",
                                     state={"answers": {"mission": "Alice gère la paie"}},
                                     created_at=T(2026, 9, 12), updated_at=T(2026, 9, 13))
@@ -353,8 +353,9 @@ def test_an_export_without_telegram_account_and_an_unknown_person(service, world
     assert data["person"]["telegram_user_id"] is None
     assert data["conversation"] is None and data["sign_in_throttle"] is None
     assert [e["id"] for e in data["enrolments"]] == [ids["other"]]
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError) as info:
         service.export(COMMAND_LINE, 9999)
+    assert info.value.args == (9999,)
 
 
 def test_only_the_person_or_staff_may_export_erase_or_look_up(service, world, db):
