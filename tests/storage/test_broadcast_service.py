@@ -133,7 +133,7 @@ def test_the_step_audience_is_the_step_among_active_auditeurs(db, world, staff):
     assert service.audience_choices(staff).stages == [("planned", 2), ("submitted", 0)]
 
 
-def test_the_audience_choices_are_those_of_active_enrolments(service, world, staff):
+def test_the_audience_choices_are_those_of_active_enrolments_and_steps_need_wiring(service, world, staff):
     choices = service.audience_choices(staff)
     assert choices.semesters == ["2026-S2", "2026-S1"]
     assert choices.certifications == ["Licence Gestion", "licence pro", "Titre RH"]
