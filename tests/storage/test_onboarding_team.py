@@ -418,3 +418,68 @@ def test_each_staff_tool_refused_to_a_tutor_names_its_action_for_the_logs(db, on
         with pytest.raises(PermissionDenied) as refused:
             call()
         assert str(refused.value) == f"person {tutor.id} (tutor) may not {action}"
+
+
+def test_invitations_and_enrolments_are_audited_with_who_whom_and_what(db, onboarding):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(staff, "Marc Dubois")
+    issued = _enrol(onboarding, tutor.person.id, actor=staff, units_validated=3, experience="justified")
+    assert _events(db, "tutor.invited") == [(staff.id, tutor.person.id, {})]
+    assert _events(db, "auditeur.enrolled") == [(staff.id, issued.person.id, {
+        "tutor_id": tutor.person.id, "report_type": "ua", "semester": "2026-S1", "units_validated": 3,
+        "experience": "justified"})]
+    with db.read() as session:
+        from bot.storage.models import Enrolment
+
+        assert session.get(Enrolment, issued.enrolment.id).created_by_id == staff.id
+    with pytest.raises(EnrolmentError) as refused:
+        onboarding.enrol_auditeur(staff, name="Sami Nour", tutor=tutor.person.id, report_type="ua",
+                                  semester="2026-S9", certification="Licence")
+    assert refused.value.details == {"value": "2026-S9"}
+
+
+def test_a_code_check_says_malformed_unknown_already_bound_used_or_throttled(db, onboarding, clock):
+    tutor = onboarding.invite_tutor(COMMAND_LINE, "Marc Dubois")
+    _bind(onboarding, tutor, 2001)
+    issued = _enrol(onboarding, tutor.person.id)
+    problems = []
+    for telegram_id, code in ((3001, "abc"), (3001, "ZZZZ-ZZZZ-ZZZZ"), (2001, issued.code)):
+        with pytest.raises(RedeemError) as refused:
+            onboarding.check_code(telegram_id, code)
+        problems.append(refused.value.problem)
+    assert problems == [RedeemProblem.MALFORMED, RedeemProblem.UNKNOWN, RedeemProblem.ALREADY_BOUND]
+    _bind(onboarding, issued, 3001)
+    onboarding.unbind(COMMAND_LINE, issued.person.id)
+    with pytest.raises(RedeemError) as used:  # the person is free again, but this code was used
+        onboarding.check_code(3002, issued.code)
+    assert used.value.problem is RedeemProblem.USED
+    for attempt in range(4):
+        with pytest.raises(RedeemError):
+            onboarding.check_code(4001, f"ZZZZ-ZZZZ-ZZ{attempt + 2}Z")
+    with pytest.raises(RedeemError) as locked:  # the fifth wrong guess locks the account
+        onboarding.check_code(4001, "ZZZZ-ZZZZ-ZZZ9")
+    assert locked.value.problem is RedeemProblem.THROTTLED and locked.value.retry_after == timedelta(minutes=15)
+    clock.now = NOW + timedelta(minutes=5)
+    with pytest.raises(RedeemError) as still:  # even the right code waits
+        onboarding.check_code(4001, issued.code)
+    assert still.value.problem is RedeemProblem.THROTTLED and still.value.retry_after == timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(("raw", "code"), [(None, "name_missing"), ("x" * 121, "name_too_long")])
+def test_names_are_cleaned_up_to_their_maximum_length(raw, code):
+    from bot.services.onboarding import clean_name
+
+    assert clean_name("  " + "x" * 120 + " ") == "x" * 120
+    with pytest.raises(EnrolmentError) as refused:
+        clean_name(raw)
+    assert refused.value.code == code
+
+
+def test_the_inviter_is_told_when_the_code_is_used(db, onboarding, clock):
+    staff = _staff(db)
+    tutor = onboarding.invite_tutor(staff, "Marc Dubois")
+    clock.now = NOW + timedelta(days=2)
+    _bind(onboarding, tutor, 2001)
+    with db.read() as session:
+        told = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation.bound.inviter")).one()
+    assert told.created_at.replace(tzinfo=UTC) == clock.now and told.recipient_id == staff.id
