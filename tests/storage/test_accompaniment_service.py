@@ -523,6 +523,16 @@ def test_only_the_auditeur_submits_their_own_report(w):
     assert submissions(w) == []
 
 
+def test_the_report_sent_is_the_auditeurs_own_latest_draft_never_anothers_newer_one(w):
+    planned(w)
+    own = draft(w, version=1, file_id="TG-LEA-1")
+    sami_version = draft(w, "sami", version=5, file_id="TG-SAMI-5")  # another auditeur's later, higher version
+    refused(lambda: w.acc.submit(w.lea, sami_version), RefusalCode.NOTHING_TO_SEND)  # a forged button with his id
+    view = w.acc.submit(w.lea)
+    assert view.current.version == 1 and submissions(w)[0].draft_version_id == own
+    assert rows(w.db, "accompaniment.submitted.file")[0].document["file_id"] == "TG-LEA-1"
+
+
 # -- step 4: the correction and the revision --------------------------------------------------------
 
 
