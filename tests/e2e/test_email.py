@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import time
 
 import pytest
@@ -22,6 +21,7 @@ from bot.storage.models import OutboxMessage
 from tests.conftest import base_settings
 from tests.e2e.conftest import STAFF_ID
 from tests.e2e.test_cli_and_demo import coachbot
+from tests.unit.test_smtp_transport import _free_port
 
 
 class Inbox:
@@ -52,12 +52,6 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     # handled=False: aiosmtpd answers the refusal itself (535); the default (handled=True) means "already
     # answered" and the client waits for a reply that never comes (a read timeout, not a 535)
     return AuthResult(success=ok, handled=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
