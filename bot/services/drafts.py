@@ -164,10 +164,11 @@ class Drafts:
                 return False
             session.add(AuditEvent(actor_id=actor.id, subject_id=actor.id, action="draft.sent_to_tutor",
                                    details={"version_id": version_id}))
-            return self._forward(session, row, enrolment.tutor_id)
+            self._forward(session, row, enrolment.tutor_id)
+            return True
 
     @staticmethod
-    def _forward(session, row: DraftVersion, tutor_id: int) -> bool:
+    def _forward(session, row: DraftVersion, tutor_id: int) -> None:
         """The tutor gets the review summary then the PDF itself (Telegram's file_id: no re-upload).
         Queued even when the tutor is not on Telegram yet or blocked the bot: the sender reads the
         tutor at send time and records an undelivered message where staff see it."""
@@ -183,7 +184,6 @@ class Drafts:
             ),
             params={"version_id": row.id}, subject=subject,
         )
-        return True
 
     def forward_values(self, version_id: int) -> dict | None:
         """For the outbox preparer: the version, its auditeur and the comparison with the one before."""
