@@ -8,7 +8,9 @@ the update, with the messages it sent meanwhile.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from telegram import Update
 from telegram.ext import Application
@@ -53,12 +55,17 @@ class Reply:
 
 
 class BotDriver:
-    def __init__(self, emulator: BotApiEmulator, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, emulator: BotApiEmulator, settings: Settings, db: Database, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        """``clock``: the services' time from the start on (the sender's first pass included), for tests
+        that pin it; a clock set on ``services`` after ``start`` leaves the passes already begun on the
+        real time."""
         self.emulator = emulator
         self.settings = settings
         self.db = db
         self.application: Application | None = None
-        self._clock = None
+        self._clock = clock
 
     @classmethod
     def settings_for(cls, emulator: BotApiEmulator, base: Settings, *, webhook=None) -> Settings:
@@ -71,7 +78,7 @@ class BotDriver:
 
     async def start(self) -> BotDriver:
         self.application = build_application(self.settings, db=self.db)
-        if self._clock is not None:  # a restart keeps the test's clock (the sender starts at once)
+        if self._clock is not None:  # the test's clock, kept across a restart (the sender starts at once)
             self.application.bot_data["services"].clock = self._clock
         await self.application.initialize()
         if self.application.post_init:  # run_polling/run_webhook do this in production

@@ -503,10 +503,13 @@ class OutboxStore:
         """Claim up to ``limit`` due rows; returns them and the seconds until tokens are available
         again (0 when the bucket was not the limit). ``reply_debt``: messages this instance sent
         outside the outbox since the last claim (replies), drawn from the same bucket."""
-        now, wall = self._clock(), self._timer()
         with self._db.transaction() as session:
             if self._db.dialect == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
+            # read once the claim lock is held (SQLite: BEGIN IMMEDIATE, PostgreSQL: the advisory
+            # lock), not before waiting for it: a row committed during the wait was written at a time
+            # the clock had already reached, so it is never judged by an older "now"
+            now, wall = self._clock(), self._timer()
             self._release_stale(session, wall)
             self._expire(session, now)
             tokens, wait = self._take_tokens(session, wall, limit, reply_debt)

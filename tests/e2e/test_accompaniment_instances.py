@@ -25,13 +25,13 @@ def _moment(*args) -> datetime:
 async def test_two_instances_send_a_due_accompaniment_reminder_once(database_url):
     with BotApiEmulator() as emulator:
         settings = BotDriver.settings_for(emulator, base_settings()).with_overrides(database_url=database_url)
-        drivers = [BotDriver(emulator, settings, Database(database_url)) for _ in range(2)]
+        # pinned from the start: a sender's pass begun on the real time would judge the reminders by it
+        drivers = [BotDriver(emulator, settings, Database(database_url), clock=lambda: _moment(2026, 10, 19, 11))
+                   for _ in range(2)]
         for driver in drivers:
             await driver.start()
         try:
             first = drivers[0].services
-            for driver in drivers:
-                driver.services.clock = lambda: _moment(2026, 10, 19, 11)
             cast = await asyncio.to_thread(seed, first, emulator)
             acc = first.accompaniment
             with first.db.transaction() as session:

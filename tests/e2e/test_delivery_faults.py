@@ -41,9 +41,8 @@ async def bot(e2e_database_url):
         settings = BotDriver.settings_for(
             emulator, base_settings(TELEGRAM_BOT_USERNAME=emulator.bot.username, TELEGRAM_TIMEOUT_SECONDS="1")
         ).with_overrides(database_url=e2e_database_url)
-        driver = BotDriver(emulator, settings, Database(e2e_database_url))
+        driver = BotDriver(emulator, settings, Database(e2e_database_url), clock=lambda: NOW)
         await driver.start()
-        driver.services.clock = lambda: NOW
         yield driver
         await driver.stop()
 

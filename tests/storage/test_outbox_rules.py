@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
@@ -535,6 +537,44 @@ def test_a_failed_row_does_not_space_the_next_ones(db):
     store.claim(limit=10)
     store.finish(ids[0], "dead", error="400 chat not found")
     assert _ids(store.claim(limit=10)[0]) == [ids[1]]
+
+
+class _AnnouncedTransactions:
+    """The store's database, telling the test when a claim asks for its transaction (and its lock)."""
+
+    def __init__(self, db: Database, asked: threading.Event) -> None:
+        self._db, self._asked = db, asked
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def transaction(self, **kwargs):
+        self._asked.set()
+        return self._db.transaction(**kwargs)
+
+
+def test_a_claim_that_waited_for_the_lock_judges_what_is_due_by_the_time_it_got_it(db):
+    """Another instance holds the claim lock (SQLite's write lock, PostgreSQL's advisory lock)
+    while time passes and a row falls due: the waiting claim takes it, and the clock it reads is
+    the one of the moment it holds the lock, never the one of the moment it asked."""
+    (person,) = _people(db, 1)
+    clock, asked = Clock(NOW), threading.Event()
+    store = OutboxStore(_AnnouncedTransactions(db, asked), clock=clock, timer=clock, instance="a",
+                        rate=RateSettings(per_second=1000.0, burst=1000.0, per_chat_interval=timedelta(0)))
+    claimed: list = []
+    with db.transaction() as session:
+        if db.dialect == "postgresql":
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": outbox._CLAIM_LOCK_KEY})
+        waiting = threading.Thread(target=lambda: claimed.extend(store.claim(limit=10)[0]))
+        waiting.start()
+        assert asked.wait(5)
+        time.sleep(0.2)  # the claim is now queued on the lock
+        clock.now = NOW + timedelta(minutes=1)
+        due_meanwhile = outbox.enqueue(session, recipient_id=person, kind="t", text="x", now=NOW,
+                                       not_before=NOW + timedelta(seconds=30)).id
+    waiting.join(10)
+    assert _ids(claimed) == [due_meanwhile]
+    assert _row(db, due_meanwhile).claimed_at == NOW + timedelta(minutes=1)
 
 
 # -- leases: claims abandoned by a stopped instance ---------------------------------------------------
