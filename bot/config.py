@@ -103,6 +103,7 @@ class Settings:
     log_level: str
     delivery: DeliverySettings = DeliverySettings()
     retention_months: int = 12  # personal data kept this long after the accompaniment ends
+    opinion_days: int = 14  # the tutor's opinion is expected this many days after the revised report
     smtp: SmtpSettings | None = None
 
     def require_token(self) -> str:
@@ -297,5 +298,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: Path | N
             read_timeout=float(_parse_int(env, "TELEGRAM_TIMEOUT_SECONDS", 30, minimum=1, maximum=300)),
         ),
         retention_months=_parse_int(env, "RETENTION_MONTHS", 12, minimum=1, maximum=120),
+        opinion_days=_parse_int(env, "OPINION_DAYS", 14, minimum=1, maximum=90),
         smtp=_parse_smtp(env),
     )

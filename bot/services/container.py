@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Settings
+from bot.domain.accompaniment import ReminderPolicy
 from bot.domain.calendar import HolidayCalendar
 from bot.domain.report import Catalogue, default_catalogue
 from bot.services.accompaniment import Accompaniments
@@ -58,6 +59,7 @@ class Services:
             db, calendar, catalogue.grid, clock=now, grid_pdf=build_grid_pdf, catalogue=catalogue,
             email_invitations=settings.smtp is not None, bot_username=settings.bot_username,
             contact=settings.cnam_contact, academic=academic,
+            policy=ReminderPolicy(opinion_days=settings.opinion_days),
         )
         services = cls(
             settings=settings,

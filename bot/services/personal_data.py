@@ -632,7 +632,7 @@ class PersonalData:
                 if active and enrolment.id in finished:  # opinion given: the accompaniment is over
                     active, ended_at = False, finished[enrolment.id]
                 spans.setdefault(enrolment.auditeur_id, []).append(rules.EnrolmentSpan(enrolment.semester, active, ended_at))
-            last_invitation = dict(
+            last_invitation = dict(  # max() keeps the column's type: aware UTC datetimes on every database
                 session.execute(select(Invitation.person_id, func.max(Invitation.expires_at)).group_by(Invitation.person_id)).all()
             )
             due: list[Person] = []
@@ -642,8 +642,6 @@ class PersonalData:
                         due.append(person)
                 elif person.bound_at is None and person.id in last_invitation:
                     expired = last_invitation[person.id]
-                    if expired.tzinfo is None:  # SQLite in a GROUP BY: the type decorator is not applied
-                        expired = expired.replace(tzinfo=now.tzinfo)
                     if person.role == Role.TUTOR and session.scalar(
                         select(func.count()).select_from(Enrolment).where(Enrolment.tutor_id == person.id)
                     ):

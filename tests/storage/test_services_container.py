@@ -48,6 +48,14 @@ def test_retention_and_invitation_lifetime_come_from_the_settings(db):
     assert issued.expires_at == pinned + timedelta(days=5)
 
 
+def test_the_opinion_delay_comes_from_the_settings_and_the_rest_of_the_policy_stays(db):
+    from bot.domain.accompaniment import ReminderPolicy
+
+    policy = _services(db, OPINION_DAYS="21").accompaniment.policy
+    assert policy == ReminderPolicy(opinion_days=21)
+    assert _services(db).accompaniment.policy == ReminderPolicy()
+
+
 def test_one_pinned_clock_dates_what_every_service_stores(db):
     services = _services(db)
     services.clock = Clock(datetime(2027, 1, 11, 9, 30, tzinfo=UTC))

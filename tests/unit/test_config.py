@@ -15,6 +15,7 @@ def test_defaults_are_sensible():
     assert settings.accessibility_contact == "handi@cnam-paysdelaloire.fr"
     assert settings.webhook is None and settings.llm is None
     assert settings.invitation_ttl == timedelta(days=14)
+    assert settings.opinion_days == 14 and settings.retention_months == 12
 
 
 def test_values_are_parsed():
@@ -51,12 +52,20 @@ def test_values_are_parsed():
         ({"HOLIDAYS_ALSACE_MOSELLE": "peut-être"}, "HOLIDAYS_ALSACE_MOSELLE"),
         ({"LLM_BASE_URL": "http://127.0.0.1:11434/v1"}, "LLM_MODEL"),
         ({"SCHOOL_HOLIDAY_ZONE": "D"}, "SCHOOL_HOLIDAY_ZONE"),
+        ({"OPINION_DAYS": "0"}, "OPINION_DAYS"),
+        ({"OPINION_DAYS": "quinze"}, "OPINION_DAYS"),
+        ({"OPINION_DAYS": "91"}, "OPINION_DAYS"),
     ],
 )
 def test_invalid_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     assert caught.value.variable == variable
+
+
+def test_the_opinion_delay_is_read_within_its_bounds():
+    assert load_settings({"OPINION_DAYS": "1"}).opinion_days == 1
+    assert load_settings({"OPINION_DAYS": " 90 "}).opinion_days == 90
 
 
 def test_run_requires_a_token():
