@@ -37,7 +37,7 @@ from bot.domain.calendar import (
     previous_working_day,
     require_aware,
 )
-from bot.domain.broadcasts import BroadcastError, parse_day  # the French date reader
+from bot.domain.french_dates import DateProblem, day_in_text
 from bot.domain.french_words import calendar_words
 from bot.domain.lexicon import strip_accents
 from bot.domain.report import Grid
@@ -340,7 +340,7 @@ def _date_expression() -> re.Pattern[str]:
     return re.compile(
         rf"(?:(?:{weekdays})\s+)?(?:le\s+)?"
         r"(?:\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?(?![\d/.-])"  # 31/03/2027, 31/03/27, 31/03
-        r"|(?:\d{1,2}|1er)\s+[a-z]+\.?(?:\s+\d{4})?)"  # 31 mars 2027, 1er mars, 15 janv. (parse_day checks the month)
+        r"|(?:\d{1,2}|1er)\s+[a-z]+\.?(?:\s+\d{4})?)"  # 31 mars 2027, 1er mars, 15 janv. (day_in_text checks the month)
     )
 
 
@@ -355,8 +355,8 @@ def parse_dates(text: str, today: date) -> list[date]:
     expression = _date_expression()
     for match in expression.finditer(folded):
         try:
-            days.append(parse_day(match.group(0), today)[0])
-        except BroadcastError:
+            days.append(day_in_text(match.group(0), today)[0])
+        except DateProblem:
             raise Refusal(RefusalCode.BAD_DATE, {"token": match.group(0).strip()[:20]}) from None
     leftover = expression.sub(" ", folded)
     stray = re.search(r"\S*\d\S*", leftover)

@@ -8,13 +8,13 @@ Pure rules, no Telegram and no SQL. The service (``bot/services/broadcasts.py``)
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.french_words import calendar_words
+from bot.domain.french_dates import DateProblem, day_in_text
+from bot.domain.french_words import fold
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
 
@@ -129,77 +129,27 @@ def validate_message(html: str | None, *, has_document: bool = False) -> str:
 # -- when -------------------------------------------------------------------------------------------
 
 _TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:h|:|heures?)\s*(\d{2})?(?!\d)")
-_NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2,4}))?(?!\d)")
-_WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2}|1er)\s+([a-z]+)\.?(?:\s+(\d{4}))?")
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    # NFKD already made no-break and narrow no-break spaces plain spaces; U+2019: phones type "aujourd’hui"
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("\u2019", "'")
-
-
-def _weekday_named(folded: str) -> int | None:
-    """The weekday written in full in the text ("mardi"), if any: abbreviations ("ma", "je") are
-    ordinary words in a sentence."""
-    return next((n for w, n in calendar_words().weekday_names.items() if re.search(rf"\b{w}\b", folded)), None)
+_DATE_PROBLEMS = {
+    DateProblem.Code.NOT_UNDERSTOOD: "date_not_understood",
+    DateProblem.Code.INVALID: "date_invalid",
+    DateProblem.Code.WEEKDAY_MISMATCH: "weekday_mismatch",
+}
 
 
 def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
-    """A French date as people write it ("lundi 5 octobre", "05/10", "5/10/2027", "demain", "1er mars").
-
-    Returns the date and whether a year was given. Without a year, the next such date from ``today``.
-    A weekday that does not match the date is refused (a typo in either).
-    """
-    folded = _fold(text)
-    words = calendar_words()  # month and weekday names: prompts/input/calendar_words.toml
-    day: date | None = None
-    year_given = False
-    if re.search(r"\bapres-demain\b", folded):
-        day = today + timedelta(days=2)
-    elif re.search(r"\bdemain\b", folded):
-        day = today + timedelta(days=1)
-    elif re.search(r"\baujourd'?hui\b", folded):
-        day = today
-    else:
-        numeric = _NUMERIC_DATE_RE.search(folded)
-        worded = None
-        for match in _WORD_DATE_RE.finditer(folded):
-            if match.group(2) in words.months:
-                worded = match
-                break
-        if numeric is not None:
-            d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
-        elif worded is not None:
-            d = 1 if worded.group(1) == "1er" else int(worded.group(1))
-            m, y = words.months[worded.group(2)], worded.group(3)
-        else:
-            weekday = _weekday_named(folded)
-            if weekday is None:
-                raise BroadcastError("date_not_understood", text=text)
-            ahead = (weekday - today.weekday()) % 7
-            return today + timedelta(days=ahead), False
-        year_given = y is not None
-        year = (int(y) + 2000 if len(y) == 2 else int(y)) if y is not None else today.year
-        try:
-            day = date(year, m, d)
-        except ValueError:
-            raise BroadcastError("date_invalid", text=text) from None
-        if not year_given and day < today and not past_ok:
-            try:
-                day = date(year + 1, m, d)
-            except ValueError:  # 29 February
-                raise BroadcastError("date_invalid", text=text) from None
-    weekday = _weekday_named(folded)
-    if weekday is not None and day.weekday() != weekday:
-        raise BroadcastError("weekday_mismatch", day=day, text=text)
-    return day, year_given
+    """A French date as people write it ("lundi 5 octobre", "05/10", "5/10/2027", "demain", "1er mars"):
+    ``french_dates.day_in_text``, refused as a broadcast's date is."""
+    try:
+        return day_in_text(text, today, past_ok=past_ok)
+    except DateProblem as problem:
+        details = {"day": problem.day} if problem.day is not None else {}
+        raise BroadcastError(_DATE_PROBLEMS[problem.code], text=text, **details) from None
 
 
 def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
     """A French date and time in ``timezone`` ("lundi 5 octobre 9h", "05/10 à 9h30", "demain 14h")
     as an aware UTC datetime; refused when not understood, without a time, or in the past."""
-    folded = _fold(text or "").strip()
+    folded = fold(text or "").strip()
     if not folded:
         raise BroadcastError("date_not_understood", text=text)
     local_now = now.astimezone(timezone)
@@ -265,9 +215,9 @@ def check_period(semester: Semester, opens_on: date, closes_on: date) -> Enrolme
 
 def parse_period(text: str, semester: Semester) -> EnrolmentPeriod:
     """"du 1/10 au 31/10", "1er octobre - 31 octobre 2026": years default to the semester's."""
-    folded = _fold(text or "")
+    # cut before folding, which makes an en dash a hyphen (a hyphen also separates a date's parts);
     # a leading "du" or "le" needs no removal: each half is searched for its date
-    parts = re.split(r"\s+au\s+|\s+-\s+|\s*–\s*|\s+jusqu'au\s+", folded.strip(), maxsplit=1)
+    parts = re.split(r"\s+au\s+|\s+-\s+|\s*[\u2013\u2014]\s*|\s+jusqu['\u2019]au\s+", (text or "").lower().strip(), maxsplit=1)
     if len(parts) != 2:
         raise BroadcastError("period_not_understood", text=text)
     reference = default_period(semester).opens_on.replace(day=1, month=9 if semester.number == 1 else 1)

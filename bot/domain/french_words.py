@@ -18,6 +18,7 @@ class CalendarWords:
     weekday_names: dict[str, int]  # the full names only ("lundi"): safe to look for in free text
     months: dict[str, int]  # folded spelling -> January=1
     times: dict[str, str]  # "midi" -> "12h"
+    relative_days: dict[str, int]  # folded spelling -> days from today ("demain" -> 1)
     window_fillers: frozenset[str]
     day_off_fillers: frozenset[str]
     range_words: frozenset[str]
@@ -47,6 +48,7 @@ def load_calendar_words(path: Path) -> CalendarWords:
         weekday_names=weekday_names,
         months=months,
         times={fold(k): v for k, v in doc.get("times", {}).items()},
+        relative_days={fold(k): v for k, v in doc.get("relative_days", {}).items()},
         window_fillers=frozenset(fold(w) for w in fillers["windows"]),
         day_off_fillers=frozenset(fold(w) for w in fillers["days_off"]),
         range_words=frozenset(fold(w) for w in fillers["ranges"]),

@@ -24,6 +24,7 @@ from bot.domain.availability import (
     WeeklyWindow,
 )
 from bot.domain.budget import TUTORING_BUDGET, MeetingStatus
+from bot.domain.french_dates import DateProblem, WrittenDate, read_date
 from bot.domain.french_words import calendar_words, fold
 from bot.domain.people import PersonView
 
@@ -155,25 +156,16 @@ def minutes_of(moment: time) -> int:
 
 # -- days off --------------------------------------------------------------------------------------
 
-_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?!\d)")
-_WORDY_DATE = re.compile(r"(\d{1,2})(?:er)?(?:\s+([a-z]+)\.?(?:\s+(\d{4}))?)?(?![\d/.])")
+_DAY_AND_WORD = re.compile(r"(\d{1,2})(?:er)?(?:\s+([a-z]+)\.?(?:\s+(\d{4}))?)?")  # "21", "21 au" (… 23 décembre)
 _DAY_OFF_SEPARATORS = re.compile(r"[\n;]+")
 
 
-@dataclass(frozen=True)
-class _DatePart:
-    day: int
-    month: int | None
-    year: int | None
-    weekday: int | None  # the weekday name written before it, to check against the date
-
-
-def _date_parts(text: str, fragment: str) -> list[_DatePart]:
+def _date_parts(text: str, fragment: str) -> list[WrittenDate]:
     """The dates in folded text, in order: "24/12/2026", "10/12", "lundi 5 janvier", "21 décembre",
     "1er janvier 2027", and a bare day number ("du 21 au 23 décembre"). Anything else than a date,
     a weekday name before a date, or a filler word ("du", "au", "le", "-") is refused."""
     words = calendar_words()
-    parts: list[_DatePart] = []
+    parts: list[WrittenDate] = []
     position = 0
     pending_weekday: int | None = None
     tokens = re.finditer(
@@ -186,25 +178,18 @@ def _date_parts(text: str, fragment: str) -> list[_DatePart]:
         if text[position : token.start()].strip(" ,"):
             raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
         position = token.end()
-        chunk = token.group(0)
+        chunk = token.group(0).strip()
         if chunk[0].isdigit():
-            numeric = _NUMERIC_DATE.fullmatch(chunk.strip())
-            if numeric:
-                year = numeric.group(4)
-                parts.append(_DatePart(int(numeric.group(1)), int(numeric.group(3)), _year(year), pending_weekday))
-            else:
-                wordy = _WORDY_DATE.fullmatch(chunk.strip())
-                if not wordy:
+            written = read_date(chunk, pending_weekday)
+            if written is None:
+                bare = _DAY_AND_WORD.fullmatch(chunk)
+                if bare is None:
                     raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-                month_word, year = wordy.group(2), wordy.group(3)
-                if month_word is None:
-                    parts.append(_DatePart(int(wordy.group(1)), None, None, pending_weekday))
-                elif month_word in words.months:
-                    parts.append(_DatePart(int(wordy.group(1)), words.months[month_word], _year(year), pending_weekday))
-                elif month_word in words.day_off_fillers and year is None:  # "21 au 23 décembre"
-                    parts.append(_DatePart(int(wordy.group(1)), None, None, pending_weekday))
-                else:
-                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=month_word)
+                word, year = bare.group(2), bare.group(3)
+                if word is not None and (word not in words.day_off_fillers or year is not None):
+                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=word)
+                written = WrittenDate(int(bare.group(1)), None, None, pending_weekday)  # its month comes later
+            parts.append(written)
             pending_weekday = None
         elif chunk in words.weekdays:
             pending_weekday = words.weekdays[chunk]
@@ -217,21 +202,10 @@ def _date_parts(text: str, fragment: str) -> list[_DatePart]:
     return parts
 
 
-def _year(text: str | None) -> int | None:
-    if text is None:
-        return None
-    year = int(text)
-    return year + 2000 if year < 100 else year
-
-
-def _resolve(part: _DatePart, month: int, year: int, fragment: str) -> date:
-    try:
-        day = date(year, month, part.day)
-    except ValueError:
-        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment) from None
-    if part.weekday is not None and part.weekday != day.weekday():
-        raise AvailabilityError(AvailabilityErrorCode.WEEKDAY_MISMATCH, fragment=fragment, day=day)
-    return day
+def _day_off_refusal(problem: DateProblem, fragment: str) -> AvailabilityError:
+    if problem.code == DateProblem.Code.WEEKDAY_MISMATCH:
+        return AvailabilityError(AvailabilityErrorCode.WEEKDAY_MISMATCH, fragment=fragment, day=problem.day)
+    return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
 
 
 def parse_day_off(text: str, today: date) -> DayOff:
@@ -239,49 +213,32 @@ def parse_day_off(text: str, today: date) -> DayOff:
     "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23 décembre".
 
     Without a year, a date is the next one on or after ``today``, and the end of a period the first
-    one on or after its start. A weekday name must match its date. A period entirely in the past,
-    longer than a year, or ending before it starts is refused.
+    one on or after its start (``french_dates``). A weekday name must match its date. A period
+    entirely in the past, longer than a year, or ending before it starts is refused.
     """
     fragment = text.strip()
     parts = _date_parts(fold(fragment), fragment)
     if not parts or len(parts) > 2:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
     first_part, last_part = parts[0], parts[-1]
-    last_month = last_part.month
-    first_month = first_part.month or last_month
-    if first_month is None or last_month is None:  # "du 21 au 23": no month at all
+    if last_part.month is None:  # "du 21 au 23": no month at all
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    if first_part.year is not None:
-        first_year = first_part.year
-    elif first_part.month is None and last_part.year is not None:
-        first_year = last_part.year
-    else:
-        first_year = today.year
-        if _safe_date(first_year, first_month, first_part.day) < today:
-            first_year += 1
-    first = _resolve(first_part, first_month, first_year, fragment)
-    if len(parts) == 1 and re.search(r"\bjusqu\b", fold(fragment)):  # "jusqu'au 2 janvier": from today
-        first, last = today, first
-    elif len(parts) == 1:
-        last = first
-    elif last_part.year is not None:
-        last = _resolve(last_part, last_month, last_part.year, fragment)
-    else:
-        last_year = first.year if _safe_date(first.year, last_month, last_part.day) >= first else first.year + 1
-        last = _resolve(last_part, last_month, last_year, fragment)
+    try:
+        if first_part.month is None and first_part.year is None and last_part.year is not None:
+            first = first_part.in_year(last_part.year, last_part.month)  # "du 21 au 23 décembre 2026"
+        else:
+            first = first_part.next_from(today, last_part.month if first_part.month is None else None)
+        if len(parts) == 1 and re.search(r"\bjusqu\b", fold(fragment)):  # "jusqu'au 2 janvier": from today
+            first, last = today, first
+        elif len(parts) == 1:
+            last = first
+        else:
+            last = last_part.next_from(first)
+    except DateProblem as problem:
+        raise _day_off_refusal(problem, fragment) from None
     if last < first or last - first > MAX_DAY_OFF_SPAN or last < today:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
     return DayOff(first, last)
-
-
-def _safe_date(year: int, month: int, day: int) -> date:
-    """For choosing a year: an impossible date (31/02) sorts as the last day of its month."""
-    while day > 28:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1
-    return date(year, month, day)
 
 
 def read_days_off(text: str, today: date) -> tuple[list[DayOff], list[LineRefused]]:

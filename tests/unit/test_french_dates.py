@@ -1,0 +1,141 @@
+"""The French date rules every reader of typed dates shares (``bot/domain/french_dates.py``), on
+dates as people write them, and the three readers built on them agreeing on the same text."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.accompaniment import Refusal, parse_dates
+from bot.domain.availability import AvailabilityError
+from bot.domain.broadcasts import BroadcastError, parse_day
+from bot.domain.french_dates import DateProblem, WrittenDate, day_in_text, full_year, read_date, relative_day
+from bot.domain.french_words import fold
+from bot.domain.meetings import parse_day_off
+
+TODAY = date(2026, 12, 1)  # a Tuesday
+
+Code = DateProblem.Code
+
+
+def problem(call) -> DateProblem:
+    with pytest.raises(DateProblem) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("05/10/2027", date(2027, 10, 5)),
+    ("5/10/27", date(2027, 10, 5)),
+    ("5.10.27", date(2027, 10, 5)),
+    ("5-10-2027", date(2027, 10, 5)),
+    ("le 05 / 10 / 2027", date(2027, 10, 5)),
+    ("10/12", date(2026, 12, 10)),
+    ("1/12", date(2026, 12, 1)),  # today is the next such day
+    ("30/11", date(2027, 11, 30)),  # yesterday: next year's
+    ("5 janvier", date(2027, 1, 5)),
+    ("mardi 5 janvier", date(2027, 1, 5)),
+    ("Mardi 5 Janvier", date(2027, 1, 5)),
+    ("1er mars 2027", date(2027, 3, 1)),
+    ("1er fév", date(2027, 2, 1)),
+    ("15 janv.", date(2027, 1, 15)),
+    ("le 24\u00a0décembre", date(2026, 12, 24)),  # a no-break space, as phones type it
+    ("24 DÉCEMBRE 2026", date(2026, 12, 24)),
+    ("aujourd'hui", TODAY),
+    ("aujourd’hui", TODAY),
+    ("demain", date(2026, 12, 2)),
+    ("après-demain", date(2026, 12, 3)),
+    ("après demain", date(2026, 12, 3)),
+    ("Après‑demain", date(2026, 12, 3)),  # a non-breaking hyphen
+    ("mardi", TODAY),  # a weekday alone: the next one, today included
+    ("vendredi", date(2026, 12, 4)),
+    ("lundi prochain", date(2026, 12, 7)),
+])
+def test_a_day_in_a_sentence_as_people_write_it(written, expected):
+    assert day_in_text(written, TODAY)[0] == expected
+
+
+def test_whether_the_year_was_written_is_said():
+    assert day_in_text("5/10/2027", TODAY) == (date(2027, 10, 5), True)
+    assert day_in_text("5 octobre", TODAY) == (date(2027, 10, 5), False)
+    assert day_in_text("demain", TODAY) == (date(2026, 12, 2), False)
+
+
+def test_a_date_already_passed_this_year_stays_in_it_when_asked():
+    assert day_in_text("30/11", TODAY, past_ok=True) == (date(2026, 11, 30), False)
+    assert day_in_text("30/11/2028", TODAY, past_ok=True) == (date(2028, 11, 30), True)
+
+
+@pytest.mark.parametrize(("written", "code", "day"), [
+    ("31/04", Code.INVALID, None),
+    ("29/02", Code.INVALID, None),  # neither 2027 nor, once passed, 2026 has one
+    ("30 février 2027", Code.INVALID, None),
+    ("lundi 5 janvier", Code.WEEKDAY_MISMATCH, date(2027, 1, 5)),  # a Tuesday
+    ("demain lundi", Code.WEEKDAY_MISMATCH, date(2026, 12, 2)),  # a Wednesday
+    ("bientôt", Code.NOT_UNDERSTOOD, None),
+    ("le 5", Code.NOT_UNDERSTOOD, None),  # a day number needs its month
+])
+def test_what_is_refused_and_why(written, code, day):
+    refused = problem(lambda: day_in_text(written, TODAY))
+    assert (refused.code, refused.day) == (code, day)
+
+
+def test_a_leap_day_is_the_next_one_that_exists():
+    assert day_in_text("29/02", date(2027, 3, 1))[0] == date(2028, 2, 29)
+    assert day_in_text("29 février", date(2028, 1, 10))[0] == date(2028, 2, 29)
+
+
+def test_two_digit_years_are_this_century_and_four_digits_are_as_written():
+    assert (full_year("27"), full_year("05"), full_year("2031"), full_year(None)) == (2027, 2005, 2031, None)
+
+
+def test_a_chunk_is_a_date_only_if_it_is_nothing_else():
+    assert read_date("24/12/2026") == WrittenDate(24, 12, 2026)
+    assert read_date("3.11.26", weekday=1) == WrittenDate(3, 11, 2026, 1)
+    assert read_date("1er janvier 2027") == WrittenDate(1, 1, 2027)
+    assert read_date("21 decembre") == WrittenDate(21, 12, None)
+    assert read_date("24/12-2026") is None  # one separator throughout
+    assert read_date("21 au") is None  # "au" is no month
+    assert read_date("21") is None
+
+
+def test_a_date_without_its_month_takes_the_one_given_and_the_next_such_day():
+    bare = WrittenDate(21, None, None)
+    assert bare.next_from(TODAY, month=12) == date(2026, 12, 21)
+    assert bare.next_from(date(2026, 12, 22), month=12) == date(2027, 12, 21)
+    assert bare.in_year(2027, 1) == date(2027, 1, 21)
+    assert problem(lambda: bare.next_from(TODAY)).code == Code.INVALID  # still no month
+
+
+def test_the_longest_relative_word_wins():
+    assert relative_day(fold("après-demain"), TODAY) == date(2026, 12, 3)
+    assert relative_day(fold("demain matin"), TODAY) == date(2026, 12, 2)
+    assert relative_day(fold("demainx"), TODAY) is None
+
+
+# -- the three readers agree ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("24/12/2026", date(2026, 12, 24)),
+    ("10/12", date(2026, 12, 10)),
+    ("3.1.27", date(2027, 1, 3)),
+    ("lundi 4 janvier", date(2027, 1, 4)),
+    ("1er mars", date(2027, 3, 1)),
+    ("15 janv. 2027", date(2027, 1, 15)),
+    ("30/11", date(2027, 11, 30)),
+])
+def test_a_broadcast_a_day_off_and_the_planning_read_one_date_alike(written, expected):
+    assert parse_day(written, TODAY)[0] == expected
+    assert parse_day_off(written, TODAY).first == expected
+    assert parse_dates(written, TODAY) == [expected]
+
+
+@pytest.mark.parametrize("written", ["31/04", "lundi 5 janvier", "29/02"])
+def test_a_broadcast_a_day_off_and_the_planning_refuse_one_date_alike(written):
+    with pytest.raises(BroadcastError):
+        parse_day(written, TODAY)
+    with pytest.raises(AvailabilityError):
+        parse_day_off(written, TODAY)
+    with pytest.raises(Refusal):
+        parse_dates(written, TODAY)
