@@ -100,6 +100,7 @@ def _build_sender(application: Application, services: Services, renderer: Render
         reply_counter=application.bot.rate_limiter.take_sent_count,
         defaults={"cnam_contact": settings.cnam_contact, "accessibility_contact": settings.accessibility_contact},
         email=_email_transport(settings),
+        answered=application.bot_data["processor"].until_answered,
     )
     services.db.after_outbox_commit.append(sender.wake)
     return sender

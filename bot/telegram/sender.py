@@ -48,6 +48,12 @@ Preparer = Callable[[Claimed, datetime], Awaitable[dict[str, Any] | None]]
 Builder = Callable[[dict[str, Any], datetime], bytes]
 """Makes a document's content at send time from its parameters (a meeting's .ics)."""
 
+Answered = Callable[[int, float], Awaitable[None]]
+"""Waits (at most the seconds given) until no update of this chat is being handled in this
+instance: the handler's answer goes first (``PerUserUpdateProcessor.until_answered``)."""
+
+ANSWER_WAIT = 10.0  # seconds a message waits for the handler's answer to its recipient at most
+
 OUTBOX_RATE_ARGS = {"outbox": True}  # tells the rate limiter the sender handles 429s itself
 
 
@@ -77,6 +83,7 @@ class OutboxSender:
         poll_interval: float = 0.5,
         reply_counter: Callable[[], int] | None = None,
         defaults: dict[str, Any] | None = None,
+        answered: Answered | None = None,
     ) -> None:
         self._bot = bot
         self._store = store
@@ -90,6 +97,7 @@ class OutboxSender:
         self._poll_interval = poll_interval
         self._reply_counter = reply_counter or (lambda: 0)
         self._defaults = dict(defaults or {})  # template values every message gets (contacts)
+        self._answered = answered
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
@@ -222,6 +230,9 @@ class OutboxSender:
                     future.set_result(None)
 
     async def _send(self, row: Claimed) -> SendResult:
+        if self._answered is not None and row.channel == "telegram" and row.chat_id is not None:
+            # before preparing: a reminder then sees what the update being handled changed (a cancellation)
+            await self._answered(row.chat_id, ANSWER_WAIT)
         params = row.params
         preparer = self._preparers.get(row.kind)
         if preparer is not None:

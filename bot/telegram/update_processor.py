@@ -10,6 +10,9 @@ person's lock *before* the update is acknowledged to Telegram. Telegram sends a 
 update only once the previous one was acknowledged, so whichever instance receives the next one
 waits for this one to be handled: updates are handled in the order Telegram sent them.
 
+Answers first: the outbox sender asks ``until_answered`` before a message to someone whose update
+is being handled here, so that what the update caused for that person follows the handler's answer.
+
 Memory stays bounded: a person's in-process lock is dropped when idle, and the ids of handled
 updates (what tests and the demo wait on, and how duplicate webhook deliveries are recognised)
 are kept for the last `done_window` updates only.
@@ -150,6 +153,24 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 while len(self._done_order) > self._done_window:
                     self._done_update_ids.discard(self._done_order.popleft())
             self._done_changed.notify_all()
+
+    async def until_answered(self, user_id: int, timeout: float) -> None:
+        """Until no update of this person is being handled here (at most ``timeout`` seconds). The
+        sender waits on it before a message to them: what an update caused for the person who sent it
+        (the calendar file of the meeting they just booked) comes after the handler's answer."""
+        key = ("user", user_id)
+
+        def idle() -> bool:
+            entry = self._locks.get(key)
+            return entry is None or not entry.lock.locked()
+
+        if idle():
+            return
+        async with self._done_changed:  # notified once each update is handled, its lock released
+            try:
+                await asyncio.wait_for(self._done_changed.wait_for(idle), timeout)
+            except TimeoutError:
+                pass  # a long conversation: send all the same
 
     async def wait_for_update(self, update_id: int, timeout: float = 10.0) -> None:
         """Wait until the update with this id has been fully handled (used by tests and the demo)."""

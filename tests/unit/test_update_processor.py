@@ -33,6 +33,45 @@ async def test_one_person_in_order_different_people_concurrently():
     await processor.wait_for_update(2, timeout=1)
 
 
+async def test_a_message_to_someone_waits_until_their_update_is_answered_and_no_longer():
+    processor = PerUserUpdateProcessor()
+    events: list[str] = []
+    answering = asyncio.Event()
+
+    async def handler() -> None:
+        answering.set()
+        await asyncio.sleep(0.05)
+        events.append("answered")
+
+    async def owed_message(user_id: int, label: str) -> None:
+        await answering.wait()
+        await processor.until_answered(user_id, timeout=5)
+        events.append(label)
+
+    await asyncio.gather(processor.process_update(_update(1, 10), handler()),
+                         owed_message(10, "to the person who acted"), owed_message(20, "to someone else"))
+    assert events == ["to someone else", "answered", "to the person who acted"]
+
+
+async def test_waiting_for_an_answer_gives_up_at_its_timeout():
+    processor = PerUserUpdateProcessor()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def long_conversation() -> None:
+        started.set()
+        await release.wait()
+
+    handling = asyncio.create_task(processor.process_update(_update(1, 10), long_conversation()))
+    await started.wait()
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    await processor.until_answered(10, timeout=0.1)
+    assert loop.time() - begun >= 0.1 and not handling.done()  # gave up waiting: the conversation goes on
+    release.set()
+    await handling
+    await processor.until_answered(10, timeout=5)  # idle: at once
+
+
 async def test_memory_stays_bounded_idle_locks_are_dropped():
     processor = PerUserUpdateProcessor(done_window=100)
 
