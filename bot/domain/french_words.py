@@ -21,6 +21,7 @@ class CalendarWords:
     relative_days: dict[str, int]  # folded spelling -> days from today ("demain" -> 1)
     window_fillers: frozenset[str]
     day_off_fillers: frozenset[str]
+    day_off_ranges: frozenset[str]  # between two dates of a period ("au", "-"); "et" and "," list days
     range_words: frozenset[str]
 
 
@@ -51,6 +52,7 @@ def load_calendar_words(path: Path) -> CalendarWords:
         relative_days={fold(k): v for k, v in doc.get("relative_days", {}).items()},
         window_fillers=frozenset(fold(w) for w in fillers["windows"]),
         day_off_fillers=frozenset(fold(w) for w in fillers["days_off"]),
+        day_off_ranges=frozenset(fold(w) for w in fillers["days_off_ranges"]),
         range_words=frozenset(fold(w) for w in fillers["ranges"]),
     )
 

@@ -160,14 +160,22 @@ _DAY_AND_WORD = re.compile(r"(\d{1,2})(?:er)?(?:\s+([a-z]+)\.?(?:\s+(\d{4}))?)?"
 _DAY_OFF_SEPARATORS = re.compile(r"[\n;]+")
 
 
-def _date_parts(text: str, fragment: str) -> list[WrittenDate]:
+@dataclass(frozen=True)
+class _Written:
+    date: WrittenDate
+    ends_period: bool  # a range word ("au", "-", "jusqu'au") stands between it and the date before
+
+
+def _date_parts(text: str, fragment: str) -> list[_Written]:
     """The dates in folded text, in order: "24/12/2026", "10/12", "lundi 5 janvier", "21 décembre",
-    "1er janvier 2027", and a bare day number ("du 21 au 23 décembre"). Anything else than a date,
-    a weekday name before a date, or a filler word ("du", "au", "le", "-") is refused."""
+    "1er janvier 2027", and a bare day number ("du 21 au 23 décembre", "21, 22 et 23 décembre"),
+    each marked when a range word joins it to the one before. Anything else than a date, a weekday
+    name before a date, a filler word ("du", "le", "et") or a range word is refused."""
     words = calendar_words()
-    parts: list[WrittenDate] = []
+    parts: list[_Written] = []
     position = 0
     pending_weekday: int | None = None
+    range_before = False
     tokens = re.finditer(
         r"\d{1,2}([/.-])\d{1,2}(?:\1\d{4}|\1\d{2}(?!\d))?(?![\d/.])"  # 24/12/2026, 10/12, 3.11.26
         r"|\d+(?:er)?(?:\s+[a-z]+\.?(?:\s+\d{4})?)?"  # 21 décembre, 1er janvier 2027, 21 (au 23 …)
@@ -181,23 +189,28 @@ def _date_parts(text: str, fragment: str) -> list[WrittenDate]:
         chunk = token.group(0).strip()
         if chunk[0].isdigit():
             written = read_date(chunk, pending_weekday)
+            word = None
             if written is None:
                 bare = _DAY_AND_WORD.fullmatch(chunk)
                 if bare is None:
                     raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
                 word, year = bare.group(2), bare.group(3)
-                if word is not None and (word not in words.day_off_fillers or year is not None):
+                known = word in words.day_off_fillers or word in words.day_off_ranges
+                if word is not None and (not known or year is not None):
                     raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=word)
                 written = WrittenDate(int(bare.group(1)), None, None, pending_weekday)  # its month comes later
-            parts.append(written)
+            parts.append(_Written(written, range_before))
+            range_before = word in words.day_off_ranges  # "21 au" (23 décembre)
             pending_weekday = None
         elif chunk in words.weekdays:
             pending_weekday = words.weekdays[chunk]
-        elif chunk in words.day_off_fillers or chunk == "-":
+        elif chunk in words.day_off_ranges:
+            range_before = True
+        elif chunk in words.day_off_fillers:
             continue
         else:
             raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=chunk)
-    if text[position:].strip(" ,") or pending_weekday is not None and not parts:
+    if text[position:].strip(" ,") or range_before or pending_weekday is not None and not parts:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
     return parts
 
@@ -208,41 +221,59 @@ def _day_off_refusal(problem: DateProblem, fragment: str) -> AvailabilityError:
     return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
 
 
-def parse_day_off(text: str, today: date) -> DayOff:
-    """A day or a period as people write it: "24/12/2026", "10/12", "lundi 5 janvier",
-    "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23 décembre".
+def parse_days_off(text: str, today: date) -> list[DayOff]:
+    """The days and periods of one line as people write them: "24/12/2026", "10/12", "lundi 5
+    janvier", "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23 décembre",
+    "jusqu'au 2 janvier" (from today), and several of them: "24/12 et 31/12", "21, 22 et 23
+    décembre", "du 21 au 23 décembre et le 31/12".
 
-    Without a year, a date is the next one on or after ``today``, and the end of a period the first
-    one on or after its start (``french_dates``). A weekday name must match its date. A period
-    entirely in the past, longer than a year, or ending before it starts is refused.
+    Dates joined by a range word ("au", "-", "jusqu'au") make a period; dates joined by a comma or
+    "et" are separate days. A day written without its month takes the next month written ("du 21
+    au 23 décembre"). Without a year, a date is the next one on or after ``today``, and the end of
+    a period the first one on or after its start (``french_dates``). A weekday name must match its
+    date. A period entirely in the past, longer than a year, or ending before it starts is refused.
     """
     fragment = text.strip()
     parts = _date_parts(fold(fragment), fragment)
-    if not parts or len(parts) > 2:
+    if not parts:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    first_part, last_part = parts[0], parts[-1]
-    if last_part.month is None:  # "du 21 au 23": no month at all
-        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
+    periods: list[list[date]] = []  # [first, last] each
     try:
-        if first_part.month is None and first_part.year is None and last_part.year is not None:
-            first = first_part.in_year(last_part.year, last_part.month)  # "du 21 au 23 décembre 2026"
-        else:
-            first = first_part.next_from(today, last_part.month if first_part.month is None else None)
-        if len(parts) == 1 and re.search(r"\bjusqu\b", fold(fragment)):  # "jusqu'au 2 janvier": from today
-            first, last = today, first
-        elif len(parts) == 1:
-            last = first
-        else:
-            last = last_part.next_from(first)
+        for index, part in enumerate(parts):
+            lender = next((later.date for later in parts[index:] if later.date.month is not None), None)
+            if lender is None:  # "du 21 au 23": no month at all
+                raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
+            written = part.date
+            month = lender.month if written.month is None else None
+            if part.ends_period and periods:
+                if periods[-1][0] != periods[-1][1]:  # "du 1 au 3 au 5"
+                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
+                periods[-1][1] = written.next_from(periods[-1][0], month)
+            elif written.month is None and written.year is None and lender.year is not None:
+                day = written.in_year(lender.year, month)  # "du 21 au 23 décembre 2026"
+                periods.append([day, day])
+            else:
+                day = written.next_from(today, month)
+                periods.append([today, day] if part.ends_period else [day, day])  # "jusqu'au 2 janvier"
     except DateProblem as problem:
         raise _day_off_refusal(problem, fragment) from None
-    if last < first or last - first > MAX_DAY_OFF_SPAN or last < today:
-        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    return DayOff(first, last)
+    for first, last in periods:
+        if last < first or last - first > MAX_DAY_OFF_SPAN or last < today:
+            raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
+    return [DayOff(first, last) for first, last in periods]
+
+
+def parse_day_off(text: str, today: date) -> DayOff:
+    """One day or one period (``parse_days_off``): a line naming several is refused."""
+    days_off = parse_days_off(text, today)
+    if len(days_off) != 1:
+        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=text.strip())
+    return days_off[0]
 
 
 def read_days_off(text: str, today: date) -> tuple[list[DayOff], list[LineRefused]]:
-    """Several days off, one per line (or "; "): the good ones kept, the bad ones reported."""
+    """Days off, one or several per line (lines also split at "; "): the good lines kept, the bad
+    ones reported."""
     entries = [entry.strip() for entry in _DAY_OFF_SEPARATORS.split(text) if entry.strip()]
     if not entries:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=text.strip())
@@ -250,7 +281,7 @@ def read_days_off(text: str, today: date) -> tuple[list[DayOff], list[LineRefuse
     refused: list[LineRefused] = []
     for number, entry in enumerate(entries, start=1):
         try:
-            added.append(parse_day_off(entry, today))
+            added.extend(parse_days_off(entry, today))
         except AvailabilityError as error:
             refused.append(LineRefused(number, entry, error))
     return added, refused

@@ -101,6 +101,14 @@ async def test_one_bad_line_in_dispos_keeps_the_good_ones_and_says_which(bot, ca
     assert "Absences enregistrées : du lundi 21 décembre 2026 au dimanche 3 janvier 2027, le lundi 9 novembre 2026." in off.text
     with bot.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(TutorDayOff)) == 2
+    await bot.press(TUTOR_ID, "Ajouter une absence")
+    two = await bot.send(TUTOR_ID, "le 28 et le 30 octobre")  # two days, not the three between
+    assert "Absences enregistrées : le mercredi 28 octobre 2026, le vendredi 30 octobre 2026." in two.text
+    with bot.db.read() as session:
+        stored = session.execute(sa.select(TutorDayOff.first_day, TutorDayOff.last_day).order_by(TutorDayOff.first_day)).all()
+    assert [(first.isoformat(), last.isoformat()) for first, last in stored] == [
+        ("2026-10-28", "2026-10-28"), ("2026-10-30", "2026-10-30"), ("2026-11-09", "2026-11-09"), ("2026-12-21", "2027-01-03"),
+    ]
 
 
 async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, cast):
@@ -130,6 +138,8 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     assert "https://meet.jit.si/coachbot-demo-marc-dubois" in booked.text
     assert "Tutorat utilisé : 30 minutes sur 2 heures" in booked.text
     invitation = ics_of(booked.documents[0])
+    # the answer first, then the calendar file the booking owes (sent by the outbox)
+    assert [m.document is not None for m in booked.to_user] == [False, True], booked.text
     assert "METHOD:REQUEST" in invitation and "UID:meeting-1@coachbot" in invitation and "SEQUENCE:0" in invitation
     assert "DTSTART:20261020T090000Z" in invitation
     to_tutor = booked.to(TUTOR_ID)
@@ -160,6 +170,7 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     moved = await bot.press(AUDITEUR_ID, "Déplacer à ce créneau", message=confirm.last)
     assert "Rendez-vous déplacé" in moved.text and "jeudi 22 octobre 2026 de 14h à 14h30" in moved.text
     update = ics_of(moved.documents[0])
+    assert [m.document is not None for m in moved.to_user] == [False, True], moved.text
     assert "UID:meeting-1@coachbot" in update and "SEQUENCE:1" in update and "METHOD:REQUEST" in update
     assert "Rendez-vous déplacé par Léa Bernard" in moved.to(TUTOR_ID)[0].plain_text
     [meeting] = meetings(bot)
@@ -172,6 +183,7 @@ async def test_book_first_meeting_reschedule_cancel_with_ics_and_reminders(bot, 
     cancelled = await bot.press(AUDITEUR_ID, "Oui, annuler")
     assert "Rendez-vous annulé" in cancelled.text and "temps correspondant vous est rendu" in cancelled.text
     cancel_ics = ics_of(cancelled.documents[0])
+    assert [m.document is not None for m in cancelled.to_user] == [False, True], cancelled.text
     assert "METHOD:CANCEL" in cancel_ics and "STATUS:CANCELLED" in cancel_ics and "SEQUENCE:2" in cancel_ics
     assert "Léa Bernard a annulé" in cancelled.to(TUTOR_ID)[0].plain_text
     assert "METHOD:CANCEL" in ics_of(cancelled.to(TUTOR_ID)[1])
@@ -308,3 +320,16 @@ async def test_reminders_go_out_once_and_survive_a_restart(bot, cast):
     with bot.db.read() as session:
         rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "meeting.reminder")).all()
         assert all(r.sent_at is not None for r in rows)
+
+
+async def test_the_calendar_file_follows_the_answer_even_when_the_answer_is_slow(bot, cast):
+    """The booking's .ics goes through the outbox while the handler is still answering: a slow
+    answer (Telegram took a second over it) still comes first, then the calendar file."""
+    pin(bot, NOW)
+    page = await bot.send(AUDITEUR_ID, "/rdv")
+    await bot.press_data(AUDITEUR_ID, slot_data(page.last)[0])
+    bot.emulator.inject_fault("sendMessage", "delay", count=2, delay=1.0)  # the answer and the tutor's notice
+    booked = await confirm_booking(bot, AUDITEUR_ID)
+    assert [(m.document is not None, m.document is None and "Rendez-vous confirmé" in m.plain_text)
+            for m in booked.to_user] == [(False, True), (True, False)], booked.text
+    assert bot.emulator.faults_left() == 0

@@ -50,9 +50,14 @@ months = [["Janvier"], ["Février", "févr"], ["Mars"], ["Avril"], ["Mai"], ["Ju
 Midi = "12h"
 "Minuit" = "0h"
 
+[relative_days]
+"Aujourd’hui" = 0
+"Après‑demain" = 2
+
 [fillers]
 windows = ["De", "À"]
 days_off = ["Jusqu’"]
+days_off_ranges = ["Au", "–"]
 ranges = ["–", "Au"]
 """,
         encoding="utf-8",
@@ -69,15 +74,17 @@ ranges = ["–", "Au"]
     assert words.times == {"midi": "12h", "minuit": "0h"}
     assert words.window_fillers == frozenset({"de", "a"})
     assert words.day_off_fillers == frozenset({"jusqu "})
+    assert words.day_off_ranges == frozenset({"au", "-"})
+    assert words.relative_days == {"aujourd hui": 0, "apres-demain": 2}  # apostrophes and dashes folded
     assert words.range_words == frozenset({"-", "au"})
 
 
 def test_a_list_without_times_has_none(tmp_path):
     path = tmp_path / "calendar_words.toml"
     path.write_text(
-        'weekdays = [["lundi"]]\nmonths = [["janvier"]]\n[fillers]\nwindows = []\ndays_off = []\nranges = []\n',
+        'weekdays = [["lundi"]]\nmonths = [["janvier"]]\n[fillers]\nwindows = []\ndays_off = []\ndays_off_ranges = []\nranges = []\n',
         encoding="utf-8",
     )
     words = load_calendar_words(path)
-    assert words.times == {}
+    assert words.times == {} and words.relative_days == {}
     assert words.weekdays == {"lundi": 0, "lundis": 0} and words.months == {"janvier": 1}

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.availability import AvailabilityError, DayOff
 from bot.domain.availability import AvailabilityErrorCode as Code
-from bot.domain.meetings import parse_day_off
+from bot.domain.meetings import parse_day_off, parse_days_off, read_days_off
 
 TODAY = date(2025, 12, 1)  # a Monday
 
@@ -65,3 +65,54 @@ def test_three_dates_or_none_are_refused():
     for text in ("24/12 25/12 26/12", "le"):
         error = refused(text)
         assert (error.code, error.details) == (Code.BAD_DAY_OFF, {"fragment": text})
+
+
+# -- several days off on one line ------------------------------------------------------------------
+
+
+def days(text: str) -> list[tuple[date, date]]:
+    return [(d.first, d.last) for d in parse_days_off(text, TODAY)]
+
+
+def one(day: date) -> tuple[date, date]:
+    return (day, day)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("24/12 et 31/12", [one(date(2025, 12, 24)), one(date(2025, 12, 31))]),  # two days, not the week between
+    ("24/12, 31/12", [one(date(2025, 12, 24)), one(date(2025, 12, 31))]),
+    ("24/12 31/12", [one(date(2025, 12, 24)), one(date(2025, 12, 31))]),
+    ("le 24 et le 31 décembre", [one(date(2025, 12, 24)), one(date(2025, 12, 31))]),  # the month written once
+    ("21, 22 et 23 décembre", [one(date(2025, 12, 21)), one(date(2025, 12, 22)), one(date(2025, 12, 23))]),
+    ("lundi 22 et mardi 23 décembre", [one(date(2025, 12, 22)), one(date(2025, 12, 23))]),
+    ("du 22 au 24 décembre et le 31/12", [(date(2025, 12, 22), date(2025, 12, 24)), one(date(2025, 12, 31))]),
+    ("le 2 janvier et du 5 au 9 janvier", [one(date(2026, 1, 2)), (date(2026, 1, 5), date(2026, 1, 9))]),
+    ("du 1er au 3 et du 5 au 7 janvier", [(date(2026, 1, 1), date(2026, 1, 3)), (date(2026, 1, 5), date(2026, 1, 7))]),
+    ("24/12 - 31/12", [(date(2025, 12, 24), date(2025, 12, 31))]),  # a range word: one period
+    ("du 24/12, au 31/12", [(date(2025, 12, 24), date(2025, 12, 31))]),
+    ("21 et 22 décembre 2026", [one(date(2026, 12, 21)), one(date(2026, 12, 22))]),  # the year written once too
+])
+def test_dates_joined_by_a_comma_or_et_are_separate_days_and_by_au_a_period(text, expected):
+    assert days(text) == expected
+
+
+@pytest.mark.parametrize("text", ["du 1 au 3 au 5 janvier", "du 21 au", "24/12 au", "21 et 22", "24/12 et 30/02"])
+def test_a_line_with_an_unfinished_period_or_a_bad_date_is_refused_whole(text):
+    with pytest.raises(AvailabilityError) as caught:
+        parse_days_off(text, TODAY)
+    assert caught.value.code == Code.BAD_DAY_OFF and caught.value.details["fragment"] == text
+
+
+def test_a_weekday_that_does_not_match_in_a_list_names_its_date():
+    with pytest.raises(AvailabilityError) as caught:
+        parse_days_off("mardi 23 et jeudi 23 décembre", TODAY)
+    assert (caught.value.code, caught.value.details["day"]) == (Code.WEEKDAY_MISMATCH, date(2025, 12, 23))
+    with pytest.raises(AvailabilityError) as caught:
+        parse_days_off("du mardi 21 au 23 décembre", TODAY)  # the 21st is a Sunday: the bare day's weekday counts
+    assert (caught.value.code, caught.value.details["day"]) == (Code.WEEKDAY_MISMATCH, date(2025, 12, 21))
+
+
+def test_every_line_of_a_message_and_every_day_of_a_line():
+    added, refused_lines = read_days_off("24/12 et 31/12\ndu 1 au 3 au 5 janvier\n2/1", TODAY)
+    assert [(d.first, d.last) for d in added] == [one(date(2025, 12, 24)), one(date(2025, 12, 31)), one(date(2026, 1, 2))]
+    assert [(r.number, r.text) for r in refused_lines] == [(2, "du 1 au 3 au 5 janvier")]

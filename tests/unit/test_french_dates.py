@@ -78,7 +78,7 @@ def test_a_date_already_passed_this_year_stays_in_it_when_asked():
 ])
 def test_what_is_refused_and_why(written, code, day):
     refused = problem(lambda: day_in_text(written, TODAY))
-    assert (refused.code, refused.day) == (code, day)
+    assert (refused.code, refused.day, str(refused)) == (code, day, code.value)
 
 
 def test_a_leap_day_is_the_next_one_that_exists():
@@ -105,6 +105,7 @@ def test_a_date_without_its_month_takes_the_one_given_and_the_next_such_day():
     assert bare.next_from(TODAY, month=12) == date(2026, 12, 21)
     assert bare.next_from(date(2026, 12, 22), month=12) == date(2027, 12, 21)
     assert bare.in_year(2027, 1) == date(2027, 1, 21)
+    assert WrittenDate(21, None, 2028).next_from(TODAY, month=3) == date(2028, 3, 21)  # its own year, the month given
     assert problem(lambda: bare.next_from(TODAY)).code == Code.INVALID  # still no month
 
 
