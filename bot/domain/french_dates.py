@@ -109,6 +109,16 @@ def relative_day(folded: str, today: date) -> date | None:
     return today + timedelta(days=max(found)[1]) if found else None  # the longest: "apres-demain" holds "demain"
 
 
+def relative_days_as_dates(folded: str, today: date) -> str:
+    """``folded`` with each relative day written as its date ("demain et apres-demain" on 1 December
+    2026: "2/12/2026 et 3/12/2026"), for readers that cut a text into dates themselves."""
+    words = sorted(calendar_words().relative_days.items(), key=lambda item: len(item[0]), reverse=True)
+    for word, offset in words:
+        day = today + timedelta(days=offset)
+        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", f"{day.day}/{day.month}/{day.year}", folded)
+    return folded
+
+
 def day_in_text(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
     """The day a sentence names: a relative day, a date ("lundi 5 octobre", "05/10", "5/10/2027",
     "1er mars"), or a weekday alone (the next one, today included). Returns it and whether its year

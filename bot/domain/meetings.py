@@ -24,7 +24,7 @@ from bot.domain.availability import (
     WeeklyWindow,
 )
 from bot.domain.budget import TUTORING_BUDGET, MeetingStatus
-from bot.domain.french_dates import DateProblem, WrittenDate, read_date
+from bot.domain.french_dates import DateProblem, WrittenDate, read_date, relative_days_as_dates
 from bot.domain.french_words import calendar_words, fold
 from bot.domain.people import PersonView
 
@@ -224,7 +224,7 @@ def _day_off_refusal(problem: DateProblem, fragment: str) -> AvailabilityError:
 def parse_days_off(text: str, today: date) -> list[DayOff]:
     """The days and periods of one line as people write them: "24/12/2026", "10/12", "lundi 5
     janvier", "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23 décembre",
-    "jusqu'au 2 janvier" (from today), and several of them: "24/12 et 31/12", "21, 22 et 23
+    "jusqu'au 2 janvier" (from today), "demain", and several of them: "24/12 et 31/12", "21, 22 et 23
     décembre", "du 21 au 23 décembre et le 31/12".
 
     Dates joined by a range word ("au", "-", "jusqu'au") make a period; dates joined by a comma or
@@ -234,7 +234,7 @@ def parse_days_off(text: str, today: date) -> list[DayOff]:
     date. A period entirely in the past, longer than a year, or ending before it starts is refused.
     """
     fragment = text.strip()
-    parts = _date_parts(fold(fragment), fragment)
+    parts = _date_parts(relative_days_as_dates(fold(fragment), today), fragment)
     if not parts:
         raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
     periods: list[list[date]] = []  # [first, last] each

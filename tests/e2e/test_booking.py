@@ -95,8 +95,8 @@ async def test_one_bad_line_in_dispos_keeps_the_good_ones_and_says_which(bot, ca
     assert "vendredi 17h–18h30" in added.text.split("Créneaux hebdomadaires")[1]
 
     await bot.press(TUTOR_ID, "Ajouter une absence")
-    none = await bot.send(TUTOR_ID, "demain\n31/02")
-    assert "Aucune ligne n'a pu être enregistrée" in none.text and "• ligne 1, « demain »" in none.text
+    none = await bot.send(TUTOR_ID, "bientôt\n31/02")
+    assert "Aucune ligne n'a pu être enregistrée" in none.text and "• ligne 1, « bientôt »" in none.text
     off = await bot.send(TUTOR_ID, "du 21 décembre au 3 janvier\nlundi 9 novembre")
     assert "Absences enregistrées : du lundi 21 décembre 2026 au dimanche 3 janvier 2027, le lundi 9 novembre 2026." in off.text
     with bot.db.read() as session:

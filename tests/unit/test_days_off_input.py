@@ -116,3 +116,13 @@ def test_every_line_of_a_message_and_every_day_of_a_line():
     added, refused_lines = read_days_off("24/12 et 31/12\ndu 1 au 3 au 5 janvier\n2/1", TODAY)
     assert [(d.first, d.last) for d in added] == [one(date(2025, 12, 24)), one(date(2025, 12, 31)), one(date(2026, 1, 2))]
     assert [(r.number, r.text) for r in refused_lines] == [(2, "du 1 au 3 au 5 janvier")]
+
+
+def test_today_tomorrow_and_the_day_after_are_days_off_too():
+    assert days("demain") == [one(date(2025, 12, 2))]
+    assert days("aujourd’hui et après-demain") == [one(TODAY), one(date(2025, 12, 3))]
+    assert days("Après demain") == [one(date(2025, 12, 3))]
+    assert days("du demain au 5/12") == [(date(2025, 12, 2), date(2025, 12, 5))]
+    with pytest.raises(AvailabilityError) as caught:
+        parse_days_off("lundi demain", TODAY)  # tomorrow is a Tuesday
+    assert (caught.value.code, caught.value.details["day"]) == (Code.WEEKDAY_MISMATCH, date(2025, 12, 2))

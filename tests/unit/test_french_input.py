@@ -76,9 +76,9 @@ def test_two_new_lines_overlapping_each_other_keep_the_first():
 
 
 def test_days_off_line_by_line():
-    added, refused = read_days_off("10/12\ndemain\n24 décembre", TODAY)
+    added, refused = read_days_off("10/12\nbientôt\n24 décembre", TODAY)
     assert added == [DayOff(date(2025, 12, 10), date(2025, 12, 10)), DayOff(date(2025, 12, 24), date(2025, 12, 24))]
-    assert [(r.number, r.text) for r in refused] == [(2, "demain")]
+    assert [(r.number, r.text) for r in refused] == [(2, "bientôt")]
 
 
 def test_the_word_lists_are_data():
