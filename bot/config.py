@@ -169,7 +169,7 @@ def _parse_staff_ids(env: Mapping[str, str]) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit():
+        if not part.isdecimal():
             raise ConfigError("STAFF_TELEGRAM_IDS", f"must be comma-separated numeric Telegram user ids, got {part!r}")
         ids.add(int(part))
     return frozenset(ids)

@@ -166,8 +166,9 @@ class DemoSession:
         command = command.lower()
         if command in {"quit", "q", "exit", "quitter"}:
             return False
-        if command.isdigit() or command in {"b", "bouton"}:
-            number = int(command if command.isdigit() else argument or "0")
+        if command.isdecimal() or command in {"b", "bouton"}:
+            typed = command if command.isdecimal() else argument
+            number = int(typed) if typed.isdecimal() else 0  # "b x": no such button
             await self._press(number)
         elif command in {"doc", "pdf"}:
             await self._send_document(argument)

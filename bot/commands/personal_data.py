@@ -65,7 +65,7 @@ def _find(services: Services, renderer: Renderer, *, telegram_id=None, name=None
 
 
 def _target(services, renderer, raw: str):
-    return _find(services, renderer, person_id=int(raw)) if raw.isdigit() else _find(services, renderer, name=raw)
+    return _find(services, renderer, person_id=int(raw)) if raw.isdecimal() else _find(services, renderer, name=raw)
 
 
 def run(args: argparse.Namespace) -> int:

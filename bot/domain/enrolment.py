@@ -25,7 +25,7 @@ class Experience(StrEnum):
 def parse_units(text: str | None) -> int | None:
     """A number of teaching units typed by staff ("2", " 3 "), or None when it is not one."""
     value = (text or "").strip()
-    if not value.isdigit():
+    if not value.isdecimal():  # not isdigit(): "²" (next to 1 on a French keyboard) is a digit int() refuses
         return None
     number = int(value)
     return number if number <= MAX_UNITS else None

@@ -366,7 +366,7 @@ class Coaching:
             if typed in {choice.value.casefold(), choice.label.casefold()}:
                 return choice.value
         numeric = [c for c in question.choices if c.value.isdigit()]
-        if numeric and typed.isdigit():
+        if numeric and typed.isdecimal():  # not isdigit(): "²" is a digit int() refuses
             fitting = [c for c in numeric if int(c.value) <= int(typed)]
             return max(fitting, key=lambda c: int(c.value)).value if fitting else None
         return None

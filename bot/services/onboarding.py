@@ -361,7 +361,7 @@ class Onboarding:
 
     def _find_tutor(self, session, tutor: str | int) -> Person:
         query = select(Person).where(Person.role == Role.TUTOR, Person.active.is_(True))
-        if isinstance(tutor, int) or str(tutor).isdigit():
+        if isinstance(tutor, int) or str(tutor).isdecimal():
             found = session.scalars(query.where(Person.id == int(tutor))).all()
         else:
             wanted = " ".join(str(tutor).split()).casefold()

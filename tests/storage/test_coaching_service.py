@@ -584,6 +584,8 @@ def test_typed_answers_to_the_self_check(coaching):
     assert parse("years_specialty", "2 ans ou plus", {"years_total": "0"}) is None
     assert parse("years_specialty", "4") == "2"
     assert parse("years_total", "beaucoup") is None and parse("functions", "3") is None
+    assert parse("years_total", "²") is None and parse("years_total", "2²") is None  # the key next to 1
+    assert parse("years_total", "７") == "3"  # full-width digits are numbers
     assert parse("inconnue", "oui") is None
     assert coaching.experience_content.questions[0].id == "functions"
 

@@ -41,6 +41,7 @@ def test_values_are_parsed():
     [
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
         ({"STAFF_TELEGRAM_IDS": "12,abc"}, "STAFF_TELEGRAM_IDS"),
+        ({"STAFF_TELEGRAM_IDS": "12,3²"}, "STAFF_TELEGRAM_IDS"),
         ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL"),

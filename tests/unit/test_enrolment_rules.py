@@ -27,7 +27,8 @@ def test_two_units_and_the_experience_justified_or_being_acquired_open_the_offer
 
 
 @pytest.mark.parametrize(("text", "units"), [("2", 2), (" 3 ", 3), ("0", 0), ("99", 99), ("100", None),
-                                             ("deux", None), ("-1", None), ("2,5", None), ("", None)])
+                                             ("deux", None), ("-1", None), ("2,5", None), ("", None),
+                                             ("²", None), ("2²", None), ("①", None), ("３", 3)])
 def test_units_are_a_whole_number(text, units):
     assert parse_units(text) == units
 
