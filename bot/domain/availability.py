@@ -38,6 +38,8 @@ class AvailabilityErrorCode(StrEnum):
     NOTHING_VALID = "nothing_valid"  # several lines, each refused (details["refused"]: LineRefused)
     WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
     BAD_SETTING = "bad_setting"
+    DATE_IN_WINDOW = "date_in_window"  # "mardi 8/12 14h-17h": windows come back every week
+    AMBIGUOUS_DAYS = "ambiguous_days"  # "lun-mer-ven": Monday, Wednesday and Friday, or Monday to Friday?
 
 
 class AvailabilityError(ValueError):
@@ -193,8 +195,13 @@ class BookingSettings:
 
 _TIME = re.compile(
     # 14h, 14h30, 14:30, 14 h, "18 h 30" (but "9h 12h" is two times), 9 (a bare hour in a range)
-    r"(?<![\d])(\d{1,2})\s*(?:(?:h|:)(?:\s?(\d{2})(?!\d)(?!\s*(?:h|:)))?)?(?![\d])"
+    # "heures" before "h": "17 heures" is one time, not "17 h" and a word "eures"
+    r"(?<![\d])(\d{1,2})\s*(?:(?:heures?|h|:)(?:\s?(\d{2})(?!\d)(?!\s*(?:h|:)))?)?(?![\d])"
 )
+# A date where a weekly window was expected ("mardi 8/12 de 14h à 17h", "lundi 10 décembre 9h-12h"):
+# its numbers would otherwise be read as times
+_NUMERIC_DATE_IN_WINDOW = re.compile(r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?(?!\d)")
+_WORDED_DATE_IN_WINDOW = re.compile(r"(?<!\d)\d{1,2}(?:er)?\s+([a-z]+)")
 _ENTRY_SEPARATORS = re.compile(r"[\n;]+")
 
 
@@ -217,19 +224,25 @@ def _parse_time(hours: str, minutes: str | None, fragment: str) -> time:
 
 
 def _parse_days(words: list[str], fragment: str) -> list[int]:
+    """The days named before the times: "mardi", "lundi et jeudi", "du lundi au vendredi",
+    "lun-ven". A range joins two days; a day ending one cannot start another ("lun-mer-ven")."""
     vocabulary = calendar_words()
     day_names, range_words, fillers = vocabulary.weekdays, vocabulary.range_words, vocabulary.window_fillers
     days: list[int] = []
     pending_range = False
+    range_ended = False  # the last day named ended a range
     for word in words:
         if word in day_names:
             day = day_names[word]
             if pending_range:
+                if range_ended:
+                    raise AvailabilityError(AvailabilityErrorCode.AMBIGUOUS_DAYS, fragment=fragment)
                 if day <= days[-1]:  # "vendredi au lundi": no wrapping around the weekend
                     raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=fragment)
                 days.extend(range(days[-1] + 1, day + 1))
             else:
                 days.append(day)
+            range_ended = pending_range
             pending_range = False
         elif word in range_words and days:
             pending_range = True
@@ -237,7 +250,22 @@ def _parse_days(words: list[str], fragment: str) -> list[int]:
             continue
         else:
             raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=word)
+    if pending_range:  # "lundi au 9h-12h"
+        raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)
     return list(dict.fromkeys(days))
+
+
+def _date_in(text: str) -> str | None:
+    """A date written in a window entry, if any (folded text)."""
+    numeric = _NUMERIC_DATE_IN_WINDOW.search(text)
+    if numeric is not None:
+        return numeric.group(0)
+    words = calendar_words()
+    for worded in _WORDED_DATE_IN_WINDOW.finditer(text):
+        word = worded.group(1)
+        if word in words.month_names or word in words.months and word not in words.weekdays:  # "mar": Tuesday
+            return worded.group(0)
+    return None
 
 
 def parse_window_entry(entry: str) -> list[WeeklyWindow]:
@@ -245,6 +273,9 @@ def parse_window_entry(entry: str) -> list[WeeklyWindow]:
     "jeudi 9h-12h 14h-16h", "du lundi au mercredi de 9h à 12h"."""
     fragment = entry.strip()
     text = _normalise(fragment)
+    written_date = _date_in(text)
+    if written_date is not None:
+        raise AvailabilityError(AvailabilityErrorCode.DATE_IN_WINDOW, fragment=fragment, date=written_date)
     matches = list(_TIME.finditer(text))
     if not matches:
         if not text.strip():
@@ -257,7 +288,7 @@ def parse_window_entry(entry: str) -> list[WeeklyWindow]:
     if any(word not in fillers for word in leftovers):
         bad = next(word for word in leftovers if word not in fillers)
         raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=bad)
-    days = _parse_days(re.findall(r"[a-z]+|[-,/]", day_part), fragment)
+    days = _parse_days(re.findall(r"[a-z]+|[^\sa-z]", day_part), fragment)  # every sign counts: "lun > ven"
     if not days:
         raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)
     times = [_parse_time(m.group(1), m.group(2), fragment) for m in matches]

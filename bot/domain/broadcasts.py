@@ -128,7 +128,7 @@ def validate_message(html: str | None, *, has_document: bool = False) -> str:
 
 # -- when -------------------------------------------------------------------------------------------
 
-_TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:h|:|heures?)\s*(\d{2})?(?!\d)")
+_TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:heures?|h|:)\s*(\d{2})?(?!\d)")  # "heures" first: "14 heures 30"
 _DATE_PROBLEMS = {
     DateProblem.Code.NOT_UNDERSTOOD: "date_not_understood",
     DateProblem.Code.INVALID: "date_invalid",

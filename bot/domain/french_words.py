@@ -17,6 +17,7 @@ class CalendarWords:
     weekdays: dict[str, int]  # folded spelling -> Monday=0 (abbreviations and plurals included)
     weekday_names: dict[str, int]  # the full names only ("lundi"): safe to look for in free text
     months: dict[str, int]  # folded spelling -> January=1
+    month_names: dict[str, int]  # the full names only ("mars"; "mar" is also Tuesday's abbreviation)
     times: dict[str, str]  # "midi" -> "12h"
     relative_days: dict[str, int]  # folded spelling -> days from today ("demain" -> 1)
     window_fillers: frozenset[str]
@@ -43,11 +44,13 @@ def load_calendar_words(path: Path) -> CalendarWords:
             weekdays[fold(name) + "s"] = index  # "les mardis"
     weekday_names = {fold(names[0]): index for index, names in enumerate(doc["weekdays"])}
     months = {fold(name): index + 1 for index, names in enumerate(doc["months"]) for name in names}
+    month_names = {fold(names[0]): index + 1 for index, names in enumerate(doc["months"])}
     fillers = doc["fillers"]
     return CalendarWords(
         weekdays=weekdays,
         weekday_names=weekday_names,
         months=months,
+        month_names=month_names,
         times={fold(k): v for k, v in doc.get("times", {}).items()},
         relative_days={fold(k): v for k, v in doc.get("relative_days", {}).items()},
         window_fillers=frozenset(fold(w) for w in fillers["windows"]),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot.domain.calendar import PARIS
 from bot.domain.permissions import COMMAND_LINE
-from bot.storage.models import Meeting, OutboxMessage, TutorDayOff
+from bot.storage.models import AvailabilityWindow, Meeting, OutboxMessage, TutorDayOff
 from tests.e2e.conftest import AUDITEUR_ID, TUTOR_ID, confirm_booking
 
 NOW = datetime(2026, 10, 19, 11, 0, tzinfo=PARIS).astimezone(UTC)
@@ -93,6 +93,15 @@ async def test_one_bad_line_in_dispos_keeps_the_good_ones_and_says_which(bot, ca
     assert "Créneaux ajoutés : mardi 8h–9h, vendredi 17h–18h30." in added.text
     assert "• ligne 2, « samedi 9h-10h » : le tutorat a lieu du lundi au vendredi seulement." in added.text
     assert "vendredi 17h–18h30" in added.text.split("Créneaux hebdomadaires")[1]
+    with bot.db.read() as session:
+        windows = session.scalar(sa.select(sa.func.count()).select_from(AvailabilityWindow))
+    await bot.press(TUTOR_ID, "Ajouter des créneaux")
+    dated = await bot.send(TUTOR_ID, "jeudi 10/12 de 14h à 16h\nlun-mer-ven 9h-10h")
+    assert ("• ligne 1, « jeudi 10/12 de 14h à 16h » : un créneau revient chaque semaine et ne prend pas de date "
+            "(« 10/12 »).") in dated.text
+    assert "• ligne 2, « lun-mer-ven 9h-10h » : je ne sais pas si c'est une liste de jours ou une période." in dated.text
+    with bot.db.read() as session:  # nothing read as 10h-12h on Thursdays, nor as the whole week
+        assert session.scalar(sa.select(sa.func.count()).select_from(AvailabilityWindow)) == windows
 
     await bot.press(TUTOR_ID, "Ajouter une absence")
     none = await bot.send(TUTOR_ID, "bientôt\n31/02")

@@ -126,6 +126,11 @@ def test_a_time_alone_is_today():
     assert parse_when("à partir de 23h59", now=NOW, timezone=PARIS) == datetime(2026, 9, 15, 21, 59, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("text", ["demain à 14 heures 30", "demain 14heures30", "demain à 14 h 30", "demain 14:30"])
+def test_the_minutes_after_heures_are_kept(text):
+    assert parse_when(text, now=NOW, timezone=PARIS) == datetime(2026, 9, 16, 12, 30, tzinfo=UTC)
+
+
 def test_the_result_does_not_depend_on_the_servers_time_zone(monkeypatch):
     monkeypatch.setenv("TZ", "Pacific/Auckland")  # already 18 September there
     time_module.tzset()

@@ -35,7 +35,7 @@ def test_the_project_words_monday_first_and_january_first():
     assert words.times == {"midi": "12h"}
     assert "jusqu" in words.window_fillers and "chaque" in words.window_fillers
     assert "inclus" in words.day_off_fillers and "entre" not in words.day_off_fillers
-    assert words.range_words == frozenset({"-", "au", "a"})
+    assert words.range_words == frozenset({"-", "au", "a", "→", ">"})
 
 
 def test_a_list_written_with_accents_and_capitals_is_folded(tmp_path):

@@ -90,3 +90,38 @@ def test_an_overlap_is_reported_with_its_line():
     assert (line.number, line.text, line.error.code) == (2, "mardi 11h-13h", Code.OVERLAP)
     assert line.error.details["fragment"] == "mardi 11h-13h"
     assert line.error.details["window"] == WeeklyWindow(1, time(11), time(13))
+
+
+@pytest.mark.parametrize(("entry", "date"), [
+    ("mardi 8/12 de 14h à 17h", "8/12"),  # its numbers would be read as 8h-12h
+    ("jeudi 10/12 14h-16h", "10/12"),
+    ("lundi 14h-17h jusqu'au 10/12/2026", "10/12/2026"),
+    ("lundi 10 décembre 9h-12h", "10 decembre"),
+    ("Lundi 1er mars 9h-12h", "1er mars"),
+])
+def test_a_date_in_a_weekly_window_is_refused_not_read_as_hours(entry, date):
+    error = refused(entry)
+    assert (error.code, error.details) == (Code.DATE_IN_WINDOW, {"fragment": entry, "date": date})
+
+
+def test_a_weekday_abbreviation_that_is_also_a_month_is_a_day():
+    assert [w.weekday for w in parse_window_entry("mar 9h-12h")] == [1]
+    assert parse_window_entry("mardi 9h-12h") == [WeeklyWindow(1, time(9), time(12))]
+
+
+@pytest.mark.parametrize("entry", ["lun-mer-ven 9h-12h", "lundi - mercredi - vendredi 9h-12h", "du lundi au mercredi au vendredi 9h-12h"])
+def test_a_chain_of_ranges_is_asked_about_not_read_as_the_whole_week(entry):
+    assert refused(entry).code == Code.AMBIGUOUS_DAYS
+
+
+def test_arrows_are_ranges_and_other_signs_are_named():
+    assert [w.weekday for w in parse_window_entry("Lun→Ven 9h-12h")] == [0, 1, 2, 3, 4]
+    assert [w.weekday for w in parse_window_entry("lun > mer 9h-12h")] == [0, 1, 2]
+    error = refused("lun & mar 9h-12h")
+    assert (error.code, error.details["word"]) == (Code.UNKNOWN_WORD, "&")
+    assert refused("lundi au 9h-12h").code == Code.MISSING_DAY  # a range with no end day
+
+
+def test_hours_written_in_words():
+    assert parse_window_entry("le mardi de 14 à 17 heures") == [WeeklyWindow(1, time(14), time(17))]
+    assert parse_window_entry("mercredi de 9 heures 30 à 11 heures") == [WeeklyWindow(2, time(9, 30), time(11))]
