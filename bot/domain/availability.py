@@ -38,6 +38,7 @@ class AvailabilityErrorCode(StrEnum):
     NOTHING_VALID = "nothing_valid"  # several lines, each refused (details["refused"]: LineRefused)
     WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
     BAD_SETTING = "bad_setting"
+    LONG_WITHOUT_YEARS = "long_without_years"  # "du 4/12 au 2/12": nearly a year, more likely a typo
     DATE_IN_WINDOW = "date_in_window"  # "mardi 8/12 14h-17h": windows come back every week
     AMBIGUOUS_DAYS = "ambiguous_days"  # "lun-mer-ven": Monday, Wednesday and Friday, or Monday to Friday?
 

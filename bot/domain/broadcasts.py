@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.french_dates import DateProblem, day_in_text
+from bot.domain.french_dates import DateProblem, day_in_text, read_periods
 from bot.domain.french_words import fold
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
@@ -213,17 +213,26 @@ def check_period(semester: Semester, opens_on: date, closes_on: date) -> Enrolme
     return EnrolmentPeriod(semester, opens_on, closes_on)
 
 
-def parse_period(text: str, semester: Semester) -> EnrolmentPeriod:
-    """"du 1/10 au 31/10", "1er octobre - 31 octobre 2026": years default to the semester's."""
-    # cut before folding, which makes an en dash a hyphen (a hyphen also separates a date's parts);
-    # a leading "du" or "le" needs no removal: each half is searched for its date
-    parts = re.split(r"\s+au\s+|\s+-\s+|\s*[\u2013\u2014]\s*|\s+jusqu['\u2019]au\s+", (text or "").lower().strip(), maxsplit=1)
-    if len(parts) != 2:
+def parse_period(text: str | None, semester: Semester, today: date | None = None) -> EnrolmentPeriod:
+    """"du 1er au 31 octobre", "du 1/10 au 31/10", "1er octobre - 31 octobre 2026", "1/10-31/10",
+    "du 15/12 au 15/01" (``french_dates.read_periods``): years not written are the semester's (read
+    from September for the 1st semester, from January for the 2nd); "demain" counts from ``today``."""
+    reference = date(semester.academic_year, 9, 1) if semester.number == 1 else date(semester.academic_year + 1, 1, 1)
+    try:
+        periods = read_periods(text or "", today or reference, reference=reference)
+    except DateProblem as problem:
+        if problem.code == DateProblem.Code.NOT_UNDERSTOOD:
+            raise BroadcastError("period_not_understood", text=text) from None
+        details = {"day": problem.day} if problem.day is not None else {}
+        raise BroadcastError(_DATE_PROBLEMS[problem.code], text=text, **details) from None
+    if len(periods) != 1 or periods[0].first == periods[0].last:  # one day, or two periods
         raise BroadcastError("period_not_understood", text=text)
-    reference = default_period(semester).opens_on.replace(day=1, month=9 if semester.number == 1 else 1)
-    opens_on, _ = parse_day(parts[0], reference)
-    closes_on, _ = parse_day(parts[1], reference)
-    return check_period(semester, opens_on, closes_on)
+    (period,) = periods
+    if not period.years_written and period.last - period.first > timedelta(days=183):
+        # "du 31/10 au 1/10" reads as nearly a year: it was typed the wrong way round
+        opens_on = period.first.replace(year=period.last.year) if (period.first.month, period.first.day) != (2, 29) else period.first
+        raise BroadcastError("period_reversed", opens_on=opens_on, closes_on=period.last)
+    return check_period(semester, period.first, period.last)
 
 
 ANNOUNCEMENT_HOUR = time(9, 0)  # enrolment announcements go out at 9h (Paris) on the opening day

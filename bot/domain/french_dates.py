@@ -35,10 +35,11 @@ class DateProblem(ValueError):
         INVALID = "invalid"  # no such day: 31/04, 29/02/2027
         WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
 
-    def __init__(self, code: DateProblem.Code, day: date | None = None) -> None:
+    def __init__(self, code: DateProblem.Code, day: date | None = None, word: str | None = None) -> None:
         super().__init__(code.value)
         self.code = code
         self.day = day  # for a weekday mismatch: the date as written
+        self.word = word  # for a text not understood: the word that is no part of a date, if one is
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,25 @@ class WrittenDate:
         if self.weekday is not None and day.weekday() != self.weekday:
             raise DateProblem(DateProblem.Code.WEEKDAY_MISMATCH, day)
         return day
+
+    def last_until(self, end: date, month: int | None = None) -> date:
+        """The year written, or else the last such day on or before ``end`` (the start of a period
+        whose end is known). A day written without its month (``month`` given: the end's) falls in
+        the month before when it is later than the end ("du 28 au 2 janvier": 28 December)."""
+        if self.year is not None:
+            return self.in_year(self.year, month)
+        if self.month is None and month is not None and self.day > end.day and end.month == month:
+            month = 12 if month == 1 else month - 1
+            year = end.year - 1 if month == 12 else end.year
+            return self.in_year(year, month)
+        for year in (end.year, end.year - 1):
+            try:
+                candidate = date(year, month or self.month, self.day)
+            except (ValueError, TypeError):
+                continue
+            if candidate <= end:
+                return self.in_year(year, month)
+        raise DateProblem(DateProblem.Code.INVALID)
 
     def next_from(self, today: date, month: int | None = None) -> date:
         """The year written, or else the first such day on or after ``today``: this year's, or next
@@ -150,3 +170,138 @@ def _first_date(folded: str) -> WrittenDate | None:
         if worded.group(2) in months:
             return WrittenDate(int(worded.group(1)), months[worded.group(2)], full_year(worded.group(3)))
     return None
+
+
+# -- periods and lists of days ("du 21 décembre au 3 janvier", "24/12 et 31/12") -----------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A day (``first == last``) or a period, both days included."""
+
+    first: date
+    last: date
+    years_written: bool  # a year was written for it (else its years were chosen: the next such days)
+
+
+_DAY_AND_WORD = re.compile(r"(\d{1,2})(?:er)?(?:\s+([a-z]+)\.?(?:\s+(\d{4}))?)?")  # "21", "21 au" (… 23 décembre)
+_PERIOD_TOKENS = re.compile(
+    r"\d{1,2}([/.-])\d{1,2}(?:\1\d{4}|\1\d{2}(?!\d))?(?![\d/.])"  # 24/12/2026, 10/12, 3.11.26
+    r"|\d+(?:er)?(?:\s+[a-z]+\.?(?:\s+\d{4})?)?"  # 21 décembre, 1er janvier 2027, 21 (au 23 …)
+    r"|[a-z]+|-"
+)
+
+
+@dataclass(frozen=True)
+class _Written:
+    date: WrittenDate
+    ends_period: bool  # a range word ("au", "-", "jusqu'au") stands between it and the date before
+
+
+def _period_parts(text: str) -> list[_Written]:
+    """The dates of folded text, in order, each marked when a range word joins it to the one before.
+    Anything else than a date, a weekday name before a date, a filler ("du", "le", "et") or a range
+    word is refused (``word``: the word, when one is to blame)."""
+    words = calendar_words()
+    parts: list[_Written] = []
+    position = 0
+    pending_weekday: int | None = None
+    range_before = False
+    for token in _PERIOD_TOKENS.finditer(text):
+        if text[position : token.start()].strip(" ,"):
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        position = token.end()
+        chunk = token.group(0).strip()
+        if chunk[0].isdigit():
+            written = read_date(chunk, pending_weekday)
+            word = None
+            if written is None:
+                bare = _DAY_AND_WORD.fullmatch(chunk)
+                if bare is None:
+                    raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+                word, year = bare.group(2), bare.group(3)
+                known = word in words.period_fillers or word in words.period_ranges
+                if word is not None and (not known or year is not None):
+                    raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD, word=word)
+                written = WrittenDate(int(bare.group(1)), None, None, pending_weekday)  # its month comes later
+            parts.append(_Written(written, range_before))
+            range_before = word in words.period_ranges  # "21 au" (23 décembre)
+            pending_weekday = None
+        elif chunk in words.weekdays:
+            pending_weekday = words.weekdays[chunk]
+        elif chunk in words.period_ranges:
+            range_before = True
+        elif chunk in words.period_fillers:
+            continue
+        else:
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD, word=chunk)
+    if text[position:].strip(" ,") or range_before or pending_weekday is not None and not parts or not parts:
+        raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+    return parts
+
+
+def read_periods(text: str, today: date, *, reference: date | None = None) -> list[Period]:
+    """The days and periods of a text as people write them: "24/12/2026", "10/12", "lundi 5
+    janvier", "demain", "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23
+    décembre", "du 28 au 2 janvier", "jusqu'au 2 janvier" (from today), and several of them: "24/12
+    et 31/12", "21, 22 et 23 décembre", "du 21 au 23 décembre et le 31/12".
+
+    Dates joined by a range word ("au", "-", "jusqu'au") make a period; dates joined by a comma or
+    "et" are separate days. A day written without its month takes the next month written. Years
+    not written are chosen from ``reference`` (default: ``today``): a day is the next such day on or
+    after it; a period ends on the next such day and starts on the last such day before its end
+    ("du 30/11 au 4/12" on 1 December: this week). Relative days count from ``today``. Periods
+    come out as read: each reader judges their length and whether they are past.
+    """
+    reference = reference or today
+    folded = fold(text)
+    for phrase in calendar_words().period_phrases:  # "au plus tard", "y compris"
+        folded = re.sub(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", " ", folded)
+    parts = _period_parts(relative_days_as_dates(folded, today))
+    read: list[Period] = []
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        closing = parts[index + 1] if index + 1 < len(parts) and parts[index + 1].ends_period else None
+        if closing is not None and closing.date.month is None:  # "du 1 au 3 au 5" or "du 21 au 23"
+            lender = next((later.date for later in parts[index + 1:] if later.date.month is not None), None)
+        else:
+            lender = next((later.date for later in parts[index:] if later.date.month is not None), None)
+        if lender is None:  # "du 21 au 23": no month at all
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        if part.ends_period and index == 0:  # "jusqu'au 2 janvier": from today
+            last = part.date.next_from(reference, _month_for(part.date, lender))
+            read.append(Period(today, last, part.date.year is not None))
+            index += 1
+        elif part.ends_period:  # "du 1 au 3 au 5"
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        elif closing is not None:
+            end_lender = next(later.date for later in parts[index + 1:] if later.date.month is not None)
+            read.append(_period(part.date, closing.date, end_lender, reference))
+            index += 2
+        else:
+            if part.date.month is None and part.date.year is None and lender.year is not None:
+                day = part.date.in_year(lender.year, lender.month)  # "21 et 22 décembre 2026"
+            else:
+                day = part.date.next_from(reference, _month_for(part.date, lender))
+            read.append(Period(day, day, part.date.year is not None or lender.year is not None))
+            index += 1
+    return read
+
+
+def _month_for(written: WrittenDate, lender: WrittenDate) -> int | None:
+    return lender.month if written.month is None else None
+
+
+def _period(start: WrittenDate, end: WrittenDate, end_lender: WrittenDate, reference: date) -> Period:
+    end_month = _month_for(end, end_lender)
+    if start.year is not None and end.year is None:  # "du 21 décembre 2026 au 3 janvier"
+        first = start.in_year(start.year, _month_for(start, end_lender))
+        return Period(first, end.next_from(first, end_month), True)
+    if end.year is None and end_lender.year is not None and end.month is None:
+        last = end.in_year(end_lender.year, end_month)
+    else:
+        last = end.next_from(reference, end_month)
+    month = (end_month or end.month) if start.month is None else None
+    first = start.last_until(last, month)
+    return Period(first, last, start.year is not None or end.year is not None or end_lender.year is not None)

@@ -21,8 +21,9 @@ class CalendarWords:
     times: dict[str, str]  # "midi" -> "12h"
     relative_days: dict[str, int]  # folded spelling -> days from today ("demain" -> 1)
     window_fillers: frozenset[str]
-    day_off_fillers: frozenset[str]
-    day_off_ranges: frozenset[str]  # between two dates of a period ("au", "-"); "et" and "," list days
+    period_fillers: frozenset[str]  # words around the dates of days off and periods ("du", "le", "et")
+    period_ranges: frozenset[str]  # between the two dates of a period ("au", "-"); "et" and "," list days
+    period_phrases: tuple[str, ...]  # say nothing about the dates ("au plus tard"), longest first
     range_words: frozenset[str]
 
 
@@ -54,8 +55,9 @@ def load_calendar_words(path: Path) -> CalendarWords:
         times={fold(k): v for k, v in doc.get("times", {}).items()},
         relative_days={fold(k): v for k, v in doc.get("relative_days", {}).items()},
         window_fillers=frozenset(fold(w) for w in fillers["windows"]),
-        day_off_fillers=frozenset(fold(w) for w in fillers["days_off"]),
-        day_off_ranges=frozenset(fold(w) for w in fillers["days_off_ranges"]),
+        period_fillers=frozenset(fold(w) for w in fillers["periods"]),
+        period_ranges=frozenset(fold(w) for w in fillers["period_ranges"]),
+        period_phrases=tuple(sorted({fold(w) for w in fillers.get("period_phrases", [])}, key=len, reverse=True)),
         range_words=frozenset(fold(w) for w in fillers["ranges"]),
     )
 

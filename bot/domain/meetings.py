@@ -24,8 +24,7 @@ from bot.domain.availability import (
     WeeklyWindow,
 )
 from bot.domain.budget import TUTORING_BUDGET, MeetingStatus
-from bot.domain.french_dates import DateProblem, WrittenDate, read_date, relative_days_as_dates
-from bot.domain.french_words import calendar_words, fold
+from bot.domain.french_dates import DateProblem, read_periods
 from bot.domain.people import PersonView
 
 GENERATED_ROOM_BASE = "https://meet.jit.si/coachbot-"
@@ -156,111 +155,38 @@ def minutes_of(moment: time) -> int:
 
 # -- days off --------------------------------------------------------------------------------------
 
-_DAY_AND_WORD = re.compile(r"(\d{1,2})(?:er)?(?:\s+([a-z]+)\.?(?:\s+(\d{4}))?)?")  # "21", "21 au" (… 23 décembre)
 _DAY_OFF_SEPARATORS = re.compile(r"[\n;]+")
-
-
-@dataclass(frozen=True)
-class _Written:
-    date: WrittenDate
-    ends_period: bool  # a range word ("au", "-", "jusqu'au") stands between it and the date before
-
-
-def _date_parts(text: str, fragment: str) -> list[_Written]:
-    """The dates in folded text, in order: "24/12/2026", "10/12", "lundi 5 janvier", "21 décembre",
-    "1er janvier 2027", and a bare day number ("du 21 au 23 décembre", "21, 22 et 23 décembre"),
-    each marked when a range word joins it to the one before. Anything else than a date, a weekday
-    name before a date, a filler word ("du", "le", "et") or a range word is refused."""
-    words = calendar_words()
-    parts: list[_Written] = []
-    position = 0
-    pending_weekday: int | None = None
-    range_before = False
-    tokens = re.finditer(
-        r"\d{1,2}([/.-])\d{1,2}(?:\1\d{4}|\1\d{2}(?!\d))?(?![\d/.])"  # 24/12/2026, 10/12, 3.11.26
-        r"|\d+(?:er)?(?:\s+[a-z]+\.?(?:\s+\d{4})?)?"  # 21 décembre, 1er janvier 2027, 21 (au 23 …)
-        r"|[a-z]+|-",
-        text,
-    )
-    for token in tokens:
-        if text[position : token.start()].strip(" ,"):
-            raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-        position = token.end()
-        chunk = token.group(0).strip()
-        if chunk[0].isdigit():
-            written = read_date(chunk, pending_weekday)
-            word = None
-            if written is None:
-                bare = _DAY_AND_WORD.fullmatch(chunk)
-                if bare is None:
-                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-                word, year = bare.group(2), bare.group(3)
-                known = word in words.day_off_fillers or word in words.day_off_ranges
-                if word is not None and (not known or year is not None):
-                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=word)
-                written = WrittenDate(int(bare.group(1)), None, None, pending_weekday)  # its month comes later
-            parts.append(_Written(written, range_before))
-            range_before = word in words.day_off_ranges  # "21 au" (23 décembre)
-            pending_weekday = None
-        elif chunk in words.weekdays:
-            pending_weekday = words.weekdays[chunk]
-        elif chunk in words.day_off_ranges:
-            range_before = True
-        elif chunk in words.day_off_fillers:
-            continue
-        else:
-            raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=chunk)
-    if text[position:].strip(" ,") or range_before or pending_weekday is not None and not parts:
-        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    return parts
+LONG_WITHOUT_YEARS = timedelta(days=183)  # longer, a period written without years is more likely a typo
 
 
 def _day_off_refusal(problem: DateProblem, fragment: str) -> AvailabilityError:
     if problem.code == DateProblem.Code.WEEKDAY_MISMATCH:
         return AvailabilityError(AvailabilityErrorCode.WEEKDAY_MISMATCH, fragment=fragment, day=problem.day)
+    if problem.word is not None:
+        return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=problem.word)
     return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
 
 
 def parse_days_off(text: str, today: date) -> list[DayOff]:
-    """The days and periods of one line as people write them: "24/12/2026", "10/12", "lundi 5
-    janvier", "du 21 décembre au 3 janvier", "22/12/2026-02/01/2027", "du 21 au 23 décembre",
-    "jusqu'au 2 janvier" (from today), "demain", and several of them: "24/12 et 31/12", "21, 22 et 23
-    décembre", "du 21 au 23 décembre et le 31/12".
+    """The days and periods of one line (``french_dates.read_periods``: "24/12", "lundi 5 janvier",
+    "demain", "du 21 décembre au 3 janvier", "24/12 et 31/12", "jusqu'au 2 janvier"…), as days off.
 
-    Dates joined by a range word ("au", "-", "jusqu'au") make a period; dates joined by a comma or
-    "et" are separate days. A day written without its month takes the next month written ("du 21
-    au 23 décembre"). Without a year, a date is the next one on or after ``today``, and the end of
-    a period the first one on or after its start (``french_dates``). A weekday name must match its
-    date. A period entirely in the past, longer than a year, or ending before it starts is refused.
+    Refused: a date that is not one, a weekday name that does not match its date, a period ending
+    before it starts, longer than a year, or entirely past, and a period of more than six months
+    written without its years ("du 4/12 au 2/12" is read as nearly a year: the years confirm it).
     """
     fragment = text.strip()
-    parts = _date_parts(relative_days_as_dates(fold(fragment), today), fragment)
-    if not parts:
-        raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    periods: list[list[date]] = []  # [first, last] each
     try:
-        for index, part in enumerate(parts):
-            lender = next((later.date for later in parts[index:] if later.date.month is not None), None)
-            if lender is None:  # "du 21 au 23": no month at all
-                raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-            written = part.date
-            month = lender.month if written.month is None else None
-            if part.ends_period and periods:
-                if periods[-1][0] != periods[-1][1]:  # "du 1 au 3 au 5"
-                    raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-                periods[-1][1] = written.next_from(periods[-1][0], month)
-            elif written.month is None and written.year is None and lender.year is not None:
-                day = written.in_year(lender.year, month)  # "du 21 au 23 décembre 2026"
-                periods.append([day, day])
-            else:
-                day = written.next_from(today, month)
-                periods.append([today, day] if part.ends_period else [day, day])  # "jusqu'au 2 janvier"
+        periods = read_periods(fragment, today)
     except DateProblem as problem:
         raise _day_off_refusal(problem, fragment) from None
-    for first, last in periods:
-        if last < first or last - first > MAX_DAY_OFF_SPAN or last < today:
+    for period in periods:
+        if period.last < period.first or period.last - period.first > MAX_DAY_OFF_SPAN or period.last < today:
             raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
-    return [DayOff(first, last) for first, last in periods]
+        if not period.years_written and period.last - period.first > LONG_WITHOUT_YEARS:
+            raise AvailabilityError(AvailabilityErrorCode.LONG_WITHOUT_YEARS, fragment=fragment,
+                                    first=period.first, last=period.last)
+    return [DayOff(period.first, period.last) for period in periods]
 
 
 def parse_day_off(text: str, today: date) -> DayOff:

@@ -24,7 +24,6 @@ from bot.domain.meetings import (
     BookingError,
     BookingErrorCode,
     ConfirmationProblem,
-    MeetingView,
     PendingBooking,
     VideoLinkError,
 )

@@ -17,6 +17,7 @@ from telegram.error import BadRequest
 
 from bot.domain import broadcasts as rules
 from bot.domain.broadcasts import Audience, AudienceKind, BroadcastError, State
+from bot.domain.calendar import paris_date
 from bot.domain.people import PersonView
 from bot.domain.permissions import PermissionDenied
 from bot.domain.semesters import Semester
@@ -355,7 +356,7 @@ async def calendar_pressed(update: Update, context: BotContext, staff: PersonVie
 
 async def _period_text(update: Update, context: BotContext, staff: PersonView, data: dict, number: int, text: str) -> None:
     semester = Semester(int(data["year"]), number)
-    period = rules.parse_period(text, semester)
+    period = rules.parse_period(text, semester, today=paris_date(context.services.clock()))
     await context.call(context.services.broadcasts.set_period, staff, semester, period.opens_on, period.closes_on)
     if number == 1:
         await _save(update, context, "period2", data)

@@ -25,7 +25,7 @@ from bot.domain.permissions import PermissionDenied
 from bot.handlers.common import chat_id_of, reply
 from bot.services.conversations import Conversation
 from bot.services.deposits import DepositView
-from bot.services.drafts import DraftError, DraftRecorded, DraftVersionView
+from bot.services.drafts import DraftError, DraftVersionView
 from bot.telegram.context import BotContext
 from bot.telegram.keyboards import Button, CallbackData, callback, column, keyboard
 

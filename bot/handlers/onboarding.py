@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.domain.invitations import RedeemError, RedeemProblem
 from bot.domain.people import PersonView, Role
-from bot.handlers.common import contacts, menu, reply
+from bot.handlers.common import menu, reply
 from bot.telegram.commands import publish_commands_for
 from bot.telegram.context import BotContext
 from bot.telegram.keyboards import Button, CallbackData, callback, keyboard

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from bot.domain import deposit as rules
 from bot.domain.deposit import Annex, DepositRuleError

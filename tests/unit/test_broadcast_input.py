@@ -222,3 +222,29 @@ def test_month_and_weekday_names_come_from_the_calendar_words_file():
 
 def found_code(function, text):
     return error(function, text, TUESDAY).code
+
+
+@pytest.mark.parametrize(("text", "semester", "opens", "closes"), [
+    ("du 1er au 31 octobre", S1, date(2026, 10, 1), date(2026, 10, 31)),  # the month written once
+    ("du 1 au 31 octobre", S1, date(2026, 10, 1), date(2026, 10, 31)),
+    ("1/10-31/10", S1, date(2026, 10, 1), date(2026, 10, 31)),  # no spaces around the dash
+    ("01/10/2026-31/10/2026", S1, date(2026, 10, 1), date(2026, 10, 31)),
+    ("du 15/12 au 15/01", S2, date(2026, 12, 15), date(2027, 1, 15)),  # over New Year, in the 2nd semester
+    ("du 1er décembre au 15 janvier", S2, date(2026, 12, 1), date(2027, 1, 15)),
+    ("du 1er février au 31 mars inclus", S2, date(2027, 2, 1), date(2027, 3, 31)),
+])
+def test_an_enrolment_period_as_staff_write_it(text, semester, opens, closes):
+    assert parse_period(text, semester) == EnrolmentPeriod(semester, opens, closes)
+
+
+def test_relative_days_in_a_period_count_from_today_not_from_september():
+    assert parse_period("de demain au 31/10", S1, today=date(2026, 10, 5)) == EnrolmentPeriod(
+        S1, date(2026, 10, 6), date(2026, 10, 31))
+
+
+def test_a_period_typed_the_wrong_way_round_or_two_periods_are_refused():
+    found = error(parse_period, "du 31/10 au 1/10", S1)
+    assert (found.code, found.details) == ("period_reversed", {"opens_on": date(2026, 10, 31), "closes_on": date(2026, 10, 1)})
+    found = error(parse_period, "du 1/10 au 31/10 et du 1/2 au 31/3", S1)
+    assert found.code == "period_not_understood"
+    assert error(parse_period, "le 1/10", S1).code == "period_not_understood"  # one day is no period

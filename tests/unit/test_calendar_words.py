@@ -34,7 +34,7 @@ def test_the_project_words_monday_first_and_january_first():
     assert words.months["dec"] == 12
     assert words.times == {"midi": "12h"}
     assert "jusqu" in words.window_fillers and "chaque" in words.window_fillers
-    assert "inclus" in words.day_off_fillers and "entre" not in words.day_off_fillers
+    assert "inclus" in words.period_fillers and "entre" not in words.period_fillers
     assert words.range_words == frozenset({"-", "au", "a", "→", ">"})
 
 
@@ -56,8 +56,8 @@ Midi = "12h"
 
 [fillers]
 windows = ["De", "À"]
-days_off = ["Jusqu’"]
-days_off_ranges = ["Au", "–"]
+periods = ["Jusqu’"]
+period_ranges = ["Au", "–"]
 ranges = ["–", "Au"]
 """,
         encoding="utf-8",
@@ -73,8 +73,8 @@ ranges = ["–", "Au"]
     assert len(words.months) == 13
     assert words.times == {"midi": "12h", "minuit": "0h"}
     assert words.window_fillers == frozenset({"de", "a"})
-    assert words.day_off_fillers == frozenset({"jusqu "})
-    assert words.day_off_ranges == frozenset({"au", "-"})
+    assert words.period_fillers == frozenset({"jusqu "})
+    assert words.period_ranges == frozenset({"au", "-"})
     assert words.relative_days == {"aujourd hui": 0, "apres-demain": 2}  # apostrophes and dashes folded
     assert words.range_words == frozenset({"-", "au"})
 
@@ -82,7 +82,7 @@ ranges = ["–", "Au"]
 def test_a_list_without_times_has_none(tmp_path):
     path = tmp_path / "calendar_words.toml"
     path.write_text(
-        'weekdays = [["lundi"]]\nmonths = [["janvier"]]\n[fillers]\nwindows = []\ndays_off = []\ndays_off_ranges = []\nranges = []\n',
+        'weekdays = [["lundi"]]\nmonths = [["janvier"]]\n[fillers]\nwindows = []\nperiods = []\nperiod_ranges = []\nranges = []\n',
         encoding="utf-8",
     )
     words = load_calendar_words(path)

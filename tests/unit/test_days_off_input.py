@@ -122,7 +122,37 @@ def test_today_tomorrow_and_the_day_after_are_days_off_too():
     assert days("demain") == [one(date(2025, 12, 2))]
     assert days("aujourd’hui et après-demain") == [one(TODAY), one(date(2025, 12, 3))]
     assert days("Après demain") == [one(date(2025, 12, 3))]
-    assert days("du demain au 5/12") == [(date(2025, 12, 2), date(2025, 12, 5))]
+    assert days("de demain au 5/12") == [(date(2025, 12, 2), date(2025, 12, 5))]
     with pytest.raises(AvailabilityError) as caught:
         parse_days_off("lundi demain", TODAY)  # tomorrow is a Tuesday
     assert (caught.value.code, caught.value.details["day"]) == (Code.WEEKDAY_MISMATCH, date(2025, 12, 2))
+
+
+# -- which years, when none is written (today: Monday 1 December 2025) -------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("du 21 au 3 janvier", (date(2025, 12, 21), date(2026, 1, 3))),  # the day before the month: December
+    ("du 28 au 2/1", (date(2025, 12, 28), date(2026, 1, 2))),
+    ("du 28/11 au 3/12", (date(2025, 11, 28), date(2025, 12, 3))),  # begun last week: this week still counts
+    ("du 21 décembre au 3 janvier", (date(2025, 12, 21), date(2026, 1, 3))),
+    ("du 5 au 9 janvier", (date(2026, 1, 5), date(2026, 1, 9))),
+])
+def test_a_period_ends_on_the_next_such_day_and_starts_on_the_last_one_before(text, expected):
+    assert days(text) == [expected]
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("du 4/12 au 2/12", date(2024, 12, 4), date(2025, 12, 2)),  # reversed: read as nearly a year
+    ("du 21 décembre au 3 décembre", date(2024, 12, 21), date(2025, 12, 3)),
+    ("jusqu'au 30/11", date(2025, 12, 1), date(2026, 11, 30)),
+    ("du 1er février au 31 octobre", date(2026, 2, 1), date(2026, 10, 31)),
+])
+def test_more_than_six_months_without_years_asks_for_them(text, first, last):
+    error = refused(text)
+    assert (error.code, error.details) == (Code.LONG_WITHOUT_YEARS, {"fragment": text, "first": first, "last": last})
+
+
+def test_the_years_written_confirm_a_long_absence():
+    assert days("du 1/2/2026 au 31/10/2026") == [(date(2026, 2, 1), date(2026, 10, 31))]
+    assert days("du 1er février 2026 au 31 octobre") == [(date(2026, 2, 1), date(2026, 10, 31))]
