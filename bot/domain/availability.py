@@ -211,7 +211,7 @@ def _normalise(text: str) -> str:
     words = calendar_words()
     folded = fold(text)
     for word, replacement in words.times.items():
-        folded = re.sub(rf"\b{re.escape(word)}\b", replacement, folded)
+        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", replacement, folded)  # not "apres-midi"
     return folded
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.french_dates import DateProblem, day_in_text, read_periods
+from bot.domain.french_dates import DateProblem, day_in_text, read_moment, read_periods
 from bot.domain.french_words import fold
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
@@ -128,11 +128,12 @@ def validate_message(html: str | None, *, has_document: bool = False) -> str:
 
 # -- when -------------------------------------------------------------------------------------------
 
-_TIME_RE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:heures?|h|:)\s*(\d{2})?(?!\d)")  # "heures" first: "14 heures 30"
 _DATE_PROBLEMS = {
     DateProblem.Code.NOT_UNDERSTOOD: "date_not_understood",
     DateProblem.Code.INVALID: "date_invalid",
     DateProblem.Code.WEEKDAY_MISMATCH: "weekday_mismatch",
+    DateProblem.Code.TIME_MISSING: "time_missing",
+    DateProblem.Code.TIME_INVALID: "time_invalid",
 }
 
 
@@ -147,24 +148,20 @@ def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, b
 
 
 def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
-    """A French date and time in ``timezone`` ("lundi 5 octobre 9h", "05/10 à 9h30", "demain 14h")
-    as an aware UTC datetime; refused when not understood, without a time, or in the past."""
-    folded = fold(text or "").strip()
-    if not folded:
+    """A French date and time in ``timezone`` ("lundi 5 octobre 9h", "05/10 à 9h30", "demain 14h",
+    "mardi prochain 8h du soir": ``french_dates.read_moment``) as an aware UTC datetime; refused
+    when not understood, without a time, or in the past."""
+    if not (text or "").strip():
         raise BroadcastError("date_not_understood", text=text)
     local_now = now.astimezone(timezone)
-    time_match = _TIME_RE.search(folded)
-    if time_match is None:
-        raise BroadcastError("time_missing", text=text)
-    hour, minute = int(time_match.group(1)), int(time_match.group(2) or 0)
-    if hour > 23 or minute > 59:
-        raise BroadcastError("time_invalid", text=text)
-    rest = (folded[: time_match.start()] + " " + folded[time_match.end():]).strip()
-    if re.fullmatch(r"(a|le|a partir de)?\s*", rest):
-        day = local_now.date()  # "9h": today
-    else:
-        day, _ = parse_day(rest, local_now.date())
-    moment = datetime.combine(day, time(hour, minute), tzinfo=timezone)
+    try:
+        day, at = read_moment(text, local_now.date())
+    except DateProblem as problem:
+        details = {"day": problem.day} if problem.day is not None else {}
+        if problem.word is not None:
+            details["word"] = problem.word
+        raise BroadcastError(_DATE_PROBLEMS[problem.code], text=text, **details) from None
+    moment = datetime.combine(day, at, tzinfo=timezone)
     # a time that does not exist (the spring DST gap) moves forward like a clock does
     moment = moment.astimezone(ZoneInfo("UTC")).astimezone(timezone)
     check_schedule(moment, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 
 from bot.domain.french_words import calendar_words, fold
@@ -23,7 +23,7 @@ NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?")
 # The same found inside a sentence, spaces around the separators allowed ("le 5 / 10 à 9h").
 _NUMERIC_IN_TEXT = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{4}|\d{2}))?(?!\d)")
 # A day, its month in words and maybe its year ("21 decembre", "1er janvier 2027", "15 janv.").
-WORDED_DATE = re.compile(r"(\d{1,2})(?:er)?\s+([a-z]+)\.?(?:\s+(\d{4}))?")
+WORDED_DATE = re.compile(r"(\d{1,2})(?:er)?\s+([a-z]+)\.?(?:\s+(\d{4}|\d{2}(?!\d)))?")
 _WORDED_IN_TEXT = re.compile(r"(?<!\d)" + WORDED_DATE.pattern + r"(?!\d)")
 
 
@@ -34,6 +34,8 @@ class DateProblem(ValueError):
         NOT_UNDERSTOOD = "not_understood"  # no date in the text
         INVALID = "invalid"  # no such day: 31/04, 29/02/2027
         WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
+        TIME_MISSING = "time_missing"  # a moment without its time
+        TIME_INVALID = "time_invalid"  # 25h, 9h75
 
     def __init__(self, code: DateProblem.Code, day: date | None = None, word: str | None = None) -> None:
         super().__init__(code.value)
@@ -208,7 +210,7 @@ def _period_parts(text: str) -> list[_Written]:
     pending_weekday: int | None = None
     range_before = False
     for token in _PERIOD_TOKENS.finditer(text):
-        if text[position : token.start()].strip(" ,"):
+        if text[position : token.start()].strip(" ,."):  # "mer. 24/12"
             raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
         position = token.end()
         chunk = token.group(0).strip()
@@ -235,8 +237,13 @@ def _period_parts(text: str) -> list[_Written]:
             continue
         else:
             raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD, word=chunk)
-    if text[position:].strip(" ,") or range_before or pending_weekday is not None and not parts or not parts:
+    if text[position:].strip(" ,.") or range_before or not parts:
         raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+    if pending_weekday is not None:  # "demain mardi", "24/12 jeudi": the weekday after its date
+        last = parts[-1]
+        if last.date.weekday is not None:
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        parts[-1] = _Written(replace(last.date, weekday=pending_weekday), last.ends_period)
     return parts
 
 
@@ -305,3 +312,75 @@ def _period(start: WrittenDate, end: WrittenDate, end_lender: WrittenDate, refer
     month = (end_month or end.month) if start.month is None else None
     first = start.last_until(last, month)
     return Period(first, last, start.year is not None or end.year is not None or end_lender.year is not None)
+
+
+# -- a moment: a day and a time ("lundi 5 octobre 9h", "demain à 14 heures 30", "mardi prochain 8h du soir")
+
+_TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*(?:heures?|h|:)\s*(\d{2})?(?!\d)")  # "heures" before "h"
+
+
+def read_moment(text: str, today: date) -> tuple[date, time]:
+    """A day and a time of day as people write them: "lundi 5 octobre 9h", "05/10 à 9h30", "demain
+    14h", "14 heures 30", "jeu. 9h", "mardi prochain 14h", "la semaine prochaine mardi 9h", "demain
+    midi", "8h du soir", "14h et demie", "ce soir 20h", "9h" (today).
+
+    Every word must say something about the moment (``[when]`` in calendar_words.toml): a word that
+    does not ("3h de la nuit blanche") is refused rather than left out, since leaving it out could
+    change the moment. A weekday alone is the next one, today included; "prochain" makes it the next
+    one after today, and "la semaine prochaine" the one of next week.
+    """
+    words = calendar_words()
+    folded = fold(text)
+    for word, replacement in words.times.items():  # "midi" -> "12h", not in "apres-midi"
+        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", replacement, folded)
+    found = _TIME_OF_DAY.search(folded)
+    if found is None:
+        raise DateProblem(DateProblem.Code.TIME_MISSING)
+    hour, minute = int(found.group(1)), int(found.group(2) or 0)
+    rest = folded[: found.start()] + " " + folded[found.end():]
+    afternoon = False
+    for phrase, meaning in words.time_modifiers:  # longest first: "de l apres-midi" before "apres-midi"
+        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
+        if re.search(pattern, rest):
+            rest = re.sub(pattern, " ", rest)
+            if meaning == "pm":
+                afternoon = True
+            elif meaning.startswith("+") and found.group(2) is None:
+                minute += int(meaning[1:])
+    if afternoon and hour < 12:
+        hour += 12
+    if hour > 23 or minute > 59:
+        raise DateProblem(DateProblem.Code.TIME_INVALID)
+    return _day_of_moment(rest, today), time(hour, minute)
+
+
+def _day_of_moment(rest: str, today: date) -> date:
+    words = calendar_words()
+    next_week = False
+    for phrase in words.next_week:
+        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
+        if re.search(pattern, rest):
+            rest, next_week = re.sub(pattern, " ", rest), True
+    rest = re.sub(r"(?<=[a-z])\.", " ", rest)  # "mer." "déc.": abbreviations
+    rest = relative_days_as_dates(rest, today)  # "demain" has digits from here on
+    said = [word for word in re.findall(r"[a-z]+", rest) if word not in words.moment_fillers]
+    if not re.search(r"\d", rest):
+        if not said and not next_week:
+            return today  # "9h", "à 9h"
+        weekdays = [words.weekdays[word] for word in said if word in words.weekdays]
+        others = [word for word in said if word not in words.weekdays and word not in words.next_words]
+        if others or len(weekdays) != 1:  # "la nuit", "lundi mardi"
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD, word=others[0] if others else None)
+        (weekday,) = weekdays
+        if next_week:
+            return today + timedelta(days=7 - today.weekday() + weekday)
+        ahead = (weekday - today.weekday()) % 7
+        if ahead == 0 and any(word in words.next_words for word in said):
+            ahead = 7  # "mardi prochain" said on a Tuesday
+        return today + timedelta(days=ahead)
+    unsaid = sorted(words.moment_fillers | words.next_words, key=len, reverse=True)
+    kept = re.sub(rf"(?<![a-z])(?:{'|'.join(map(re.escape, unsaid))})(?![a-z])", " ", rest)
+    periods = read_periods(kept, today)
+    if len(periods) != 1 or periods[0].first != periods[0].last:
+        raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+    return periods[0].first

@@ -24,6 +24,10 @@ class CalendarWords:
     period_fillers: frozenset[str]  # words around the dates of days off and periods ("du", "le", "et")
     period_ranges: frozenset[str]  # between the two dates of a period ("au", "-"); "et" and "," list days
     period_phrases: tuple[str, ...]  # say nothing about the dates ("au plus tard"), longest first
+    time_modifiers: tuple[tuple[str, str], ...]  # "du soir" -> "pm", "et demie" -> "+30"; longest first
+    moment_fillers: frozenset[str]  # "le", "a", "vers": words around a moment that change nothing
+    next_words: frozenset[str]  # "prochain": the next such weekday after today
+    next_week: tuple[str, ...]  # "la semaine prochaine": that weekday of next week
     range_words: frozenset[str]
 
 
@@ -58,6 +62,11 @@ def load_calendar_words(path: Path) -> CalendarWords:
         period_fillers=frozenset(fold(w) for w in fillers["periods"]),
         period_ranges=frozenset(fold(w) for w in fillers["period_ranges"]),
         period_phrases=tuple(sorted({fold(w) for w in fillers.get("period_phrases", [])}, key=len, reverse=True)),
+        time_modifiers=tuple(sorted(((fold(k), v) for k, v in doc.get("time_modifiers", {}).items()),
+                                    key=lambda item: len(item[0]), reverse=True)),
+        moment_fillers=frozenset(fold(w) for w in doc.get("when", {}).get("fillers", [])),
+        next_words=frozenset(fold(w) for w in doc.get("when", {}).get("next", [])),
+        next_week=tuple(sorted({fold(w) for w in doc.get("when", {}).get("next_week", [])}, key=len, reverse=True)),
         range_words=frozenset(fold(w) for w in fillers["ranges"]),
     )
 

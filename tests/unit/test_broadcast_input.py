@@ -248,3 +248,54 @@ def test_a_period_typed_the_wrong_way_round_or_two_periods_are_refused():
     found = error(parse_period, "du 1/10 au 31/10 et du 1/2 au 31/3", S1)
     assert found.code == "period_not_understood"
     assert error(parse_period, "le 1/10", S1).code == "period_not_understood"  # one day is no period
+
+
+
+# -- a moment as staff write it (today: Tuesday 1 December 2026, 11h in Paris) ------------------------
+
+TUESDAY_11H = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def at(text: str) -> datetime:
+    return parse_when(text, now=TUESDAY_11H, timezone=PARIS).astimezone(PARIS).replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("demain à 14 heures 30", datetime(2026, 12, 2, 14, 30)),
+    ("2 décembre à 3h de l'après-midi", datetime(2026, 12, 2, 15, 0)),  # the afternoon counts
+    ("demain 7h du soir", datetime(2026, 12, 2, 19, 0)),
+    ("2 décembre 2h pm", datetime(2026, 12, 2, 14, 0)),
+    ("ce soir 8h", datetime(2026, 12, 1, 20, 0)),
+    ("cet après-midi 3h", datetime(2026, 12, 1, 15, 0)),
+    ("demain 9h du matin", datetime(2026, 12, 2, 9, 0)),
+    ("demain 14h et demie", datetime(2026, 12, 2, 14, 30)),
+    ("demain 9h et quart", datetime(2026, 12, 2, 9, 15)),
+    ("demain midi", datetime(2026, 12, 2, 12, 0)),
+    ("31/12 à minuit", datetime(2026, 12, 31, 0, 0)),
+    ("mardi prochain 14h", datetime(2026, 12, 8, 14, 0)),  # said on a Tuesday: not today
+    ("la semaine prochaine mardi 14h", datetime(2026, 12, 8, 14, 0)),
+    ("mercredi prochain 9h", datetime(2026, 12, 2, 9, 0)),
+    ("mardi 14h", datetime(2026, 12, 1, 14, 0)),  # a weekday alone: today included
+    ("jeu 9h", datetime(2026, 12, 3, 9, 0)),
+    ("mer. 9h", datetime(2026, 12, 2, 9, 0)),
+    ("sam. 5 déc. 10h", datetime(2026, 12, 5, 10, 0)),
+    ("samedi 12 décembre 10h heure de Paris", datetime(2026, 12, 12, 10, 0)),
+    ("le 24.12.2026 à 10h", datetime(2026, 12, 24, 10, 0)),
+    ("vers 15h", datetime(2026, 12, 1, 15, 0)),
+    ("2 décembre mercredi 9h", datetime(2026, 12, 2, 9, 0)),  # the weekday after its date
+])
+def test_a_moment_as_staff_write_it(text, expected):
+    assert at(text) == expected
+
+
+@pytest.mark.parametrize(("text", "code", "word"), [
+    ("2 décembre 3h de la nuit blanche", "date_not_understood", "la"),  # never left out: it could change the time
+    ("15/12/2026 17h30 UTC", "date_not_understood", "utc"),  # not read as Paris time
+    ("demain mardi 9h", "weekday_mismatch", None),  # tomorrow is a Wednesday
+    ("lundi mardi 9h", "date_not_understood", None),
+    ("demain", "time_missing", None),
+    ("demain 25h", "time_invalid", None),
+])
+def test_a_moment_with_a_word_that_could_change_it_is_refused(text, code, word):
+    found = error(parse_when, text, now=TUESDAY_11H, timezone=PARIS)
+    assert (found.code, found.details.get("word")) == (code, word)
