@@ -37,9 +37,8 @@ from bot.domain.calendar import (
     previous_working_day,
     require_aware,
 )
-from bot.domain.french_dates import DateProblem, day_in_text
-from bot.domain.french_words import calendar_words
-from bot.domain.lexicon import strip_accents
+from bot.domain.french_dates import DateProblem, day_in_text, relative_days_as_dates
+from bot.domain.french_words import calendar_words, fold
 from bot.domain.report import Grid
 from bot.domain.semesters import Semester
 
@@ -345,12 +344,13 @@ def _date_expression() -> re.Pattern[str]:
 
 
 def parse_dates(text: str, today: date) -> list[date]:
-    """The dates of a message, in the order written, the way people write them: ``31/03/2027``,
+    """The dates of a message, in the order written, the way people write them: ``31/03/2027``, ``demain``,
     ``31/03/27``, ``31/03`` or ``31 mars`` (the next such day), ``mercredi 31 mars 2027``, ``1er mars``,
     with any words between them ("date butoir le 31 mars 2027, point d'étape le 15 janvier"). The
     first is the deadline in the planning dialogue. Refused: no date at all, a day that does not
     exist, a weekday that does not match its date, digits left over that make no date."""
-    folded = strip_accents(text.lower())  # NFKD: no-break and narrow no-break spaces become spaces
+    # NFKD: no-break and narrow no-break spaces become spaces; "demain" becomes its date
+    folded = relative_days_as_dates(fold(text), today)
     days: list[date] = []
     expression = _date_expression()
     for match in expression.finditer(folded):

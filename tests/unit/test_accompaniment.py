@@ -183,7 +183,8 @@ def test_parse_dates() -> None:
         date(2027, 3, 31), date(2027, 1, 15)]
     assert parse_dates("le 1er mars et le 15 févr.", today) == [date(2027, 3, 1), date(2027, 2, 15)]
     assert parse_dates("31\u202fmars 2027 ; 10 DÉCEMBRE", today) == [date(2027, 3, 31), date(2026, 12, 10)]
-    for bad in ("", "demain", "bientôt", "31/02/2027", "1/2/3/4", "mardi 31 mars 2027", "31 mars 2027 et 45",
+    assert parse_dates("demain et le 31 mars", today) == [today + timedelta(days=1), date(2027, 3, 31)]  # the shared words
+    for bad in ("", "bientôt", "31/02/2027", "1/2/3/4", "mardi 31 mars 2027", "31 mars 2027 et 45",
                 "le 30 fevrier"):
         with pytest.raises(Refusal):
             parse_dates(bad, today)
