@@ -204,6 +204,28 @@ _TIME = re.compile(
 _NUMERIC_DATE_IN_WINDOW = re.compile(r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?(?!\d)")
 _WORDED_DATE_IN_WINDOW = re.compile(r"(?<!\d)\d{1,2}(?:er)?\s+([a-z]+)")
 _ENTRY_SEPARATORS = re.compile(r"[\n;]+")
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}\s*[.)]|[-•*–—·])\s+(?=\D)")  # "1) lundi…", "- lundi…", "• lundi…"
+
+
+def window_entries(text: str) -> list[str]:
+    """The entries of a tutor's message: its lines (or "; "-separated parts) without the list marker
+    they may start with ("1.", "2)", "-", "•"), and within one, a new entry where a comma or "et"
+    comes after a time and before a day ("lundi 9h-12h, mardi 14h-17h")."""
+    weekdays = "|".join(sorted(map(re.escape, calendar_words().weekdays), key=len, reverse=True))
+    after_time = re.compile(rf"(?<=[\dh])\s*(?:,|\bet\b)\s*(?=(?:les?\s+)?(?:{weekdays})\b)")
+    entries: list[str] = []
+    for line in _ENTRY_SEPARATORS.split(text):
+        line = _LIST_MARKER.sub("", line)
+        folded = fold(line)  # the same length as the line: the cuts found in it apply to the line
+        if len(folded) != len(line):
+            entries.append(line.strip())
+            continue
+        start = 0
+        for cut in after_time.finditer(folded):
+            entries.append(line[start:cut.start()].strip())
+            start = cut.end()
+        entries.append(line[start:].strip())
+    return [entry for entry in entries if entry]
 
 
 def _normalise(text: str) -> str:
@@ -311,7 +333,7 @@ def parse_windows(text: str, existing: Sequence[WeeklyWindow] = ()) -> list[Week
     The new windows are checked against each other and against ``existing``; the first problem
     raises :class:`AvailabilityError`, so nothing is half-saved.
     """
-    entries = [entry for entry in _ENTRY_SEPARATORS.split(text) if entry.strip()]
+    entries = window_entries(text)
     if not entries:
         raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=text.strip())
     parsed: list[WeeklyWindow] = []
@@ -340,7 +362,7 @@ def read_windows(text: str, existing: Sequence[WeeklyWindow] = ()) -> WindowsRea
     """Each entry (line or "; "-separated part) on its own: the good ones are kept, each bad one is
     reported with its number, text and reason. An entry overlapping ``existing`` or an earlier
     accepted entry is refused (OVERLAP); nothing from a refused entry is kept."""
-    entries = [entry.strip() for entry in _ENTRY_SEPARATORS.split(text) if entry.strip()]
+    entries = window_entries(text)
     if not entries:
         raise AvailabilityError(AvailabilityErrorCode.UNPARSABLE, fragment=text.strip())
     accepted: list[WeeklyWindow] = list(existing)

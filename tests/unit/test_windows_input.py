@@ -125,3 +125,21 @@ def test_arrows_are_ranges_and_other_signs_are_named():
 def test_hours_written_in_words():
     assert parse_window_entry("le mardi de 14 à 17 heures") == [WeeklyWindow(1, time(14), time(17))]
     assert parse_window_entry("mercredi de 9 heures 30 à 11 heures") == [WeeklyWindow(2, time(9, 30), time(11))]
+
+
+@pytest.mark.parametrize("text", [
+    "lundi 9h-12h, mardi 14h-17h",
+    "lundi 9h-12h et mardi 14h-17h",
+    "1) lundi 9h-12h\n2) mardi 14h-17h",
+    "1. lundi 9h-12h\n2. mardi 14h-17h",
+    "- lundi 9h-12h\n• mardi 14h-17h",
+    "Lundi 9h-12h, Mardi 14h-17h",
+])
+def test_several_windows_on_one_line_or_in_a_numbered_list(text):
+    reading = read_windows(text)
+    assert reading.added == (WeeklyWindow(0, time(9), time(12)), WeeklyWindow(1, time(14), time(17))) and not reading.refused
+
+
+def test_a_comma_between_days_still_lists_days():
+    assert [w.weekday for w in parse_windows("lundi, mardi 9h-12h")] == [0, 1]
+    assert parse_windows("jeudi 9h-12h et 14h-16h") == [WeeklyWindow(3, time(9), time(12)), WeeklyWindow(3, time(14), time(16))]
