@@ -356,7 +356,9 @@ def parse_dates(text: str, today: date) -> list[date]:
     for match in expression.finditer(folded):
         try:
             days.append(day_in_text(match.group(0), today)[0])
-        except DateProblem:
+        except DateProblem as problem:
+            if problem.code == DateProblem.Code.PASSED:  # "30/11" typed on 1 December
+                raise Refusal(RefusalCode.DATE_PAST, {"day": problem.day}) from None
             raise Refusal(RefusalCode.BAD_DATE, {"token": match.group(0).strip()[:20]}) from None
     leftover = expression.sub(" ", folded)
     stray = re.search(r"\S*\d\S*", leftover)

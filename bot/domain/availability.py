@@ -233,7 +233,7 @@ def _normalise(text: str) -> str:
     words = calendar_words()
     folded = fold(text)
     for word, replacement in words.times.items():
-        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", replacement, folded)  # not "apres-midi"
+        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", replacement, folded)
     return folded
 
 
@@ -269,7 +269,7 @@ def _parse_days(words: list[str], fragment: str) -> list[int]:
             pending_range = False
         elif word in range_words and days:
             pending_range = True
-        elif word in fillers or word in {",", "/", "-"}:
+        elif word in fillers or word in {",", "/", "-", "+", "&"}:
             continue
         else:
             raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=word)
@@ -311,7 +311,7 @@ def parse_window_entry(entry: str) -> list[WeeklyWindow]:
     if any(word not in fillers for word in leftovers):
         bad = next(word for word in leftovers if word not in fillers)
         raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=bad)
-    days = _parse_days(re.findall(r"[a-z]+|[^\sa-z]", day_part), fragment)  # every sign counts: "lun > ven"
+    days = _parse_days(re.findall(r"[a-z]+|[-,/+&→>]", day_part), fragment)  # "lun > ven", "lundi & mardi"
     if not days:
         raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)
     times = [_parse_time(m.group(1), m.group(2), fragment) for m in matches]

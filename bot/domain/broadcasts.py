@@ -13,8 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.french_dates import DateProblem, day_in_text, read_moment, read_periods
-from bot.domain.french_words import fold
+from bot.domain.french_dates import DateProblem, read_moment, read_periods
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
 
@@ -137,16 +136,6 @@ _DATE_PROBLEMS = {
 }
 
 
-def parse_day(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
-    """A French date as people write it ("lundi 5 octobre", "05/10", "5/10/2027", "demain", "1er mars"):
-    ``french_dates.day_in_text``, refused as a broadcast's date is."""
-    try:
-        return day_in_text(text, today, past_ok=past_ok)
-    except DateProblem as problem:
-        details = {"day": problem.day} if problem.day is not None else {}
-        raise BroadcastError(_DATE_PROBLEMS[problem.code], text=text, **details) from None
-
-
 def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
     """A French date and time in ``timezone`` ("lundi 5 octobre 9h", "05/10 à 9h30", "demain 14h",
     "mardi prochain 8h du soir": ``french_dates.read_moment``) as an aware UTC datetime; refused
@@ -157,6 +146,9 @@ def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
     try:
         day, at = read_moment(text, local_now.date())
     except DateProblem as problem:
+        if problem.code == DateProblem.Code.PASSED:
+            passed = datetime.combine(problem.day, problem.at or time(0), tzinfo=timezone)
+            raise BroadcastError("in_past", when=passed.astimezone(ZoneInfo("UTC"))) from None
         details = {"day": problem.day} if problem.day is not None else {}
         if problem.word is not None:
             details["word"] = problem.word

@@ -34,6 +34,7 @@ class DateProblem(ValueError):
         NOT_UNDERSTOOD = "not_understood"  # no date in the text
         INVALID = "invalid"  # no such day: 31/04, 29/02/2027
         WEEKDAY_MISMATCH = "weekday_mismatch"  # "lundi 6 janvier" when the 6th is a Tuesday
+        PASSED = "passed"  # a date without its year that was this year's a few days ago ("30/11" on 1 December)
         TIME_MISSING = "time_missing"  # a moment without its time
         TIME_INVALID = "time_invalid"  # 25h, 9h75
 
@@ -42,6 +43,7 @@ class DateProblem(ValueError):
         self.code = code
         self.day = day  # for a weekday mismatch: the date as written
         self.word = word  # for a text not understood: the word that is no part of a date, if one is
+        self.at: time | None = None  # for a moment: its time of day, when it was read
 
 
 @dataclass(frozen=True)
@@ -137,14 +139,15 @@ def relative_days_as_dates(folded: str, today: date) -> str:
     words = sorted(calendar_words().relative_days.items(), key=lambda item: len(item[0]), reverse=True)
     for word, offset in words:
         day = today + timedelta(days=offset)
-        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", f"{day.day}/{day.month}/{day.year}", folded)
+        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", f"{day.day}/{day.month}/{day.year}", folded)
     return folded
 
 
-def day_in_text(text: str, today: date, *, past_ok: bool = False) -> tuple[date, bool]:
+def day_in_text(text: str, today: date) -> tuple[date, bool]:
     """The day a sentence names: a relative day, a date ("lundi 5 octobre", "05/10", "5/10/2027",
     "1er mars"), or a weekday alone (the next one, today included). Returns it and whether its year
-    was written. ``past_ok``: a date without its year stays in ``today``'s year even once passed."""
+    was written. A date without its year that was this year's less than a month ago ("30/11" on
+    1 December) is refused (``PASSED``) rather than taken as next year's."""
     folded = fold(text)
     weekday = weekday_named(folded)
     day = relative_day(folded, today)
@@ -156,8 +159,9 @@ def day_in_text(text: str, today: date, *, past_ok: bool = False) -> tuple[date,
                 raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
             return today + timedelta(days=(weekday - today.weekday()) % 7), False
         year_given = written.year is not None
-        written = replace(written, weekday=weekday)
-        day = written.in_year(today.year) if past_ok and not year_given else written.next_from(today)
+        day = replace(written, weekday=weekday).next_from(today)
+        if not year_given and just_passed(day, today):
+            raise DateProblem(DateProblem.Code.PASSED, _a_year_earlier(day))
     elif weekday is not None and day.weekday() != weekday:
         raise DateProblem(DateProblem.Code.WEEKDAY_MISMATCH, day)
     return day, year_given
@@ -264,6 +268,8 @@ def read_periods(text: str, today: date, *, reference: date | None = None) -> li
     folded = fold(text)
     for phrase in calendar_words().period_phrases:  # "au plus tard", "y compris"
         folded = re.sub(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", " ", folded)
+    folded = re.sub(r"(\d)\s*/\s*(\d)", r"\1/\2", folded)  # "le 5 / 12"
+    folded = re.sub(r"[.!]+\s*$", "", folded)  # "le 24/12." as a sentence ends
     parts = _period_parts(relative_days_as_dates(folded, today))
     read: list[Period] = []
     index = 0
@@ -274,10 +280,14 @@ def read_periods(text: str, today: date, *, reference: date | None = None) -> li
             lender = next((later.date for later in parts[index + 1:] if later.date.month is not None), None)
         else:
             lender = next((later.date for later in parts[index:] if later.date.month is not None), None)
+        if lender is None and closing is None and part.date.weekday is not None:  # "lundi 7": its weekday confirms it
+            read.append(Period(*[_next_day_number(part.date, reference)] * 2, False))
+            index += 1
+            continue
         if lender is None:  # "du 21 au 23": no month at all
             raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
         if part.ends_period and index == 0:  # "jusqu'au 2 janvier": from today
-            last = part.date.next_from(reference, _month_for(part.date, lender))
+            last = part.date.next_from(today, _month_for(part.date, lender))
             read.append(Period(today, last, part.date.year is not None))
             index += 1
         elif part.ends_period:  # "du 1 au 3 au 5"
@@ -294,6 +304,20 @@ def read_periods(text: str, today: date, *, reference: date | None = None) -> li
             read.append(Period(day, day, part.date.year is not None or lender.year is not None))
             index += 1
     return read
+
+
+def _next_day_number(written: WrittenDate, today: date) -> date:
+    """A day number without its month ("jeudi 3"): this month's if still to come, else next month's."""
+    month, year = today.month, today.year
+    for _ in range(2):
+        if written.day >= today.day or (month, year) != (today.month, today.year):
+            try:
+                return written.in_year(year, month)
+            except DateProblem as problem:
+                if problem.code != DateProblem.Code.INVALID:
+                    raise
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    raise DateProblem(DateProblem.Code.INVALID)
 
 
 def _month_for(written: WrittenDate, lender: WrittenDate) -> int | None:
@@ -316,42 +340,58 @@ def _period(start: WrittenDate, end: WrittenDate, end_lender: WrittenDate, refer
 
 # -- a moment: a day and a time ("lundi 5 octobre 9h", "demain à 14 heures 30", "mardi prochain 8h du soir")
 
-_TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*(?:heures?|h|:)\s*(\d{2})?(?!\d)")  # "heures" before "h"
+# "heures" before "h"; minutes are never the start of a date ("midi 30/11", "9h 15/12")
+_TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*(?:heures?|h|:)(?:\s*(\d{2})(?!\d)(?!\s*[/.]\s*\d))?(?!\d)")
+# The hours each part of the day holds, once a morning hour of "pm" words has moved to the afternoon
+PARTS_OF_DAY = {"morning": range(0, 13), "afternoon": range(12, 20), "evening": range(17, 24),
+                "am": range(0, 12), "pm": range(12, 24)}
+_AFTER_NOON = frozenset({"afternoon", "evening", "pm"})
 
 
 def read_moment(text: str, today: date) -> tuple[date, time]:
     """A day and a time of day as people write them: "lundi 5 octobre 9h", "05/10 à 9h30", "demain
     14h", "14 heures 30", "jeu. 9h", "mardi prochain 14h", "la semaine prochaine mardi 9h", "demain
-    midi", "8h du soir", "14h et demie", "ce soir 20h", "9h" (today).
+    midi", "8h du soir", "demain soir 20h", "14h et demie", "ce soir 20h", "9h" (today).
 
     Every word must say something about the moment (``[when]`` in calendar_words.toml): a word that
     does not ("3h de la nuit blanche") is refused rather than left out, since leaving it out could
-    change the moment. A weekday alone is the next one, today included; "prochain" makes it the next
-    one after today, and "la semaine prochaine" the one of next week.
+    change the moment. A part of the day ("du soir", "de l'après-midi", "pm") moves a morning hour
+    to the afternoon, and the time must then be in it ("ce matin 20h" is refused). A weekday alone is
+    the next one, today included; "prochain" makes it the next one after today, and "la semaine
+    prochaine" the one of next week.
     """
     words = calendar_words()
     folded = fold(text)
-    for word, replacement in words.times.items():  # "midi" -> "12h", not in "apres-midi"
-        folded = re.sub(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", replacement, folded)
+    parts: set[str] = set()
+    extra_minutes: list[int] = []
+    for phrase, meaning in words.time_modifiers:  # longest first, before "midi" is read as 12h
+        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
+        if re.search(pattern, folded):
+            folded = re.sub(pattern, " ", folded)
+            if meaning.startswith("+"):
+                extra_minutes.append(int(meaning[1:]))
+            else:
+                parts.add(meaning)
+    for word, replacement in words.times.items():  # "midi" -> "12h"
+        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", replacement, folded)
     found = _TIME_OF_DAY.search(folded)
     if found is None:
         raise DateProblem(DateProblem.Code.TIME_MISSING)
     hour, minute = int(found.group(1)), int(found.group(2) or 0)
+    if extra_minutes:
+        if found.group(2) is not None or len(extra_minutes) > 1:  # "9h30 et demie"
+            raise DateProblem(DateProblem.Code.TIME_INVALID)
+        minute += extra_minutes[0]
+    if parts & _AFTER_NOON and not parts - _AFTER_NOON and 1 <= hour < 12:
+        hour += 12  # "8h du soir", "3h de l'après-midi"
+    if hour > 23 or minute > 59 or any(hour not in PARTS_OF_DAY[part] for part in parts):
+        raise DateProblem(DateProblem.Code.TIME_INVALID)  # "ce matin 20h", "ce soir 9h du matin"
     rest = folded[: found.start()] + " " + folded[found.end():]
-    afternoon = False
-    for phrase, meaning in words.time_modifiers:  # longest first: "de l apres-midi" before "apres-midi"
-        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
-        if re.search(pattern, rest):
-            rest = re.sub(pattern, " ", rest)
-            if meaning == "pm":
-                afternoon = True
-            elif meaning.startswith("+") and found.group(2) is None:
-                minute += int(meaning[1:])
-    if afternoon and hour < 12:
-        hour += 12
-    if hour > 23 or minute > 59:
-        raise DateProblem(DateProblem.Code.TIME_INVALID)
-    return _day_of_moment(rest, today), time(hour, minute)
+    try:
+        return _day_of_moment(rest, today), time(hour, minute)
+    except DateProblem as problem:
+        problem.at = time(hour, minute)  # the moment it would have been (a date just passed)
+        raise
 
 
 def _day_of_moment(rest: str, today: date) -> date:
@@ -362,6 +402,7 @@ def _day_of_moment(rest: str, today: date) -> date:
         if re.search(pattern, rest):
             rest, next_week = re.sub(pattern, " ", rest), True
     rest = re.sub(r"(?<=[a-z])\.", " ", rest)  # "mer." "déc.": abbreviations
+    rest = re.sub(r"[!?()\[\]@,;:]|(?<!\d)-|-(?!\d)", " ", rest)  # "à 9h !", "(heure de Paris)", "05/12 - 9h"
     rest = relative_days_as_dates(rest, today)  # "demain" has digits from here on
     said = [word for word in re.findall(r"[a-z]+", rest) if word not in words.moment_fillers]
     if not re.search(r"\d", rest):
@@ -383,4 +424,26 @@ def _day_of_moment(rest: str, today: date) -> date:
     periods = read_periods(kept, today)
     if len(periods) != 1 or periods[0].first != periods[0].last:
         raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
-    return periods[0].first
+    (period,) = periods
+    if not period.years_written and just_passed(period.first, today):  # "30/11" typed on 1 December
+        raise DateProblem(DateProblem.Code.PASSED, _a_year_earlier(period.first))
+    return period.first
+
+
+JUST_PASSED = timedelta(days=31)
+
+
+def just_passed(day: date, today: date) -> bool:
+    """Whether ``day``, a date whose year was not written and so taken as next year's, was this
+    year's less than a month ago: more likely a date just passed than one a year away."""
+    if (day.month, day.day) == (2, 29):  # this year had none
+        return False
+    earlier = _a_year_earlier(day)
+    return day.year > today.year and today - JUST_PASSED <= earlier < today
+
+
+def _a_year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)

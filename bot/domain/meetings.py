@@ -24,7 +24,7 @@ from bot.domain.availability import (
     WeeklyWindow,
 )
 from bot.domain.budget import TUTORING_BUDGET, MeetingStatus
-from bot.domain.french_dates import DateProblem, read_periods
+from bot.domain.french_dates import DateProblem, just_passed, read_periods
 from bot.domain.people import PersonView
 
 GENERATED_ROOM_BASE = "https://meet.jit.si/coachbot-"
@@ -183,6 +183,8 @@ def parse_days_off(text: str, today: date) -> list[DayOff]:
     for period in periods:
         if period.last < period.first or period.last - period.first > MAX_DAY_OFF_SPAN or period.last < today:
             raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
+        if not period.years_written and period.first == period.last and just_passed(period.first, today):
+            raise AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)  # "30/11" on 1 December
         if not period.years_written and period.last - period.first > LONG_WITHOUT_YEARS:
             raise AvailabilityError(AvailabilityErrorCode.LONG_WITHOUT_YEARS, fragment=fragment,
                                     first=period.first, last=period.last)

@@ -176,7 +176,10 @@ def test_correction_notes_as_tutors_number_them() -> None:
 def test_parse_dates() -> None:
     today = date(2026, 11, 20)
     assert parse_dates("31/03/2027 15/01/27, 10/12", today) == [date(2027, 3, 31), date(2027, 1, 15), date(2026, 12, 10)]
-    assert parse_dates("01/11", today) == [date(2027, 11, 1)]
+    assert parse_dates("01/10", today) == [date(2027, 10, 1)]
+    with pytest.raises(Refusal) as refused:
+        parse_dates("01/11", today)  # 19 days ago: not taken as next year's
+    assert (refused.value.code, refused.value.details) == (RefusalCode.DATE_PAST, {"day": date(2026, 11, 1)})
     # as tutors write them: month names, weekdays, words around, no separator but words
     assert parse_dates("31 mars 2027", today) == [date(2027, 3, 31)]
     assert parse_dates("Date butoir le mercredi 31 mars 2027, point d'étape le 15 janvier", today) == [

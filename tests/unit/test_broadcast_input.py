@@ -19,7 +19,6 @@ from bot.domain.broadcasts import (
     check_period,
     check_schedule,
     default_period,
-    parse_day,
     parse_period,
     parse_when,
     validate_message,
@@ -74,45 +73,6 @@ def test_a_certification_title_over_200_characters_is_refused_shortened():
 def test_broken_html_is_refused_with_telegrams_reason_without_its_prefix():
     found = error(validate_message, "<b>gras")
     assert (found.code, found.details) == ("html_broken", {"error": 'can\'t find end tag corresponding to start tag "b"'})
-
-
-# -- a day -------------------------------------------------------------------------------------------
-
-
-def test_relative_days():
-    assert parse_day("après-demain", TUESDAY) == (TUESDAY + timedelta(days=2), False)
-    assert parse_day("Demain", TUESDAY) == (TUESDAY + timedelta(days=1), False)
-    assert parse_day("aujourd'hui", TUESDAY) == (TUESDAY, False)
-    assert parse_day("Aujourd’hui", TUESDAY) == (TUESDAY, False)  # the apostrophe phones type
-
-
-def test_a_weekday_alone_is_the_next_one_or_today():
-    assert TUESDAY.weekday() == 1
-    assert parse_day("lundi", TUESDAY) == (date(2026, 9, 21), False)
-    assert parse_day("Mardi", TUESDAY) == (TUESDAY, False)
-    assert parse_day("jeudi", TUESDAY) == (date(2026, 9, 17), False)
-
-
-def test_dates_with_narrow_or_non_breaking_spaces():
-    assert parse_day("5\u202foctobre", TUESDAY) == (date(2026, 10, 5), False)
-    assert parse_day("1er\xa0mars 2027", TUESDAY) == (date(2027, 3, 1), True)
-
-
-def test_a_date_without_year_is_the_next_one_today_included():
-    assert parse_day("15/09", TUESDAY) == (TUESDAY, False)
-    assert parse_day("14/09", TUESDAY) == (date(2027, 9, 14), False)
-    assert parse_day("14/09", TUESDAY, past_ok=True) == (date(2026, 9, 14), False)
-
-
-def test_a_date_refused_names_what_was_typed():
-    found = error(parse_day, "bientôt", TUESDAY)
-    assert (found.code, found.details) == ("date_not_understood", {"text": "bientôt"})
-    found = error(parse_day, "31/02", TUESDAY)
-    assert (found.code, found.details) == ("date_invalid", {"text": "31/02"})
-    found = error(parse_day, "29/02", date(2028, 3, 1))  # next year has no 29 February
-    assert (found.code, found.details) == ("date_invalid", {"text": "29/02"})
-    found = error(parse_day, "lundi 6 octobre", TUESDAY)
-    assert (found.code, found.details) == ("weekday_mismatch", {"day": date(2026, 10, 6), "text": "lundi 6 octobre"})
 
 
 # -- a date and time -----------------------------------------------------------------------------------
@@ -207,23 +167,6 @@ def test_a_period_not_understood_names_what_was_typed():
         assert (found.code, found.details) == ("period_not_understood", {"text": text})
 
 
-def test_month_and_weekday_names_come_from_the_calendar_words_file():
-    """The spellings of prompts/input/calendar_words.toml, the list /dispos reads too: one place."""
-    from bot.domain.french_words import calendar_words
-
-    words = calendar_words()
-    assert set(words.months) >= {"janvier", "jan", "fev", "mar", "aout", "sept", "dec"}
-    assert parse_day("5 jan", TUESDAY) == (date(2027, 1, 5), False)  # "jan": only in the file
-    assert parse_day("le 3 mar. 2027", TUESDAY) == (date(2027, 3, 3), True)
-    # only full weekday names count in a sentence: "je", "ma", "sa" are words, not jeudi, mardi, samedi
-    assert parse_day("je voudrais le 5 octobre, sa date", TUESDAY) == (date(2026, 10, 5), False)
-    assert found_code(parse_day, "jeudi 5 octobre") == "weekday_mismatch"
-
-
-def found_code(function, text):
-    return error(function, text, TUESDAY).code
-
-
 @pytest.mark.parametrize(("text", "semester", "opens", "closes"), [
     ("du 1er au 31 octobre", S1, date(2026, 10, 1), date(2026, 10, 31)),  # the month written once
     ("du 1 au 31 octobre", S1, date(2026, 10, 1), date(2026, 10, 31)),
@@ -235,6 +178,11 @@ def found_code(function, text):
 ])
 def test_an_enrolment_period_as_staff_write_it(text, semester, opens, closes):
     assert parse_period(text, semester) == EnrolmentPeriod(semester, opens, closes)
+
+
+def test_until_a_day_counts_from_today_in_either_semester():
+    assert parse_period("jusqu'au 15/12", S2, today=date(2026, 12, 1)) == EnrolmentPeriod(
+        S2, date(2026, 12, 1), date(2026, 12, 15))
 
 
 def test_relative_days_in_a_period_count_from_today_not_from_september():
@@ -271,7 +219,6 @@ def at(text: str) -> datetime:
     ("demain 14h et demie", datetime(2026, 12, 2, 14, 30)),
     ("demain 9h et quart", datetime(2026, 12, 2, 9, 15)),
     ("demain midi", datetime(2026, 12, 2, 12, 0)),
-    ("31/12 à minuit", datetime(2026, 12, 31, 0, 0)),
     ("mardi prochain 14h", datetime(2026, 12, 8, 14, 0)),  # said on a Tuesday: not today
     ("la semaine prochaine mardi 14h", datetime(2026, 12, 8, 14, 0)),
     ("mercredi prochain 9h", datetime(2026, 12, 2, 9, 0)),
@@ -283,6 +230,20 @@ def at(text: str) -> datetime:
     ("le 24.12.2026 à 10h", datetime(2026, 12, 24, 10, 0)),
     ("vers 15h", datetime(2026, 12, 1, 15, 0)),
     ("2 décembre mercredi 9h", datetime(2026, 12, 2, 9, 0)),  # the weekday after its date
+    ("demain soir 20h", datetime(2026, 12, 2, 20, 0)),
+    ("mardi soir 8h", datetime(2026, 12, 1, 20, 0)),
+    ("jeudi après-midi 15h", datetime(2026, 12, 3, 15, 0)),
+    ("3h cet après midi", datetime(2026, 12, 1, 15, 0)),
+    ("demain matin 9h", datetime(2026, 12, 2, 9, 0)),
+    ("le 5 / 12 à 9h", datetime(2026, 12, 5, 9, 0)),
+    ("le lundi 7 à 9h", datetime(2026, 12, 7, 9, 0)),  # a day number with its weekday
+    ("14h30 le jeudi 3", datetime(2026, 12, 3, 14, 30)),
+    ("05/12 - 9h", datetime(2026, 12, 5, 9, 0)),
+    ("demain à 9h !", datetime(2026, 12, 2, 9, 0)),
+    ("demain 9h (heure de Paris)", datetime(2026, 12, 2, 9, 0)),
+    ("midi 10/12", datetime(2026, 12, 10, 12, 0)),  # not 12h10
+    ("9h 15/12", datetime(2026, 12, 15, 9, 0)),
+    ("9h précises demain", datetime(2026, 12, 2, 9, 0)),
 ])
 def test_a_moment_as_staff_write_it(text, expected):
     assert at(text) == expected
@@ -294,6 +255,13 @@ def test_a_moment_as_staff_write_it(text, expected):
     ("demain mardi 9h", "weekday_mismatch", None),  # tomorrow is a Wednesday
     ("lundi mardi 9h", "date_not_understood", None),
     ("demain", "time_missing", None),
+    ("31/12 à minuit", "time_missing", None),  # the start or the end of the 31st? ask for an hour
+    ("minuit ce soir", "time_missing", None),
+    ("ce matin 20h", "time_invalid", None),  # the time is not in the part of the day
+    ("cet après-midi 9h", "time_invalid", None),
+    ("ce soir 9h du matin", "time_invalid", None),
+    ("demain 9h30 et demie", "time_invalid", None),
+    ("30/11 9h", "in_past", None),  # yesterday: not November 2027
     ("demain 25h", "time_invalid", None),
 ])
 def test_a_moment_with_a_word_that_could_change_it_is_refused(text, code, word):

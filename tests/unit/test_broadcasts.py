@@ -69,7 +69,7 @@ def test_messages_are_checked_like_telegram_does():
         ("aujourd'hui 18h", datetime(2026, 9, 15, 18, 0)),
         ("vendredi 17h", datetime(2026, 9, 18, 17, 0)),
         ("12 septembre 2027 10h", datetime(2027, 9, 12, 10, 0)),
-        ("10/09 9h", datetime(2027, 9, 10, 9, 0)),  # 10 September has passed: next year
+        ("10/08 9h", datetime(2027, 8, 10, 9, 0)),  # 10 August has passed: next year (10/09, just passed, is refused)
         ("29 mars 2027 2h30", datetime(2027, 3, 29, 2, 30)),
     ],
 )

@@ -32,9 +32,9 @@ def test_the_project_words_monday_first_and_january_first():
     assert words.months["janvier"] == 1
     assert words.months["aout"] == 8
     assert words.months["dec"] == 12
-    assert words.times == {"midi": "12h", "minuit": "0h"}
+    assert words.times == {"midi": "12h"}
     modifiers = dict(words.time_modifiers)
-    assert modifiers["de l apres-midi"] == "pm" and modifiers["et demie"] == "+30" and modifiers["du matin"] == "am"
+    assert modifiers["de l apres-midi"] == "afternoon" and modifiers["et demie"] == "+30" and modifiers["du matin"] == "morning"
     assert len(words.time_modifiers[0][0]) >= len(words.time_modifiers[-1][0])  # longest first
     assert "vers" in words.moment_fillers and words.next_words == frozenset({"prochain", "prochaine"})
     assert words.next_week == ("la semaine prochaine", "semaine prochaine")

@@ -56,7 +56,7 @@ def test_a_word_that_is_not_a_date_is_refused_and_named():
 
 
 def test_a_stray_sign_is_refused_with_the_line():
-    for text in ("24/12 !", "! 24/12", "24/12 + 25/12", "lundi"):
+    for text in ("! 24/12", "24/12 + 25/12", "lundi", "24/12 ?"):
         error = refused(text)
         assert (error.code, error.details) == (Code.BAD_DAY_OFF, {"fragment": text})
 
@@ -91,6 +91,10 @@ def one(day: date) -> tuple[date, date]:
     ("24/12 - 31/12", [(date(2025, 12, 24), date(2025, 12, 31))]),  # a range word: one period
     ("du 24/12, au 31/12", [(date(2025, 12, 24), date(2025, 12, 31))]),
     ("21 et 22 décembre 2026", [one(date(2026, 12, 21)), one(date(2026, 12, 22))]),  # the year written once too
+    ("les 24 et 31 décembre", [one(date(2025, 12, 24)), one(date(2025, 12, 31))]),
+    ("le 24 / 12", [one(date(2025, 12, 24))]),
+    ("mer. 24/12, jeu. 25/12", [one(date(2025, 12, 24)), one(date(2025, 12, 25))]),
+    ("le 24/12.", [one(date(2025, 12, 24))]),
 ])
 def test_dates_joined_by_a_comma_or_et_are_separate_days_and_by_au_a_period(text, expected):
     assert days(text) == expected

@@ -3,18 +3,21 @@ dates as people write them, and the three readers built on them agreeing on the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain.accompaniment import Refusal, parse_dates
 from bot.domain.availability import AvailabilityError
-from bot.domain.broadcasts import BroadcastError, parse_day
+from bot.domain.broadcasts import BroadcastError, parse_when
 from bot.domain.french_dates import DateProblem, WrittenDate, day_in_text, full_year, read_date, relative_day
 from bot.domain.french_words import fold
 from bot.domain.meetings import parse_day_off
 
 TODAY = date(2026, 12, 1)  # a Tuesday
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 9h in Paris
+PARIS = ZoneInfo("Europe/Paris")
 
 Code = DateProblem.Code
 
@@ -33,7 +36,7 @@ def problem(call) -> DateProblem:
     ("le 05 / 10 / 2027", date(2027, 10, 5)),
     ("10/12", date(2026, 12, 10)),
     ("1/12", date(2026, 12, 1)),  # today is the next such day
-    ("30/11", date(2027, 11, 30)),  # yesterday: next year's
+    ("15/10", date(2027, 10, 15)),  # passed more than a month ago: next year's
     ("5 janvier", date(2027, 1, 5)),
     ("mardi 5 janvier", date(2027, 1, 5)),
     ("Mardi 5 Janvier", date(2027, 1, 5)),
@@ -62,9 +65,13 @@ def test_whether_the_year_was_written_is_said():
     assert day_in_text("demain", TODAY) == (date(2026, 12, 2), False)
 
 
-def test_a_date_already_passed_this_year_stays_in_it_when_asked():
-    assert day_in_text("30/11", TODAY, past_ok=True) == (date(2026, 11, 30), False)
-    assert day_in_text("30/11/2028", TODAY, past_ok=True) == (date(2028, 11, 30), True)
+def test_a_date_just_passed_is_refused_not_taken_as_next_years():
+    refused = problem(lambda: day_in_text("30/11", TODAY))  # yesterday: a typo, not November 2027
+    assert (refused.code, refused.day) == (Code.PASSED, date(2026, 11, 30))
+    assert problem(lambda: day_in_text("le 2 novembre", TODAY)).code == Code.PASSED  # 29 days ago
+    assert problem(lambda: day_in_text("31 octobre", TODAY)).code == Code.PASSED  # 31 days: still just passed
+    assert day_in_text("30 octobre", TODAY) == (date(2027, 10, 30), False)  # more than a month ago: next year's
+    assert day_in_text("30/11/2027", TODAY) == (date(2027, 11, 30), True)  # the year written: as written
 
 
 @pytest.mark.parametrize(("written", "code", "day"), [
@@ -124,19 +131,51 @@ def test_the_longest_relative_word_wins():
     ("lundi 4 janvier", date(2027, 1, 4)),
     ("1er mars", date(2027, 3, 1)),
     ("15 janv. 2027", date(2027, 1, 15)),
-    ("30/11", date(2027, 11, 30)),
+    ("15/10", date(2027, 10, 15)),
 ])
 def test_a_broadcast_a_day_off_and_the_planning_read_one_date_alike(written, expected):
-    assert parse_day(written, TODAY)[0] == expected
+    assert parse_when(f"{written} 10h", now=NOW, timezone=PARIS).astimezone(PARIS).date() == expected
     assert parse_day_off(written, TODAY).first == expected
     assert parse_dates(written, TODAY) == [expected]
 
 
-@pytest.mark.parametrize("written", ["31/04", "lundi 5 janvier", "29/02"])
+@pytest.mark.parametrize("written", ["31/04", "lundi 5 janvier", "29/02", "30/11"])
 def test_a_broadcast_a_day_off_and_the_planning_refuse_one_date_alike(written):
     with pytest.raises(BroadcastError):
-        parse_day(written, TODAY)
+        parse_when(f"{written} 10h", now=NOW, timezone=PARIS)
     with pytest.raises(AvailabilityError):
         parse_day_off(written, TODAY)
     with pytest.raises(Refusal):
         parse_dates(written, TODAY)
+
+
+
+# -- a day in a sentence (the planning), as people write it ---------------------------------------
+
+TUESDAY = date(2026, 9, 15)
+
+
+def test_relative_days_with_capitals_and_the_apostrophe_phones_type():
+    assert day_in_text("après-demain", TUESDAY) == (date(2026, 9, 17), False)
+    assert day_in_text("Demain", TUESDAY) == (date(2026, 9, 16), False)
+    assert day_in_text("Aujourd’hui", TUESDAY) == (TUESDAY, False)
+
+
+def test_a_weekday_alone_is_the_next_one_or_today():
+    assert day_in_text("lundi", TUESDAY) == (date(2026, 9, 21), False)
+    assert day_in_text("Mardi", TUESDAY) == (TUESDAY, False)
+    assert day_in_text("jeudi", TUESDAY) == (date(2026, 9, 17), False)
+
+
+def test_dates_with_narrow_or_non_breaking_spaces_and_the_words_of_the_file():
+    assert day_in_text("5\u202foctobre", TUESDAY) == (date(2026, 10, 5), False)
+    assert day_in_text("1er\xa0mars 2027", TUESDAY) == (date(2027, 3, 1), True)
+    assert day_in_text("5 jan", TUESDAY) == (date(2027, 1, 5), False)  # "jan": only in calendar_words.toml
+    assert day_in_text("le 3 mar. 2027", TUESDAY) == (date(2027, 3, 3), True)
+
+
+def test_only_full_weekday_names_count_in_a_sentence():
+    # "je", "ma", "sa" are words, not jeudi, mardi, samedi
+    assert day_in_text("je voudrais le 5 octobre, sa date", TUESDAY) == (date(2026, 10, 5), False)
+    refused = problem(lambda: day_in_text("jeudi 5 octobre", TUESDAY))
+    assert (refused.code, refused.day) == (Code.WEEKDAY_MISMATCH, date(2026, 10, 5))

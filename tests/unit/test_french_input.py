@@ -46,7 +46,7 @@ def test_windows_as_people_write_them(text, expected):
         ("22/12-02/01", DayOff(date(2025, 12, 22), date(2026, 1, 2))),
         ("du 21 déc. au 3 janv. 2026", DayOff(date(2025, 12, 21), date(2026, 1, 3))),
         ("jusqu'au 5 décembre", DayOff(date(2025, 12, 1), date(2025, 12, 5))),
-        ("15 novembre", DayOff(date(2026, 11, 15), date(2026, 11, 15))),  # already past this year: next one
+        ("15 octobre", DayOff(date(2026, 10, 15), date(2026, 10, 15))),  # past this year, over a month ago: next one
     ],
 )
 def test_days_off_as_people_write_them(text, expected):
@@ -113,7 +113,7 @@ def test_any_window_spelled_any_common_way_reads_back(day, bounds, style, shape)
 
 
 @given(
-    offset=st.integers(0, 360),
+    offset=st.integers(0, 332),  # beyond, this year's was less than a month ago: refused as just passed
     shape=st.sampled_from(["{d}/{m}", "{d}/{m:02d}/{y}", "{d} {month}", "le {d} {month} {y}", "{weekday} {d} {month}",
                            "{d}.{m}.{yy}"]),
 )

@@ -114,12 +114,20 @@ def test_a_chain_of_ranges_is_asked_about_not_read_as_the_whole_week(entry):
     assert refused(entry).code == Code.AMBIGUOUS_DAYS
 
 
-def test_arrows_are_ranges_and_other_signs_are_named():
+def test_arrows_are_ranges_plus_and_ampersand_list_days_and_punctuation_is_left_out():
     assert [w.weekday for w in parse_window_entry("Lun→Ven 9h-12h")] == [0, 1, 2, 3, 4]
     assert [w.weekday for w in parse_window_entry("lun > mer 9h-12h")] == [0, 1, 2]
-    error = refused("lun & mar 9h-12h")
-    assert (error.code, error.details["word"]) == (Code.UNKNOWN_WORD, "&")
+    assert [w.weekday for w in parse_window_entry("lundi & mardi 9h-12h")] == [0, 1]
+    assert [w.weekday for w in parse_window_entry("lundi + jeudi 9h-12h")] == [0, 3]
+    for entry in ("lundi : 9h-12h", "Lundi: 9h-12h", "lundi (9h-12h)", "lun. 9h-12h"):
+        assert [w.weekday for w in parse_window_entry(entry)] == [0], entry
+    assert [w.weekday for w in parse_window_entry("lun.-mer. 9h-12h")] == [0, 1, 2]
     assert refused("lundi au 9h-12h").code == Code.MISSING_DAY  # a range with no end day
+
+
+def test_midi_next_to_a_dash_is_midday():
+    assert parse_window_entry("lundi 9h-midi") == [WeeklyWindow(0, time(9), time(12))]
+    assert parse_window_entry("lundi midi-14h") == [WeeklyWindow(0, time(12), time(14))]
 
 
 def test_hours_written_in_words():
