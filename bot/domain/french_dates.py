@@ -419,7 +419,7 @@ def _day_of_moment(rest: str, today: date) -> date:
         if ahead == 0 and any(word in words.next_words for word in said):
             ahead = 7  # "mardi prochain" said on a Tuesday
         return today + timedelta(days=ahead)
-    unsaid = sorted(words.moment_fillers | words.next_words, key=len, reverse=True)
+    unsaid = words.moment_fillers | words.next_words  # whole words: their order does not matter
     kept = re.sub(rf"(?<![a-z])(?:{'|'.join(map(re.escape, unsaid))})(?![a-z])", " ", rest)
     periods = read_periods(kept, today)
     if len(periods) != 1 or periods[0].first != periods[0].last:
@@ -443,7 +443,4 @@ def just_passed(day: date, today: date) -> bool:
 
 
 def _a_year_earlier(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)  # never 29 February: just_passed() leaves it out

@@ -3,7 +3,7 @@ dates as people write them, and the three readers built on them agreeing on the 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -179,3 +179,72 @@ def test_only_full_weekday_names_count_in_a_sentence():
     assert day_in_text("je voudrais le 5 octobre, sa date", TUESDAY) == (date(2026, 10, 5), False)
     refused = problem(lambda: day_in_text("jeudi 5 octobre", TUESDAY))
     assert (refused.code, refused.day) == (Code.WEEKDAY_MISMATCH, date(2026, 10, 5))
+
+
+
+# -- the rules behind each reading, case by case (what a one-line change to them would break) --------
+
+
+def test_a_day_number_with_its_weekday_is_the_next_such_day_number():
+    from bot.domain.french_dates import read_periods
+
+    def day(text: str, today: date) -> date:
+        (period,) = read_periods(text, today)
+        return period.first
+
+    assert day("mardi 1", TODAY) == TODAY  # today counts
+    assert day("jeudi 31", TODAY) == date(2026, 12, 31)
+    assert day("vendredi 1", date(2026, 12, 15)) == date(2027, 1, 1)  # over New Year
+    assert day("mardi 1", date(2026, 11, 15)) == date(2026, 12, 1)  # passed this month: next month's
+    assert day("jeudi 31", date(2026, 11, 15)) == date(2026, 12, 31)  # no 31 November
+    assert day("mardi 30", date(2027, 2, 10)) == date(2027, 3, 30)  # no 30 February
+    refused = problem(lambda: read_periods("lundi 3", TODAY))  # the 3rd is a Thursday: not January's
+    assert (refused.code, refused.day) == (Code.WEEKDAY_MISMATCH, date(2026, 12, 3))
+    assert [p.first for p in read_periods("lundi 7 et mardi 8", TODAY)] == [date(2026, 12, 7), date(2026, 12, 8)]
+
+
+def test_the_start_of_a_period_is_the_last_such_day_before_its_end():
+    assert WrittenDate(28, None, None).last_until(date(2027, 1, 2), month=1) == date(2026, 12, 28)
+    assert WrittenDate(15, None, None).last_until(date(2027, 3, 10), month=3) == date(2027, 2, 15)
+    assert WrittenDate(10, None, None).last_until(date(2027, 3, 10), month=3) == date(2027, 3, 10)  # the same day
+    assert WrittenDate(10, 3, None).last_until(date(2027, 3, 10)) == date(2027, 3, 10)
+    assert WrittenDate(29, 2, None).last_until(date(2029, 3, 1)) == date(2028, 2, 29)  # the last one that exists
+    assert WrittenDate(5, None, 2027).last_until(date(2027, 6, 1), month=3) == date(2027, 3, 5)
+    assert problem(lambda: WrittenDate(31, 4, None).last_until(date(2027, 6, 1))).code == Code.INVALID
+
+
+def test_which_years_a_period_takes_from_what_is_written():
+    from bot.domain.french_dates import Period, read_periods
+
+    assert read_periods("du 21 décembre 2027 au 3 janvier", TODAY) == [Period(date(2027, 12, 21), date(2028, 1, 3), True)]
+    assert read_periods("du 21 au 23 et le 31 décembre 2027", TODAY) == [
+        Period(date(2027, 12, 21), date(2027, 12, 23), True), Period(date(2027, 12, 31), date(2027, 12, 31), True)]
+    assert read_periods("jusqu'au 30/11/2027", TODAY) == [Period(TODAY, date(2027, 11, 30), True)]
+    assert read_periods("jusqu'au 2 janvier et le 5 janvier", TODAY) == [
+        Period(TODAY, date(2027, 1, 2), False), Period(date(2027, 1, 5), date(2027, 1, 5), False)]
+    # a day without its month takes the next month written, never an earlier one
+    assert [(p.first, p.last) for p in read_periods("le 4 février, du 1 au 3 et le 5 mars", TODAY)] == [
+        (date(2027, 2, 4), date(2027, 2, 4)), (date(2027, 3, 1), date(2027, 3, 3)), (date(2027, 3, 5), date(2027, 3, 5))]
+    assert read_periods("le 29 et le 30 novembre 2027", TODAY)[0].years_written  # the year written once counts
+
+
+def test_the_minutes_and_the_part_of_the_day_of_a_moment():
+    from bot.domain.french_dates import read_moment
+
+    assert read_moment("demain 12h30 pm", TODAY)[1] == time(12, 30)  # noon is already the afternoon
+    assert read_moment("demain 1h de l'après-midi", TODAY)[1] == time(13, 0)
+    assert read_moment("lundi 9h", TODAY)[0] == date(2026, 12, 7)
+    for text in ("demain 9h15 et quart", "demain 14h et demie et quart"):
+        assert problem(lambda: read_moment(text, TODAY)).code == Code.TIME_INVALID, text
+    refused = problem(lambda: read_moment("bientôt 9h", TODAY))
+    assert (refused.code, refused.word) == (Code.NOT_UNDERSTOOD, "bientot")
+    assert problem(lambda: read_moment("demain et après-demain 9h", TODAY)).code == Code.NOT_UNDERSTOOD  # two days
+    passed = problem(lambda: read_moment("30/11 9h30", TODAY))
+    assert (passed.code, passed.day, passed.at) == (Code.PASSED, date(2026, 11, 30), time(9, 30))
+
+
+def test_a_leap_day_is_never_just_passed():
+    from bot.domain.french_dates import just_passed
+
+    assert not just_passed(date(2028, 2, 29), date(2027, 3, 1))
+    assert just_passed(date(2027, 11, 30), TODAY) and not just_passed(date(2027, 10, 30), TODAY)
