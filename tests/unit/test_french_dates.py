@@ -248,3 +248,11 @@ def test_a_leap_day_is_never_just_passed():
 
     assert not just_passed(date(2028, 2, 29), date(2027, 3, 1))
     assert just_passed(date(2027, 11, 30), TODAY) and not just_passed(date(2027, 10, 30), TODAY)
+
+
+def test_a_weekday_after_the_end_of_a_period_checks_it_and_keeps_the_period():
+    from bot.domain.french_dates import Period, read_periods
+
+    assert read_periods("du 1/12 au 4/12 vendredi", TODAY) == [Period(TODAY, date(2026, 12, 4), False)]
+    assert problem(lambda: read_periods("lundi 7/12 lundi", TODAY)).code == Code.NOT_UNDERSTOOD  # two weekdays
+    assert problem(lambda: read_periods("lundi 45", TODAY)).code == Code.INVALID  # no month has a 45th
