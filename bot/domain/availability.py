@@ -18,7 +18,7 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WORKDAY_END, WORKDAY_START, WORKING_WEEKDAYS
-from bot.domain.french_words import calendar_words, fold
+from bot.domain.french_words import as_typed, calendar_words, fold
 
 GRANULARITY_MINUTES = 15
 
@@ -272,7 +272,7 @@ def _parse_days(words: list[str], fragment: str) -> list[int]:
         elif word in fillers or word in {",", "/", "-", "+", "&"}:
             continue
         else:
-            raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=word)
+            raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=as_typed(word, fragment))
     if pending_range:  # "lundi au 9h-12h"
         raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)
     return list(dict.fromkeys(days))
@@ -310,7 +310,7 @@ def parse_window_entry(entry: str) -> list[WeeklyWindow]:
     fillers = calendar_words().window_fillers
     if any(word not in fillers for word in leftovers):
         bad = next(word for word in leftovers if word not in fillers)
-        raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=bad)
+        raise AvailabilityError(AvailabilityErrorCode.UNKNOWN_WORD, fragment=fragment, word=as_typed(bad, fragment))
     days = _parse_days(re.findall(r"[a-z]+|[-,/+&→>]", day_part), fragment)  # "lun > ven", "lundi & mardi"
     if not days:
         raise AvailabilityError(AvailabilityErrorCode.MISSING_DAY, fragment=fragment)

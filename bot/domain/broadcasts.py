@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.french_dates import DateProblem, read_moment, read_periods
+from bot.domain.french_words import as_typed
 from bot.domain.semesters import Semester, SemesterError
 from bot.emulator.html_check import EntityParseError, parse_html, utf16_length  # Telegram's HTML rules, pure Python
 
@@ -151,7 +152,7 @@ def parse_when(text: str, *, now: datetime, timezone: ZoneInfo) -> datetime:
             raise BroadcastError("in_past", when=passed.astimezone(ZoneInfo("UTC"))) from None
         details = {"day": problem.day} if problem.day is not None else {}
         if problem.word is not None:
-            details["word"] = problem.word
+            details["word"] = as_typed(problem.word, text)
         raise BroadcastError(_DATE_PROBLEMS[problem.code], text=text, **details) from None
     moment = datetime.combine(day, at, tzinfo=timezone)
     # a time that does not exist (the spring DST gap) moves forward like a clock does

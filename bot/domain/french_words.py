@@ -39,6 +39,17 @@ def fold(text: str) -> str:
     return ascii_text.replace("'", " ").replace("\u2019", " ")  # no-break spaces: already spaces (NFKD)
 
 
+def as_typed(word: str, text: str) -> str:
+    """A folded ``word`` as it was typed in ``text`` ("conges" in "21 congés": "congés"), to quote it
+    back to the person; ``word`` itself when it cannot be found there."""
+    folded = fold(text)
+    if len(folded) == len(text):  # folding kept every character's place
+        found = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded)
+        if found is not None:
+            return text[found.start() : found.end()]
+    return word
+
+
 def load_calendar_words(path: Path) -> CalendarWords:
     with path.open("rb") as handle:
         doc = tomllib.load(handle)

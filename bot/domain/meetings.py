@@ -25,6 +25,7 @@ from bot.domain.availability import (
 )
 from bot.domain.budget import TUTORING_BUDGET, MeetingStatus
 from bot.domain.french_dates import DateProblem, just_passed, read_periods
+from bot.domain.french_words import as_typed
 from bot.domain.people import PersonView
 
 GENERATED_ROOM_BASE = "https://meet.jit.si/coachbot-"
@@ -163,7 +164,7 @@ def _day_off_refusal(problem: DateProblem, fragment: str) -> AvailabilityError:
     if problem.code == DateProblem.Code.WEEKDAY_MISMATCH:
         return AvailabilityError(AvailabilityErrorCode.WEEKDAY_MISMATCH, fragment=fragment, day=problem.day)
     if problem.word is not None:
-        return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=problem.word)
+        return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment, word=as_typed(problem.word, fragment))
     return AvailabilityError(AvailabilityErrorCode.BAD_DAY_OFF, fragment=fragment)
 
 

@@ -117,7 +117,7 @@ async def test_a_scheduled_broadcast_goes_out_at_its_time_with_a_document(bot, c
     assert any(m.document is not None and m.caption == "Le calendrier de l'année" for m in preview)  # preview as sent
     await bot.press(STAFF_ID, "Programmer")
     unclear = await bot.send(STAFF_ID, "05/10 à 9h30 UTC")  # never read as Paris time by leaving a word out
-    assert "Je n'ai pas compris cette date (le mot « utc »)." in unclear.text
+    assert "Je n'ai pas compris cette date (le mot « UTC »)." in unclear.text
     scheduled = await bot.send(STAFF_ID, "05/10 à 9h30")
     assert "programmée" in scheduled.text and "lundi 5 octobre 2026 à 9h30" in scheduled.text
     await bot.drain()

@@ -140,7 +140,7 @@ def test_impossible_times_are_bad_times_and_late_ones_outside_hours_with_the_fra
     [
         ("du 21 décembre au 23", "bad_day_off", {"fragment": "du 21 décembre au 23"}),  # the end has no month
         ("du 21 au 23", "bad_day_off", {"fragment": "du 21 au 23"}),
-        ("bientôt", "bad_day_off", {"fragment": "bientôt", "word": "bientot"}),
+        ("bientôt", "bad_day_off", {"fragment": "bientôt", "word": "bientôt"}),
         ("24/12 midi", "bad_day_off", {"fragment": "24/12 midi", "word": "midi"}),
         ("31/02", "bad_day_off", {"fragment": "31/02"}),
         ("lundi", "bad_day_off", {"fragment": "lundi"}),

@@ -251,7 +251,7 @@ def test_a_moment_as_staff_write_it(text, expected):
 
 @pytest.mark.parametrize(("text", "code", "word"), [
     ("2 décembre 3h de la nuit blanche", "date_not_understood", "la"),  # never left out: it could change the time
-    ("15/12/2026 17h30 UTC", "date_not_understood", "utc"),  # not read as Paris time
+    ("15/12/2026 17h30 UTC", "date_not_understood", "UTC"),  # not read as Paris time; quoted as typed
     ("demain mardi 9h", "weekday_mismatch", None),  # tomorrow is a Wednesday
     ("lundi mardi 9h", "date_not_understood", None),
     ("demain", "time_missing", None),

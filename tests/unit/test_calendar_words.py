@@ -93,3 +93,13 @@ def test_a_list_without_times_has_none(tmp_path):
     words = load_calendar_words(path)
     assert words.times == {} and words.relative_days == {}
     assert words.weekdays == {"lundi": 0, "lundis": 0} and words.months == {"janvier": 1}
+
+
+def test_a_word_is_quoted_back_as_it_was_typed():
+    from bot.domain.french_words import as_typed
+
+    assert as_typed("conges", "21 Congés") == "Congés"
+    assert as_typed("bientot", "le 24 ou bientôt") == "bientôt"
+    assert as_typed("utc", "17h30 UTC") == "UTC"
+    assert as_typed("fin", "la ﬁn") == "fin"  # a ligature changes the length: the folded word
+    assert as_typed("mot", "autre chose") == "mot"
