@@ -175,6 +175,8 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
                     outbox.OutboxMessage.group_key == group_of(broadcast_id))))
                 retried = session.scalar(sa.select(sa.func.count()).select_from(outbox.OutboxMessage).where(
                     outbox.OutboxMessage.group_key == group_of(broadcast_id), outbox.OutboxMessage.attempts > 1))
+                claims = sorted(moment.timestamp() for moment in session.scalars(
+                    sa.select(outbox.OutboxMessage.claimed_at).where(outbox.OutboxMessage.group_key == group_of(broadcast_id))))
         finally:
             for driver in drivers:
                 await driver.stop()
@@ -184,12 +186,15 @@ async def test_two_instances_deliver_one_broadcast_together_within_the_rate(data
         assert progress.sent == count and copies(emulator, count)[1] == count  # each exactly once
         by_instance = [len(ids & broadcast_rows) for ids in finished]
         assert by_instance[0] > 0 and by_instance[1] > 0 and sum(by_instance) == count, by_instance  # both delivered
-        # The shared bucket (28/s, bursts of 28) keeps under the emulator's 30/s: tokens are taken at the
-        # claim, and on a loaded machine (the suite runs on every core) a batch's requests can reach the
-        # emulator bunched with the next one's; the rare 429 is honoured and the message sent once (above).
-        assert retried <= count // 40, retried
-        for window in (1.0, 3.0, 5.0):  # measured at the emulator: one bucket of 28/s (bursts of 28) for both
-            assert _max_per_window(sends, window) <= 28 + 28 * window + 8, window  # + arrival jitter
+        # The shared bucket (28/s, bursts of 28): both instances together never claim more than it gives,
+        # whatever the machine's load (claims are timed under the claim lock). How the requests then reach
+        # Telegram depends on scheduling: on a loaded machine a batch's requests can arrive bunched with the
+        # next one's and meet a 429, honoured and sent once (above); the number of such retries is a timing
+        # and is not asserted (bench/bench_outbox.py measures the pace).
+        for window in (1.0, 3.0, 5.0):
+            assert _max_per_window(claims, window) <= 28 + 28 * window, (window, retried)
+            # measured at the emulator, with the arrival jitter of a loaded machine
+            assert _max_per_window(sends, window) <= 28 + 28 * window + 8, (window, retried)
         # (the average over the whole run is not asserted: with the initial burst of 28 it may exceed
         # 28/s by design; the windows above and "no 429" are what Telegram's limits ask)
 
