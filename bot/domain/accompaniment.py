@@ -355,7 +355,7 @@ def parse_dates(text: str, today: date) -> list[date]:
     expression = _date_expression()
     for match in expression.finditer(folded):
         try:
-            days.append(day_in_text(match.group(0), today)[0])
+            days.append(day_in_text(match.group(0), today))
         except DateProblem as problem:
             if problem.code == DateProblem.Code.PASSED:  # "30/11" typed on 1 December
                 raise Refusal(RefusalCode.DATE_PAST, {"day": problem.day}) from None

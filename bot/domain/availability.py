@@ -18,7 +18,7 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WORKDAY_END, WORKDAY_START, WORKING_WEEKDAYS
-from bot.domain.french_words import as_typed, calendar_words, fold
+from bot.domain.french_words import as_typed, calendar_words, fold, whole_word
 
 GRANULARITY_MINUTES = 15
 
@@ -233,7 +233,7 @@ def _normalise(text: str) -> str:
     words = calendar_words()
     folded = fold(text)
     for word, replacement in words.times.items():
-        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", replacement, folded)
+        folded = whole_word(word).sub(replacement, folded)
     return folded
 
 

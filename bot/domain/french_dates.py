@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from enum import StrEnum
 
-from bot.domain.french_words import calendar_words, fold
+from bot.domain.french_words import calendar_words, fold, whole_word
 
 # A numeric date, exactly: one separator throughout ("24/12/2026", "10-12", "3.11.26"). Readers
 # that cut a text into dates themselves (a period "22/12/2026-02/01/2027") use this one.
@@ -126,45 +126,32 @@ def weekday_named(folded: str) -> int | None:
     return next((n for w, n in calendar_words().weekday_names.items() if re.search(rf"\b{w}\b", folded)), None)
 
 
-def relative_day(folded: str, today: date) -> date | None:
-    """"aujourd'hui", "demain", "après-demain" (the words: ``[relative_days]``), if the text says one."""
-    found = [(len(word), offset) for word, offset in calendar_words().relative_days.items()
-             if re.search(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", folded)]
-    return today + timedelta(days=max(found)[1]) if found else None  # the longest: "apres-demain" holds "demain"
-
-
 def relative_days_as_dates(folded: str, today: date) -> str:
     """``folded`` with each relative day written as its date ("demain et apres-demain" on 1 December
     2026: "2/12/2026 et 3/12/2026"), for readers that cut a text into dates themselves."""
     words = sorted(calendar_words().relative_days.items(), key=lambda item: len(item[0]), reverse=True)
-    for word, offset in words:
+    for word, offset in words:  # the longest first: "apres-demain" holds "demain"
         day = today + timedelta(days=offset)
-        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", f"{day.day}/{day.month}/{day.year}", folded)
+        folded = whole_word(word).sub(f"{day.day}/{day.month}/{day.year}", folded)
     return folded
 
 
-def day_in_text(text: str, today: date) -> tuple[date, bool]:
+def day_in_text(text: str, today: date) -> date:
     """The day a sentence names: a relative day, a date ("lundi 5 octobre", "05/10", "5/10/2027",
-    "1er mars"), or a weekday alone (the next one, today included). Returns it and whether its year
-    was written. A date without its year that was this year's less than a month ago ("30/11" on
-    1 December) is refused (``PASSED``) rather than taken as next year's."""
-    folded = fold(text)
+    "1er mars"), or a weekday alone (the next one, today included). A date without its year that was
+    this year's less than a month ago ("30/11" on 1 December) is refused (``PASSED``) rather than
+    taken as next year's."""
+    folded = relative_days_as_dates(fold(text), today)  # "demain" has its date, year included
     weekday = weekday_named(folded)
-    day = relative_day(folded, today)
-    year_given = False
-    if day is None:
-        written = _first_date(folded)
-        if written is None:
-            if weekday is None:
-                raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
-            return today + timedelta(days=(weekday - today.weekday()) % 7), False
-        year_given = written.year is not None
-        day = replace(written, weekday=weekday).next_from(today)
-        if not year_given and just_passed(day, today):
-            raise DateProblem(DateProblem.Code.PASSED, _a_year_earlier(day))
-    elif weekday is not None and day.weekday() != weekday:
-        raise DateProblem(DateProblem.Code.WEEKDAY_MISMATCH, day)
-    return day, year_given
+    written = _first_date(folded)
+    if written is None:
+        if weekday is None:
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        return today + timedelta(days=(weekday - today.weekday()) % 7)
+    day = replace(written, weekday=weekday).next_from(today)
+    if written.year is None and just_passed(day, today):
+        raise DateProblem(DateProblem.Code.PASSED, _a_year_earlier(day))
+    return day
 
 
 def _first_date(folded: str) -> WrittenDate | None:
@@ -267,56 +254,63 @@ def read_periods(text: str, today: date, *, reference: date | None = None) -> li
     reference = reference or today
     folded = fold(text)
     for phrase in calendar_words().period_phrases:  # "au plus tard", "y compris"
-        folded = re.sub(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", " ", folded)
+        folded = whole_word(phrase).sub(" ", folded)
     folded = re.sub(r"(\d)\s*/\s*(\d)", r"\1/\2", folded)  # "le 5 / 12"
     folded = re.sub(r"[.!]+\s*$", "", folded)  # "le 24/12." as a sentence ends
     parts = _period_parts(relative_days_as_dates(folded, today))
     read: list[Period] = []
     index = 0
     while index < len(parts):
-        part = parts[index]
-        closing = parts[index + 1] if index + 1 < len(parts) and parts[index + 1].ends_period else None
-        if closing is not None and closing.date.month is None:  # "du 1 au 3 au 5" or "du 21 au 23"
-            lender = next((later.date for later in parts[index + 1:] if later.date.month is not None), None)
-        else:
-            lender = next((later.date for later in parts[index:] if later.date.month is not None), None)
-        if lender is None and closing is None and part.date.weekday is not None:  # "lundi 7": its weekday confirms it
-            read.append(Period(*[_next_day_number(part.date, reference)] * 2, False))
+        part = parts[index].date
+        closing = parts[index + 1].date if index + 1 < len(parts) and parts[index + 1].ends_period else None
+        if parts[index].ends_period:  # a range word before it: "jusqu'au 2 janvier", from today
+            if index > 0 or closing is not None:  # "du 1 au 3 au 5"
+                raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+            end = _single_day(part, _first_with_month(parts, index), today)
+            read.append(Period(today, end.last, end.years_written))
             index += 1
-            continue
-        if lender is None:  # "du 21 au 23": no month at all
-            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
-        if part.ends_period and index == 0:  # "jusqu'au 2 janvier": from today
-            last = part.date.next_from(today, _month_for(part.date, lender))
-            read.append(Period(today, last, part.date.year is not None))
-            index += 1
-        elif part.ends_period:  # "du 1 au 3 au 5"
-            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
-        elif closing is not None:
-            end_lender = next(later.date for later in parts[index + 1:] if later.date.month is not None)
-            read.append(_period(part.date, closing.date, end_lender, reference))
+        elif closing is not None:  # "du 21 décembre au 3 janvier", "du 21 au 23 décembre"
+            end_lender = _first_with_month(parts, index + 1)
+            if end_lender is None:  # "du 21 décembre au 23", "du 21 au 23"
+                raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+            read.append(_period(part, closing, end_lender, reference))
             index += 2
         else:
-            if part.date.month is None and part.date.year is None and lender.year is not None:
-                day = part.date.in_year(lender.year, lender.month)  # "21 et 22 décembre 2026"
-            else:
-                day = part.date.next_from(reference, _month_for(part.date, lender))
-            read.append(Period(day, day, part.date.year is not None or lender.year is not None))
+            read.append(_single_day(part, _first_with_month(parts, index), reference))
             index += 1
     return read
 
 
+def _first_with_month(parts: list[_Written], start: int) -> WrittenDate | None:
+    """The first date from ``start`` on written with its month: the one a day number borrows its
+    month (and year) from ("21, 22 et 23 décembre")."""
+    return next((part.date for part in parts[start:] if part.date.month is not None), None)
+
+
+def _single_day(part: WrittenDate, lender: WrittenDate | None, reference: date) -> Period:
+    if lender is None:
+        if part.weekday is None:  # "le 7": no month, nothing to confirm it
+            raise DateProblem(DateProblem.Code.NOT_UNDERSTOOD)
+        day = _next_day_number(part, reference)  # "lundi 7": its weekday confirms it
+        return Period(day, day, False)
+    if part.month is None and lender.year is not None:
+        day = part.in_year(lender.year, lender.month)  # "21 et 22 décembre 2026"
+    else:
+        day = part.next_from(reference, _month_for(part, lender))
+    return Period(day, day, part.year is not None or lender.year is not None)
+
+
 def _next_day_number(written: WrittenDate, today: date) -> date:
-    """A day number without its month ("jeudi 3"): this month's if still to come, else next month's."""
-    month, year = today.month, today.year
-    for _ in range(2):
-        if written.day >= today.day or (month, year) != (today.month, today.year):
-            try:
-                return written.in_year(year, month)
-            except DateProblem as problem:
-                if problem.code != DateProblem.Code.INVALID:
-                    raise
-        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    """A day number without its month ("jeudi 3"): this month's if still to come, else next month's
+    (a 31st skips a month without one)."""
+    following = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    months = ([(today.year, today.month)] if written.day >= today.day else []) + [following]
+    for year, month in months:
+        try:
+            return written.in_year(year, month)
+        except DateProblem as problem:
+            if problem.code != DateProblem.Code.INVALID:  # a weekday that does not match: said as is
+                raise
     raise DateProblem(DateProblem.Code.INVALID)
 
 
@@ -365,15 +359,14 @@ def read_moment(text: str, today: date) -> tuple[date, time]:
     parts: set[str] = set()
     extra_minutes: list[int] = []
     for phrase, meaning in words.time_modifiers:  # longest first, before "midi" is read as 12h
-        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
-        if re.search(pattern, folded):
-            folded = re.sub(pattern, " ", folded)
+        folded, found = whole_word(phrase).subn(" ", folded)
+        if found:
             if meaning.startswith("+"):
                 extra_minutes.append(int(meaning[1:]))
             else:
                 parts.add(meaning)
     for word, replacement in words.times.items():  # "midi" -> "12h"
-        folded = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", replacement, folded)
+        folded = whole_word(word).sub(replacement, folded)
     found = _TIME_OF_DAY.search(folded)
     if found is None:
         raise DateProblem(DateProblem.Code.TIME_MISSING)
@@ -397,10 +390,9 @@ def read_moment(text: str, today: date) -> tuple[date, time]:
 def _day_of_moment(rest: str, today: date) -> date:
     words = calendar_words()
     next_week = False
-    for phrase in words.next_week:
-        pattern = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"
-        if re.search(pattern, rest):
-            rest, next_week = re.sub(pattern, " ", rest), True
+    for phrase in words.next_week:  # "la semaine prochaine", then "semaine prochaine"
+        rest, found = whole_word(phrase).subn(" ", rest)
+        next_week = next_week or bool(found)
     rest = re.sub(r"(?<=[a-z])\.", " ", rest)  # "mer." "déc.": abbreviations
     rest = re.sub(r"[!?()\[\]@,;:]|(?<!\d)-|-(?!\d)", " ", rest)  # "à 9h !", "(heure de Paris)", "05/12 - 9h"
     rest = relative_days_as_dates(rest, today)  # "demain" has digits from here on

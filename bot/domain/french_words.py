@@ -39,12 +39,19 @@ def fold(text: str) -> str:
     return ascii_text.replace("'", " ").replace("\u2019", " ")  # no-break spaces: already spaces (NFKD)
 
 
+@lru_cache(maxsize=1024)
+def whole_word(phrase: str) -> re.Pattern[str]:
+    """``phrase`` (folded) where it stands as a word of its own in folded text: "midi" in "a midi",
+    not in "apres-midi"'s letters (a hyphen or a digit may touch it: "9h-midi")."""
+    return re.compile(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])")
+
+
 def as_typed(word: str, text: str) -> str:
     """A folded ``word`` as it was typed in ``text`` ("conges" in "21 congés": "congés"), to quote it
     back to the person; ``word`` itself when it cannot be found there."""
     folded = fold(text)
     if len(folded) == len(text):  # folding kept every character's place
-        found = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded)
+        found = whole_word(word).search(folded)
         if found is not None:
             return text[found.start() : found.end()]
     return word

@@ -11,7 +11,7 @@ import pytest
 from bot.domain.accompaniment import Refusal, parse_dates
 from bot.domain.availability import AvailabilityError
 from bot.domain.broadcasts import BroadcastError, parse_when
-from bot.domain.french_dates import DateProblem, WrittenDate, day_in_text, full_year, read_date, relative_day
+from bot.domain.french_dates import DateProblem, WrittenDate, day_in_text, full_year, read_date, relative_days_as_dates
 from bot.domain.french_words import fold
 from bot.domain.meetings import parse_day_off
 
@@ -56,13 +56,7 @@ def problem(call) -> DateProblem:
     ("lundi prochain", date(2026, 12, 7)),
 ])
 def test_a_day_in_a_sentence_as_people_write_it(written, expected):
-    assert day_in_text(written, TODAY)[0] == expected
-
-
-def test_whether_the_year_was_written_is_said():
-    assert day_in_text("5/10/2027", TODAY) == (date(2027, 10, 5), True)
-    assert day_in_text("5 octobre", TODAY) == (date(2027, 10, 5), False)
-    assert day_in_text("demain", TODAY) == (date(2026, 12, 2), False)
+    assert day_in_text(written, TODAY) == expected
 
 
 def test_a_date_just_passed_is_refused_not_taken_as_next_years():
@@ -70,8 +64,8 @@ def test_a_date_just_passed_is_refused_not_taken_as_next_years():
     assert (refused.code, refused.day) == (Code.PASSED, date(2026, 11, 30))
     assert problem(lambda: day_in_text("le 2 novembre", TODAY)).code == Code.PASSED  # 29 days ago
     assert problem(lambda: day_in_text("31 octobre", TODAY)).code == Code.PASSED  # 31 days: still just passed
-    assert day_in_text("30 octobre", TODAY) == (date(2027, 10, 30), False)  # more than a month ago: next year's
-    assert day_in_text("30/11/2027", TODAY) == (date(2027, 11, 30), True)  # the year written: as written
+    assert day_in_text("30 octobre", TODAY) == date(2027, 10, 30)  # more than a month ago: next year's
+    assert day_in_text("30/11/2027", TODAY) == date(2027, 11, 30)  # the year written: as written
 
 
 @pytest.mark.parametrize(("written", "code", "day"), [
@@ -89,8 +83,8 @@ def test_what_is_refused_and_why(written, code, day):
 
 
 def test_a_leap_day_is_the_next_one_that_exists():
-    assert day_in_text("29/02", date(2027, 3, 1))[0] == date(2028, 2, 29)
-    assert day_in_text("29 février", date(2028, 1, 10))[0] == date(2028, 2, 29)
+    assert day_in_text("29/02", date(2027, 3, 1)) == date(2028, 2, 29)
+    assert day_in_text("29 février", date(2028, 1, 10)) == date(2028, 2, 29)
 
 
 def test_two_digit_years_are_this_century_and_four_digits_are_as_written():
@@ -116,10 +110,11 @@ def test_a_date_without_its_month_takes_the_one_given_and_the_next_such_day():
     assert problem(lambda: bare.next_from(TODAY)).code == Code.INVALID  # still no month
 
 
-def test_the_longest_relative_word_wins():
-    assert relative_day(fold("après-demain"), TODAY) == date(2026, 12, 3)
-    assert relative_day(fold("demain matin"), TODAY) == date(2026, 12, 2)
-    assert relative_day(fold("demainx"), TODAY) is None
+def test_relative_days_are_written_as_their_dates_the_longest_word_first():
+    assert relative_days_as_dates(fold("après-demain"), TODAY) == "3/12/2026"
+    assert relative_days_as_dates(fold("demain et après demain"), TODAY) == "2/12/2026 et 3/12/2026"
+    assert relative_days_as_dates(fold("Aujourd’hui"), TODAY) == "1/12/2026"
+    assert relative_days_as_dates(fold("demainx"), TODAY) == "demainx"
 
 
 # -- the three readers agree ---------------------------------------------------------------------
@@ -156,27 +151,27 @@ TUESDAY = date(2026, 9, 15)
 
 
 def test_relative_days_with_capitals_and_the_apostrophe_phones_type():
-    assert day_in_text("après-demain", TUESDAY) == (date(2026, 9, 17), False)
-    assert day_in_text("Demain", TUESDAY) == (date(2026, 9, 16), False)
-    assert day_in_text("Aujourd’hui", TUESDAY) == (TUESDAY, False)
+    assert day_in_text("après-demain", TUESDAY) == date(2026, 9, 17)
+    assert day_in_text("Demain", TUESDAY) == date(2026, 9, 16)
+    assert day_in_text("Aujourd’hui", TUESDAY) == TUESDAY
 
 
 def test_a_weekday_alone_is_the_next_one_or_today():
-    assert day_in_text("lundi", TUESDAY) == (date(2026, 9, 21), False)
-    assert day_in_text("Mardi", TUESDAY) == (TUESDAY, False)
-    assert day_in_text("jeudi", TUESDAY) == (date(2026, 9, 17), False)
+    assert day_in_text("lundi", TUESDAY) == date(2026, 9, 21)
+    assert day_in_text("Mardi", TUESDAY) == TUESDAY
+    assert day_in_text("jeudi", TUESDAY) == date(2026, 9, 17)
 
 
 def test_dates_with_narrow_or_non_breaking_spaces_and_the_words_of_the_file():
-    assert day_in_text("5\u202foctobre", TUESDAY) == (date(2026, 10, 5), False)
-    assert day_in_text("1er\xa0mars 2027", TUESDAY) == (date(2027, 3, 1), True)
-    assert day_in_text("5 jan", TUESDAY) == (date(2027, 1, 5), False)  # "jan": only in calendar_words.toml
-    assert day_in_text("le 3 mar. 2027", TUESDAY) == (date(2027, 3, 3), True)
+    assert day_in_text("5\u202foctobre", TUESDAY) == date(2026, 10, 5)
+    assert day_in_text("1er\xa0mars 2027", TUESDAY) == date(2027, 3, 1)
+    assert day_in_text("5 jan", TUESDAY) == date(2027, 1, 5)  # "jan": only in calendar_words.toml
+    assert day_in_text("le 3 mar. 2027", TUESDAY) == date(2027, 3, 3)
 
 
 def test_only_full_weekday_names_count_in_a_sentence():
     # "je", "ma", "sa" are words, not jeudi, mardi, samedi
-    assert day_in_text("je voudrais le 5 octobre, sa date", TUESDAY) == (date(2026, 10, 5), False)
+    assert day_in_text("je voudrais le 5 octobre, sa date", TUESDAY) == date(2026, 10, 5)
     refused = problem(lambda: day_in_text("jeudi 5 octobre", TUESDAY))
     assert (refused.code, refused.day) == (Code.WEEKDAY_MISMATCH, date(2026, 10, 5))
 
@@ -256,3 +251,10 @@ def test_a_weekday_after_the_end_of_a_period_checks_it_and_keeps_the_period():
     assert read_periods("du 1/12 au 4/12 vendredi", TODAY) == [Period(TODAY, date(2026, 12, 4), False)]
     assert problem(lambda: read_periods("lundi 7/12 lundi", TODAY)).code == Code.NOT_UNDERSTOOD  # two weekdays
     assert problem(lambda: read_periods("lundi 45", TODAY)).code == Code.INVALID  # no month has a 45th
+
+
+def test_until_a_day_number_with_its_weekday_runs_from_today():
+    from bot.domain.french_dates import Period, read_periods
+
+    assert read_periods("jusqu'au lundi 7", TODAY) == [Period(TODAY, date(2026, 12, 7), False)]
+    assert problem(lambda: read_periods("jusqu'au 3 au 5 janvier", TODAY)).code == Code.NOT_UNDERSTOOD
